@@ -1,0 +1,53 @@
+"""Chart slices on the wire: an Arrow IPC stream, or JSON when the client asks only for JSON."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+import pyarrow as pa
+from litestar import Request, Response
+
+from schemas.bars import ARROW_STREAM_MEDIA_TYPE, ChartBar, ChartSliceJson, ChartSliceMeta
+
+META_PREFIX: Final = "k2q."
+
+
+def wants_json(request: Request[object, object, object]) -> bool:
+    """Whether the client accepts JSON and not an Arrow stream."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and ARROW_STREAM_MEDIA_TYPE not in accept
+
+
+def slice_headers(meta: ChartSliceMeta) -> dict[str, str]:
+    """What the server did, as response headers (the browser reads them without decoding)."""
+    return {
+        "X-K2Q-Timeframe": meta.timeframe,
+        "X-K2Q-Bucket": meta.bucket,
+        "X-K2Q-Source-Series": meta.source_series,
+        "X-K2Q-Rows": str(meta.rows),
+        "X-K2Q-Truncated": "true" if meta.truncated else "false",
+        "Access-Control-Expose-Headers": "X-K2Q-Timeframe, X-K2Q-Bucket, X-K2Q-Source-Series, X-K2Q-Rows, X-K2Q-Truncated",
+    }
+
+
+def encode_stream(table: pa.Table, meta: ChartSliceMeta) -> bytes:
+    """Encode ``table`` as one Arrow IPC stream with ``meta`` in the schema metadata."""
+    metadata = {f"{META_PREFIX}{key}": str(value) for key, value in msgspec.to_builtins(meta).items()}
+    table = table.replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def slice_response(request: Request[object, object, object], table: pa.Table, meta: ChartSliceMeta) -> Response[bytes]:
+    """The chart-data answer in the representation the client accepts."""
+    headers = slice_headers(meta)
+    if wants_json(request):
+        ts = table.column("ts").cast(pa.int64()).to_pylist()
+        columns = [table.column(name).to_pylist() for name in ("open", "high", "low", "close", "volume")]
+        bars = [ChartBar(t, *values) for t, *values in zip(ts, *columns, strict=True)]
+        body = msgspec.json.encode(ChartSliceJson(meta=meta, bars=bars))
+        return Response(body, media_type="application/json", headers=headers)
+    return Response(encode_stream(table, meta), media_type=ARROW_STREAM_MEDIA_TYPE, headers=headers)

@@ -1,0 +1,270 @@
+"""The ``k2q`` command: run the platform and work with its data from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+import time
+import uuid
+from typing import Any, NoReturn
+
+import click
+import httpx
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from api.lock import DataDirBusy, DataDirLock, running_server
+from api.logs import configure_logging
+from api.serve import StartupError, run
+from api.settings import Settings
+from schemas.datasets import FetchRequest
+from schemas.jobs import JobAccepted, JobStatus, SymbolProgress
+from schemas.values import TIMESPANS, Timespan, normalize_symbol
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``k2q: message`` on stderr and exit with ``code``."""
+    click.echo(f"k2q: {message}", err=True)
+    sys.exit(code)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a one-line error."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="k2-quant", prog_name="k2q")
+def main() -> None:
+    """K2 Quant: market-data research on your own machine."""
+
+
+def _serve_command(*, api: bool, worker: bool, seed: bool, command: str) -> None:
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    if command != "up":
+        from api.serve import require_servers
+
+        try:
+            require_servers(settings, command)
+        except StartupError as exc:
+            fail(str(exc))
+
+    def ready(url: str) -> None:
+        if url == "worker":
+            err.print("k2q worker: waiting for jobs (Ctrl-C to stop)")
+            return
+        out.print(f"K2 Quant is ready at [bold cyan]{url}[/]  (Ctrl-C to stop)", highlight=False)
+
+    try:
+        asyncio.run(run(settings, api=api, worker=worker, seed=seed, on_ready=ready))
+    except StartupError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+def up() -> None:
+    """Run everything in one process: embedded stores, API, worker and the web app."""
+    _serve_command(api=True, worker=True, seed=True, command="up")
+
+
+@main.command()
+def serve() -> None:
+    """Run the API alone, against ClickHouse, Postgres and Redis servers."""
+    _serve_command(api=True, worker=False, seed=False, command="serve")
+
+
+@main.command()
+def worker() -> None:
+    """Run a job worker alone, against ClickHouse, Postgres and Redis servers."""
+    _serve_command(api=False, worker=True, seed=False, command="worker")
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending Postgres migrations."""
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    data_dir = settings.stores.data_dir.resolve()
+    if not settings.stores.database_url and (server := running_server(data_dir)):
+        out.print(f"the running server (pid {server.pid}, {server.url}) applied every migration at start")
+        return
+
+    async def apply() -> list[str]:
+        from api.stack import _start_postgres, _stop_postgres
+        from warehouse.catalog.pool import migrate as apply_migrations
+
+        if settings.stores.database_url:
+            return await apply_migrations(settings.stores.database_url)
+        lock = DataDirLock(data_dir)
+        lock.acquire()
+        postgres = await asyncio.to_thread(_start_postgres, data_dir / "postgres")
+        try:
+            return await apply_migrations(postgres.get_uri())
+        finally:
+            await asyncio.to_thread(_stop_postgres, postgres)
+            lock.release()
+
+    try:
+        applied = asyncio.run(apply())
+    except (DataDirBusy, Exception) as exc:
+        fail(str(exc))
+    out.print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "the catalog is up to date")
+
+
+@main.command()
+@click.argument("symbols", nargs=-1, required=True)
+@click.option("--timespan", type=click.Choice(TIMESPANS), default="day", show_default=True)
+@click.option("--multiplier", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--from", "from_", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option("--to", "to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
+@click.option("--source", type=click.Choice(["polygon", "synthetic"]), default="polygon", show_default=True)
+@click.option("--unadjusted", is_flag=True, help="Raw prices instead of split-adjusted ones.")
+def fetch(
+    symbols: tuple[str, ...],
+    timespan: Timespan,
+    multiplier: int,
+    from_: dt.datetime,
+    to: dt.datetime,
+    source: str,
+    unadjusted: bool,
+) -> None:
+    """Fetch bars for SYMBOLS into the bar store; each symbol becomes a dataset."""
+    settings = load_settings()
+    configure_logging(settings.log_format, level=30)
+    try:
+        payload = {
+            "symbols": [normalize_symbol(symbol) for symbol in symbols],
+            "timespan": timespan,
+            "multiplier": multiplier,
+            "from": from_.date().isoformat(),
+            "to": to.date().isoformat(),
+            "adjusted": not unadjusted,
+            "source": source,
+        }
+        request = msgspec.convert(payload, FetchRequest)
+    except (ValueError, msgspec.ValidationError) as exc:
+        fail(str(exc), 2)
+    server = running_server(settings.stores.data_dir.resolve())
+    if server is not None:
+        status = _fetch_through_server(server.url, payload)
+    else:
+        status = _fetch_in_process(settings, request)
+    for item in status.symbols:
+        if item.error:
+            err.print(f"[red]{item.symbol}[/]: {item.error}", highlight=False)
+        else:
+            out.print(f"{item.symbol}: {item.bars:,} bars → dataset [bold]{item.table}[/]", highlight=False)
+    if status.state != "complete":
+        fail(status.error or f"fetch {status.state}")
+    if status.message:
+        out.print(status.message, highlight=False)
+
+
+class _Bars:
+    """Rich progress bars, one per symbol."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[symbol]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("windows · {task.fields[bars]:,} bars"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def update(self, items: list[SymbolProgress]) -> None:
+        for item in items:
+            if item.symbol not in self.tasks:
+                self.tasks[item.symbol] = self.progress.add_task("", symbol=item.symbol, bars=0, total=None)
+            total = item.windows_total or None
+            self.progress.update(
+                self.tasks[item.symbol], completed=item.windows_done, total=total, bars=item.bars
+            )
+
+
+def _fetch_through_server(url: str, payload: dict[str, Any]) -> JobStatus:
+    """chDB belongs to the running server, so the fetch goes through its API."""
+    bars = _Bars()
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client, bars.progress:
+            answer = client.post("/api/v1/stocks/fetch", json=payload)
+            if answer.status_code != 202:
+                problem = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
+                fail(str(problem.get("detail") or answer.text), 2 if answer.status_code in (400, 422) else 1)
+            accepted = msgspec.convert(answer.json(), JobAccepted)
+            while True:
+                status = msgspec.convert(client.get(accepted.status_url).json(), JobStatus)
+                bars.update(status.symbols)
+                if status.state not in ("queued", "running"):
+                    return status
+                time.sleep(0.3)
+    except httpx.HTTPError as exc:
+        fail(f"the server at {url} did not answer: {exc}")
+
+
+def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
+    """No server holds the data dir: open the stores here and run the fetch job in this process."""
+    from api.runtime import Runtime
+    from pipelines.jobs import run_fetch_job
+
+    lock = DataDirLock(settings.stores.data_dir.resolve())
+
+    async def go() -> JobStatus:
+        runtime = await Runtime.start(settings)
+        try:
+            services = runtime.services
+            services.fetcher.source(request.source)
+            job_id = uuid.uuid4().hex
+            await services.jobs.create(job_id, "fetch", request, request.symbols)
+            bars = _Bars()
+
+            async def watch() -> None:
+                while True:
+                    bars.update((await services.jobs.get(job_id)).symbols)
+                    await asyncio.sleep(0.25)
+
+            with bars.progress:
+                watcher = asyncio.create_task(watch())
+                try:
+                    await run_fetch_job(services, job_id, request)
+                finally:
+                    watcher.cancel()
+                status = await services.jobs.get(job_id)
+                bars.update(status.symbols)
+            return status
+        finally:
+            await runtime.close()
+
+    try:
+        lock.acquire()
+    except DataDirBusy as exc:
+        fail(str(exc))
+    try:
+        return asyncio.run(go())
+    except Exception as exc:
+        fail(str(exc))
+    finally:
+        lock.release()
+
+
+@main.command()
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI schema (JSON)."""
+    from api.app import create_app
+
+    app = create_app(None)
+    sys.stdout.write(msgspec.json.encode(app.openapi_schema.to_schema()).decode() + "\n")

@@ -1,0 +1,81 @@
+"""The one mapping from errors to HTTP problem details (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import structlog
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+
+from pipelines.errors import PipelineClientError, PipelineError, SourceError
+from pipelines.fetch import SourceConflict
+from warehouse.errors import Conflict, InvalidQuery, NotFound, QueryBudgetExceeded, Unavailable, WarehouseError
+
+log = structlog.get_logger(__name__)
+
+_TITLES: Final = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    422: "Invalid request",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Upstream failure",
+    503: "Unavailable",
+    504: "Query took too long",
+}
+
+
+def problem(status: int, detail: str, **extra: Any) -> ProblemDetailsException:
+    """A problem-details exception with the standard title of ``status``."""
+    return ProblemDetailsException(
+        status_code=status, title=_TITLES.get(status, "Error"), detail=detail, extra=extra or None
+    )
+
+
+def to_problem(exc: Exception) -> ProblemDetailsException:
+    """Map any error to the problem details sent to the client (internals never leak)."""
+    match exc:
+        case ProblemDetailsException():
+            return exc
+        case ValidationException():
+            errors = exc.extra if isinstance(exc.extra, list) else []
+            detail = "; ".join(str(item.get("message", "")) for item in errors if isinstance(item, dict))
+            return problem(422, detail or str(exc.detail), errors=errors)
+        case HTTPException():
+            return ProblemDetailsException(
+                status_code=exc.status_code,
+                title=_TITLES.get(exc.status_code, "Error"),
+                detail=str(exc.detail),
+                headers=exc.headers,
+            )
+        case NotFound():
+            return problem(404, str(exc))
+        case Conflict() | SourceConflict():
+            return problem(409, str(exc))
+        case InvalidQuery() | PipelineClientError() | ValueError():
+            return problem(422, str(exc))
+        case SourceError():
+            return problem(502, str(exc), source=exc.source)
+        case QueryBudgetExceeded():
+            return problem(504, str(exc))
+        case Unavailable():
+            log.error("store unavailable", error=str(exc))
+            return problem(503, "a store is unavailable; see /ready")
+        case WarehouseError() | PipelineError():
+            log.error("unhandled domain error", error=repr(exc))
+            return problem(500, "the server failed to answer; the error is logged")
+    log.exception("unhandled error", exc_info=exc)
+    return problem(500, "the server failed to answer; the error is logged")
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    """The plugin that turns every error into problem details through :func:`to_problem`."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(exception_to_problem_detail_map={Exception: to_problem, HTTPException: to_problem})
+    )

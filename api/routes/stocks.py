@@ -1,0 +1,79 @@
+"""``/api/v1/stocks``: fetch bars, list, page and delete datasets, chart slices."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from api.arrow import slice_response
+from api.deps import RuntimeDep, ServicesDep
+from api.runtime import QUEUE_NAME
+
+from schemas.bars import BarPage, ChartDataRequest
+from schemas.datasets import Dataset, DeletedDataset, FetchRequest
+from schemas.jobs import JobAccepted
+from schemas.values import DATASET_PATTERN
+
+TablePath = Annotated[str, PathParameter(pattern=DATASET_PATTERN, max_length=120, description="Dataset name")]
+
+
+class StocksController(Controller):
+    """Bars and datasets."""
+
+    path = "/api/v1/stocks"
+    tags = ["stocks"]
+
+    @post("/fetch", operation_id="fetchStocks", status_code=HTTP_202_ACCEPTED)
+    async def fetch(self, data: JSONBody[FetchRequest], runtime: RuntimeDep) -> JobAccepted:
+        """Queue a fetch of bars for one or more symbols; each becomes a dataset."""
+        runtime.services.fetcher.source(data.source)
+        job_id = uuid.uuid4().hex
+        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols)
+        await runtime.queue.enqueue_job("fetch_bars", job_id, _builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME)
+        return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
+
+    @get("/tables", operation_id="listTables")
+    async def tables(self, services: ServicesDep) -> list[Dataset]:
+        """Every dataset with its bar count and date range."""
+        return await services.datasets.list()
+
+    @get("/data/{table:str}", operation_id="getTableData")
+    async def data(
+        self,
+        services: ServicesDep,
+        table: TablePath,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 500,
+    ) -> BarPage:
+        """A page of a dataset's raw bars, oldest first."""
+        return await services.datasets.page(table, offset, limit)
+
+    @delete("/table/{table:str}", operation_id="deleteTable", status_code=200)
+    async def delete_table(self, services: ServicesDep, table: TablePath) -> DeletedDataset:
+        """Delete a dataset and the bars that no other dataset covers."""
+        return await services.datasets.delete(table)
+
+    @post(
+        "/chart-data",
+        operation_id="chartData",
+        status_code=200,
+        responses={},
+        description="OHLCV for a chart as an Arrow IPC stream (JSON when the client accepts only JSON).",
+    )
+    async def chart_data(
+        self, data: JSONBody[ChartDataRequest], services: ServicesDep, request: Request[object, object, object]
+    ) -> Response[bytes]:
+        """OHLCV of a symbol or dataset over a window, aggregated to at most ``max_points`` bars."""
+        result, meta = await services.datasets.chart_slice(data)
+        return slice_response(request, result.table, meta)
+
+
+def _builtins(data: JSONBody[FetchRequest]) -> dict[str, object]:
+    import msgspec
+
+    builtins: dict[str, object] = msgspec.to_builtins(data)
+    return builtins

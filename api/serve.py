@@ -1,0 +1,162 @@
+"""Running the processes: ``up`` (everything in one), ``serve`` (API) and ``worker`` (jobs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import sys
+from collections.abc import Callable
+
+import structlog
+import uvicorn
+
+from api.app import create_app
+from api.demo import seed_demo
+from api.lock import DataDirLock
+from api.runtime import Runtime
+from api.settings import Settings
+from api.worker import build_worker
+
+log = structlog.get_logger(__name__)
+
+
+class StartupError(Exception):
+    """The process cannot start; the message is one line for the user."""
+
+
+def check_bind(settings: Settings) -> None:
+    """Refuse an unauthenticated bind beyond loopback, and a port that is taken.
+
+    Raises:
+        StartupError: with the reason in one line.
+    """
+    server = settings.server
+    if not server.is_loopback:
+        raise StartupError(
+            f"refusing to listen on {server.host}: K2 Quant has no authentication configured, so it serves"
+            " loopback only (use K2Q_HOST=127.0.0.1)"
+        )
+    family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((server.host, server.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(f"port {server.port} on {server.host} is busy (set K2Q_PORT)") from None
+            raise StartupError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
+
+
+def require_servers(settings: Settings, command: str) -> None:
+    """``serve`` and ``worker`` run apart, so no store may be embedded (chDB is one process).
+
+    Raises:
+        StartupError: a store URL is missing.
+    """
+    stores = settings.stores
+    missing = [
+        name
+        for name, value in (
+            ("CLICKHOUSE_URL", stores.clickhouse_url),
+            ("DATABASE_URL", stores.database_url),
+            ("REDIS_URL", stores.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise StartupError(
+            f"k2q {command} runs against servers; set {', '.join(missing)} (or use k2q up for the embedded stack)"
+        )
+
+
+async def run(
+    settings: Settings,
+    *,
+    api: bool,
+    worker: bool,
+    seed: bool = False,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM."""
+    lock = DataDirLock(settings.stores.data_dir.resolve())
+    if api or worker:
+        embedded = not (settings.stores.clickhouse_url and settings.stores.database_url and settings.stores.redis_url)
+        if embedded:
+            try:
+                lock.acquire()
+            except Exception as exc:
+                raise StartupError(str(exc)) from None
+    try:
+        if api:
+            check_bind(settings)
+        runtime = await Runtime.start(settings)
+        try:
+            await _serve(runtime, settings, api=api, worker=worker, seed=seed, lock=lock, on_ready=on_ready)
+        finally:
+            await runtime.close()
+    finally:
+        lock.release()
+
+
+async def _serve(
+    runtime: Runtime,
+    settings: Settings,
+    *,
+    api: bool,
+    worker: bool,
+    seed: bool,
+    lock: DataDirLock,
+    on_ready: Callable[[str], None] | None,
+) -> None:
+    if seed and not settings.polygon.api_key and settings.seed_demo and await runtime.services.catalog.count() == 0:
+        log.info("loading synthetic demo data (no POLYGON_API_KEY set)")
+        await seed_demo(runtime.services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (2, 15):  # SIGINT, SIGTERM
+        loop.add_signal_handler(signum, stop.set)
+    tasks: list[asyncio.Task[None]] = []
+    server: uvicorn.Server | None = None
+    if worker:
+        tasks.append(asyncio.create_task(build_worker(runtime).async_run(), name="worker"))
+    if api:
+        config = uvicorn.Config(
+            create_app(runtime),
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        tasks.append(asyncio.create_task(server.serve(), name="api"))
+        while not server.started and not tasks[-1].done():
+            await asyncio.sleep(0.05)
+        if tasks[-1].done():
+            await tasks[-1]
+            raise StartupError(f"the API could not listen on {settings.server.host}:{settings.server.port}")
+        url = settings.server.url
+        lock.advertise(url)
+        if on_ready is not None:
+            on_ready(url)
+    elif on_ready is not None:
+        on_ready("worker")
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    if server is not None:
+        server.should_exit = True
+    for task in tasks:
+        if task.get_name() == "worker":
+            task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, SystemExit):
+            await task
+    waiter.cancel()
+    for signum in (2, 15):
+        loop.remove_signal_handler(signum)
+    for task in done:
+        if task is not waiter and task.exception() is not None and not isinstance(task.exception(), SystemExit):
+            print(f"k2q: {task.get_name()} stopped: {task.exception()}", file=sys.stderr)

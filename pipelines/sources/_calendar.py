@@ -1,0 +1,157 @@
+"""The NYSE trading calendar and New York wall-clock time, as the synthetic source needs them.
+
+Only the regular full-day holidays are modelled (rule 7.2 of the NYSE): New Year's Day, Martin
+Luther King Jr. Day, Washington's Birthday, Good Friday, Memorial Day, Juneteenth (from 2022),
+Independence Day, Labor Day, Thanksgiving and Christmas, with the weekend rule (a Saturday
+holiday is observed on the Friday before, a Sunday one on the Monday after; New Year's Day on a
+Saturday is not observed at all). Unscheduled closings (2001-09-11, Hurricane Sandy, national
+days of mourning) and early closes are not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import Final, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+NEW_YORK: Final = ZoneInfo("America/New_York")
+DAY_MS: Final = 86_400_000
+
+_MON, _THU, _FRI, _SAT, _SUN = 0, 3, 4, 5, 6
+_T = TypeVar("_T", bound=np.generic)
+
+
+def easter(year: int) -> dt.date:
+    """Western (Gregorian) Easter Sunday of ``year``, by the anonymous Gregorian algorithm.
+
+    >>> easter(2024)
+    datetime.date(2024, 3, 31)
+    """
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month, day = divmod(h + l_ - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
+    """The ``n``-th ``weekday`` (Monday = 0) of a month; ``n = -1`` for the last one."""
+    if n > 0:
+        first = dt.date(year, month, 1)
+        return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _observed(day: dt.date) -> dt.date:
+    """The weekday on which a fixed-date holiday is observed."""
+    if day.weekday() == _SAT:
+        return day - dt.timedelta(days=1)
+    if day.weekday() == _SUN:
+        return day + dt.timedelta(days=1)
+    return day
+
+
+@cache
+def nyse_holidays(year: int) -> frozenset[dt.date]:
+    """The regular full-day NYSE holidays observed in ``year``.
+
+    >>> sorted(nyse_holidays(2022))[:2]
+    [datetime.date(2022, 1, 17), datetime.date(2022, 2, 21)]
+    """
+    days = {
+        _nth_weekday(year, 1, _MON, 3),  # Martin Luther King Jr. Day
+        _nth_weekday(year, 2, _MON, 3),  # Washington's Birthday
+        easter(year) - dt.timedelta(days=2),  # Good Friday
+        _nth_weekday(year, 5, _MON, -1),  # Memorial Day
+        _observed(dt.date(year, 7, 4)),
+        _nth_weekday(year, 9, _MON, 1),  # Labor Day
+        _nth_weekday(year, 11, _THU, 4),  # Thanksgiving
+        _observed(dt.date(year, 12, 25)),
+    }
+    new_year = dt.date(year, 1, 1)
+    if new_year.weekday() != _SAT:  # a Saturday New Year's Day is not moved into the old year
+        days.add(_observed(new_year))
+    if year >= 2022:
+        days.add(_observed(dt.date(year, 6, 19)))  # Juneteenth
+    return frozenset(days)
+
+
+def is_trading_day(day: dt.date) -> bool:
+    """Whether the NYSE holds a regular session on ``day``.
+
+    >>> is_trading_day(dt.date(2024, 3, 29)), is_trading_day(dt.date(2024, 4, 1))
+    (False, True)
+    """
+    return day.weekday() < _SAT and day not in nyse_holidays(day.year)
+
+
+def trading_days(start: dt.date, end: dt.date) -> npt.NDArray[np.datetime64]:
+    """The NYSE trading days in ``[start, end]``, ascending, as ``datetime64[D]``.
+
+    >>> trading_days(dt.date(2024, 7, 3), dt.date(2024, 7, 8)).tolist()
+    [datetime.date(2024, 7, 3), datetime.date(2024, 7, 5), datetime.date(2024, 7, 8)]
+    """
+    if end < start:
+        return np.empty(0, dtype="datetime64[D]")
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    holidays = np.array(
+        sorted(h for year in range(start.year, end.year + 1) for h in nyse_holidays(year)),
+        dtype="datetime64[D]",
+    )
+    return days[(weekday < _SAT) & ~is_member(days, holidays)]
+
+
+def is_member(values: npt.NDArray[_T], sorted_set: npt.NDArray[_T]) -> npt.NDArray[np.bool_]:
+    """Whether each value is in ``sorted_set`` (ascending); ``np.isin`` without its ``numpy.ma`` import.
+
+    >>> is_member(np.array([1, 2, 5]), np.array([2, 5, 7])).tolist()
+    [False, True, True]
+    """
+    if sorted_set.size == 0:
+        return np.zeros(values.shape, dtype=np.bool_)
+    index = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return np.asarray(sorted_set[index] == values)
+
+
+@cache
+def _year_offsets_ms(year: int) -> npt.NDArray[np.int64]:
+    """Milliseconds to add to each New York local midnight of ``year`` to get UTC."""
+    first = dt.date(year, 1, 1)
+    count = (dt.date(year + 1, 1, 1) - first).days
+    offsets = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        local = dt.datetime.combine(first + dt.timedelta(days=i), dt.time(), NEW_YORK)
+        offset = local.utcoffset()
+        assert offset is not None  # a ZoneInfo always knows its offset
+        offsets[i] = -int(offset.total_seconds()) * 1000
+    offsets.flags.writeable = False
+    return offsets
+
+
+def ny_midnight_ms(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """UTC epoch milliseconds of 00:00 New York time on each day (given as days since 1970-01-01).
+
+    US clocks change at 02:00 on a Sunday, so one offset holds from 00:00 to 24:00 of every
+    weekday: a trading day's whole 04:00-20:00 session shares its midnight's offset.
+
+    >>> ny_midnight_ms(np.array([19723, 19905])).tolist()  # 2024-01-01 (EST), 2024-07-01 (EDT)
+    [1704085200000, 1719806400000]
+    """
+    years = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    out = days.astype(np.int64) * DAY_MS
+    for year in range(int(years.min(initial=1970)), int(years.max(initial=1969)) + 1):
+        selected = years == year
+        first = np.datetime64(f"{year:04d}-01-01", "D").astype(np.int64)
+        out[selected] += _year_offsets_ms(year)[days[selected] - first]
+    return out

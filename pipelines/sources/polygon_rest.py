@@ -1,0 +1,444 @@
+"""Polygon (Massive) aggregates over REST: windowed, concurrent, retried, decoded straight to Arrow.
+
+A request's date range is split into windows that each stay under the API's per-request limit of
+*base* aggregates (minute bars for minute and hour requests), the windows are fetched concurrently
+under a bound, every ``next_url`` page is followed with the key and ``adjusted`` re-sent, and each
+page is decoded by msgspec into typed Structs and turned into one Arrow batch.
+
+Example:
+    >>> from schemas.bars import SeriesKey
+    >>> key = SeriesKey(symbol="AAPL", multiplier=1, timespan="minute")
+    >>> request = SeriesRequest(key=key, start=dt.date(2024, 1, 2), end=dt.date(2024, 3, 28))
+    >>> async with PolygonRestSource(api_key) as source:  # doctest: +SKIP
+    ...     async for batch in source.fetch(request):
+    ...         store.insert(batch)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import logging
+import random
+import re
+from typing import TYPE_CHECKING, Final, Self, TypeAlias
+from urllib.parse import quote
+
+import httpx
+import msgspec
+import pyarrow as pa
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base
+
+from pipelines.errors import (
+    SourceAuthError,
+    SourceError,
+    SourceProtocolError,
+    SourceRateLimited,
+    SourceUnavailable,
+    UnsupportedRequest,
+)
+from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesRequest
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from types import TracebackType
+
+    from pipelines.sources.base import WindowProgress
+    from schemas.values import SourceName, Timespan
+
+__all__ = ["PolygonRestSource", "plan_windows"]
+
+_log = logging.getLogger(__name__)
+
+MAX_PAGE_LIMIT: Final = 50_000
+_QUEUE_DEPTH: Final = 16
+_SNIPPET_CHARS: Final = 160
+_OK_STATUSES: Final = frozenset({"OK", "DELAYED"})
+_ROUND_THE_CLOCK: Final = ("X:", "C:")  # crypto and forex tickers trade 24 hours a day
+
+# Base aggregates per calendar day: US equities trade ~04:00-20:00 ET (960 minutes) incl. extended hours;
+# day and wider bars are built from one day aggregate per day.
+_BASE_PER_DAY: Final[dict[Timespan, int]] = {"second": 16 * 3600, "minute": 16 * 60, "hour": 16 * 60}
+
+
+class _Agg(msgspec.Struct, gc=False):
+    """One aggregate as Polygon sends it (``l`` renamed: ruff rejects the name)."""
+
+    t: int
+    o: float
+    h: float
+    low: float = msgspec.field(name="l")
+    c: float
+    v: float
+    vw: float | None = None
+    n: int | None = None
+
+
+class _AggsPage(msgspec.Struct, gc=False):
+    """The parts of an aggregates response the client relies on."""
+
+    status: str
+    results_count: int = msgspec.field(default=0, name="resultsCount")
+    results: list[_Agg] = msgspec.field(default_factory=list)
+    next_url: str | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    """An error answer: ``error`` (401, 429) or ``message`` (403, 400) carries the reason."""
+
+    status: str | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+_PAGE_DECODER: Final = msgspec.json.Decoder(_AggsPage)
+_ERROR_DECODER: Final = msgspec.json.Decoder(_ErrorBody)
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``kind`` is the public error raised once retries run out."""
+
+    def __init__(
+        self, kind: type[SourceError], message: str, *, status: int | None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class _Backoff(wait_base):
+    """Exponential backoff with jitter; a ``Retry-After`` on the failure takes precedence."""
+
+    def __init__(self, base_s: float, cap_s: float) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Transient) and failure.retry_after is not None:
+            # Up to 10% extra so that windows told the same Retry-After do not return in lockstep.
+            return min(self.cap_s, failure.retry_after * random.uniform(1.0, 1.1))
+        ceiling = min(self.cap_s, self.base_s * 2.0 ** (retry_state.attempt_number - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+_Item: TypeAlias = "pa.RecordBatch | int | BaseException"
+"""What window tasks hand the consumer: a page, the bar count of a finished window, or their failure."""
+
+
+def plan_windows(request: SeriesRequest, page_limit: int = MAX_PAGE_LIMIT) -> list[tuple[dt.date, dt.date]]:
+    """Split a request's inclusive date range into windows of at most ``page_limit`` base aggregates.
+
+    Args:
+        request: The series and inclusive range of exchange dates.
+        page_limit: The ``limit`` sent with each request (counts base aggregates).
+
+    Returns:
+        Contiguous, non-overlapping ``(first, last)`` date pairs, both inclusive, in order.
+
+    Raises:
+        UnsupportedRequest: The range is reversed or the multiplier is not positive.
+
+    >>> from schemas.bars import SeriesKey
+    >>> key = SeriesKey(symbol="AAPL", multiplier=1, timespan="minute")
+    >>> len(plan_windows(SeriesRequest(key=key, start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))))
+    8
+    """
+    key = request.key
+    if request.start > request.end:
+        raise UnsupportedRequest(f"range starts after it ends: {request.start} > {request.end}")
+    if key.multiplier < 1:
+        raise UnsupportedRequest(f"multiplier must be at least 1, got {key.multiplier}")
+    per_day = _BASE_PER_DAY.get(key.timespan, 1)
+    if per_day > 1 and key.symbol.startswith(_ROUND_THE_CLOCK):
+        per_day = per_day * 24 // 16
+    span = dt.timedelta(days=max(1, (page_limit - 1) // per_day))
+    one = dt.timedelta(days=1)
+    windows: list[tuple[dt.date, dt.date]] = []
+    first = request.start
+    while first <= request.end:
+        last = min(request.end, first + span - one)
+        windows.append((first, last))
+        first = last + one
+    return windows
+
+
+def _to_batch(aggs: list[_Agg]) -> pa.RecordBatch:
+    """Turn decoded aggregates into one batch of :data:`BAR_ARROW_SCHEMA` (missing vw/n become null)."""
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array([a.t for a in aggs], TS_TYPE),
+            pa.array([a.o for a in aggs], pa.float64()),
+            pa.array([a.h for a in aggs], pa.float64()),
+            pa.array([a.low for a in aggs], pa.float64()),
+            pa.array([a.c for a in aggs], pa.float64()),
+            pa.array([a.v for a in aggs], pa.float64()),
+            pa.array([a.vw for a in aggs], pa.float64()),
+            pa.array([a.n for a in aggs], pa.uint32()),
+        ],
+        schema=BAR_ARROW_SCHEMA,
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (delta-seconds or an HTTP date)."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+class PolygonRestSource:
+    """Bars from Polygon's ``/v2/aggs`` endpoint, one :class:`pyarrow.RecordBatch` per page.
+
+    Args:
+        api_key: The Polygon key; sent only as an ``Authorization: Bearer`` header, never logged.
+        base_url: The API host (``https://api.polygon.io`` or ``https://api.massive.com``).
+        client: An ``httpx.AsyncClient`` to use (and not close); one is built when omitted.
+        max_in_flight: Most windows fetched at once.
+        page_limit: ``limit`` per request in base aggregates (at most 50,000).
+        max_attempts: Attempts per page before a transient failure becomes an error.
+        max_backoff_s: Longest wait between attempts, also the cap on ``Retry-After``.
+        timeout_s: Timeout of the client built here.
+        backoff_base_s: First backoff step; it doubles per attempt.
+    """
+
+    name: SourceName = "polygon"
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = "https://api.polygon.io",
+        client: httpx.AsyncClient | None = None,
+        max_in_flight: int = 50,
+        page_limit: int = MAX_PAGE_LIMIT,
+        max_attempts: int = 5,
+        max_backoff_s: float = 30.0,
+        timeout_s: float = 30.0,
+        backoff_base_s: float = 0.5,
+    ) -> None:
+        """Configure the source; nothing connects until the first fetch."""
+        if not api_key:
+            raise ValueError("a Polygon API key is required")
+        if max_in_flight < 1 or max_attempts < 1 or not 1 <= page_limit <= MAX_PAGE_LIMIT:
+            raise ValueError("max_in_flight and max_attempts must be >= 1, page_limit within 1..50000")
+        self._api_key = api_key
+        self._base = httpx.URL(base_url.rstrip("/"))
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": "k2-quant"})
+        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        self._max_in_flight = max_in_flight
+        self._page_limit = page_limit
+        self._max_attempts = max_attempts
+        self._wait = _Backoff(backoff_base_s, max_backoff_s)
+
+    async def __aenter__(self) -> Self:
+        """Enter an ``async with`` block; the source closes its own client on exit."""
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the client if this source built it."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this source built it; an injected client is left open."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def fetch(
+        self, request: SeriesRequest, progress: WindowProgress | None = None
+    ) -> AsyncIterator[pa.RecordBatch]:
+        """Yield the bars of ``request`` as batches of :data:`BAR_ARROW_SCHEMA`, one per page.
+
+        Windows run concurrently, so batches arrive in no particular order; an empty range yields
+        nothing. The first failure cancels the other windows and is raised here.
+
+        Args:
+            request: The series and inclusive range of exchange dates.
+            progress: Called as ``progress(windows_done, windows_total, bars_so_far)``.
+
+        Yields:
+            One record batch per non-empty page.
+
+        Raises:
+            SourceAuthError: The key is unknown (401) or not entitled (403).
+            SourceRateLimited: 429 persisted through every attempt.
+            SourceUnavailable: 5xx, timeouts or connection errors persisted.
+            SourceProtocolError: The answers kept not being the documented format.
+            UnsupportedRequest: The request is malformed or Polygon rejected it (400, 404, 422).
+        """
+        windows = plan_windows(request, self._page_limit)
+        queue: asyncio.Queue[_Item] = asyncio.Queue(_QUEUE_DEPTH)
+        slots = asyncio.Semaphore(self._max_in_flight)
+
+        async def run(first: dt.date, last: dt.date) -> None:
+            try:
+                async with slots:
+                    rows = await self._fetch_window(request, first, last, queue)
+                await queue.put(rows)
+            except Exception as exc:
+                await queue.put(exc)  # the consumer raises it; re-raised for gather() below
+                raise
+
+        tasks = [asyncio.create_task(run(first, last)) for first, last in windows]
+        done = bars = 0
+        try:
+            while done < len(windows):
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, int):
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(windows), bars)
+                    continue
+                bars += item.num_rows
+                yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _fetch_window(
+        self,
+        request: SeriesRequest,
+        first: dt.date,
+        last: dt.date,
+        out: asyncio.Queue[_Item],
+    ) -> int:
+        """Fetch every page of one window into ``out``; return the number of bars."""
+        key = request.key
+        adjusted = "true" if key.adjusted else "false"
+        ticker = quote(key.symbol, safe="")
+        path = f"/v2/aggs/ticker/{ticker}/range/{key.multiplier}/{key.timespan}/{first}/{last}"
+        url = self._base.copy_with(
+            raw_path=self._base.raw_path.rstrip(b"/") + path.encode()
+        ).copy_merge_params({"adjusted": adjusted, "sort": "asc", "limit": str(self._page_limit)})
+        rows = 0
+        while True:
+            page = await self._get_page(url)
+            if page.results:
+                await out.put(_to_batch(page.results))
+                rows += len(page.results)
+            if not page.next_url:
+                return rows
+            following = self._follow(page.next_url, adjusted)
+            if following == url:
+                raise SourceProtocolError("next_url points at the page just read", source=self.name)
+            url = following
+
+    def _follow(self, next_url: str, adjusted: str) -> httpx.URL:
+        """The next page's URL with ``adjusted`` kept, on our own origin (the key goes nowhere else)."""
+        try:
+            target = httpx.URL(next_url)
+        except httpx.InvalidURL:
+            raise SourceProtocolError(
+                f"next_url is not a URL: {self._redact(next_url)[:80]}", source=self.name
+            ) from None
+        if (target.scheme, target.host, target.port) != (self._base.scheme, self._base.host, self._base.port):
+            # A cursor on another host (e.g. after the Massive rebrand) is read from ours.
+            target = self._base.copy_with(raw_path=target.raw_path)
+        return target.copy_set_param("adjusted", adjusted)
+
+    async def _get_page(self, url: httpx.URL) -> _AggsPage:
+        """GET one page, retrying transient failures; raise the public error once attempts run out."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._get_once(url)
+        except _Transient as exc:
+            tries = f"{self._max_attempts} attempt{'s' if self._max_attempts > 1 else ''}"
+            raise exc.kind(f"{exc.message} (after {tries})", source=self.name, status=exc.status) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    async def _get_once(self, url: httpx.URL) -> _AggsPage:
+        """One GET of one page, its status mapped to a page, a :class:`_Transient` or a public error."""
+        try:
+            response = await self._client.get(url, headers=self._headers)
+        except httpx.TimeoutException as exc:
+            raise _Transient(
+                SourceUnavailable, f"polygon timed out ({type(exc).__name__})", status=None
+            ) from None
+        except httpx.TransportError as exc:
+            detail = self._redact(f"{type(exc).__name__}: {exc}")
+            raise _Transient(SourceUnavailable, f"polygon unreachable ({detail})", status=None) from None
+        status, body = response.status_code, response.content
+        if status == 200:
+            return self._decode_page(body)
+        reason = self._reason(body)
+        message = f"polygon answered HTTP {status}: {reason}"
+        if status in (401, 403):
+            raise SourceAuthError(message, source=self.name, status=status)
+        if status == 429:
+            raise _Transient(SourceRateLimited, message, status=status, retry_after=_retry_after(response))
+        if status >= 500 or status == 408:
+            raise _Transient(SourceUnavailable, message, status=status)
+        if status in (400, 404, 422):
+            raise UnsupportedRequest(message)
+        raise SourceError(message, source=self.name, status=status)
+
+    def _decode_page(self, body: bytes) -> _AggsPage:
+        """Decode a 200 body; anything but the documented shape is a (retried) protocol failure."""
+        try:
+            page = _PAGE_DECODER.decode(body)
+        except msgspec.DecodeError as exc:
+            message = f"polygon sent a body that is not the aggregates format ({exc}): {self._snippet(body)}"
+            raise _Transient(SourceProtocolError, message, status=200) from None
+        if page.status not in _OK_STATUSES:
+            message = f"polygon sent status {self._redact(page.status)!r} on HTTP 200: {self._snippet(body)}"
+            raise _Transient(SourceProtocolError, message, status=200)
+        if page.results_count and not page.results:
+            message = f"polygon counted {page.results_count} results but attached none"
+            raise _Transient(SourceProtocolError, message, status=200)
+        return page
+
+    def _reason(self, body: bytes) -> str:
+        """The provider's reason from an error body, else a short snippet of the body."""
+        try:
+            error = _ERROR_DECODER.decode(body)
+        except msgspec.DecodeError:
+            return self._snippet(body)
+        text = error.error or error.message or error.status
+        return self._redact(text) if text else self._snippet(body)
+
+    def _snippet(self, body: bytes) -> str:
+        """A short, single-line, tag-free excerpt of a body for error messages."""
+        text = body[: _SNIPPET_CHARS * 8].decode("utf-8", "replace")
+        text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+        text = self._redact(text)
+        return repr(text[:_SNIPPET_CHARS] + ("…" if len(text) > _SNIPPET_CHARS else ""))
+
+    def _redact(self, text: str) -> str:
+        """``text`` with the API key masked (servers and URLs can echo it)."""
+        return text.replace(self._api_key, "***")
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """Log a retry; messages are built without the key."""
+    outcome = state.outcome
+    failure = outcome.exception() if outcome is not None else None
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    _log.info("polygon: %s; attempt %d, retrying in %.2fs", failure, state.attempt_number, wait)

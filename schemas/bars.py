@@ -1,0 +1,141 @@
+"""Bars, chart slices and their Arrow schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Final
+
+import msgspec
+import pyarrow as pa
+
+from schemas.values import DatasetName, SourceName, Symbol, Timeframe, TimePoint, Timespan
+
+TS_TYPE: Final = pa.timestamp("ms", tz="UTC")
+
+BAR_ARROW_SCHEMA: Final = pa.schema(
+    [
+        pa.field("ts", TS_TYPE, nullable=False),
+        pa.field("open", pa.float64(), nullable=False),
+        pa.field("high", pa.float64(), nullable=False),
+        pa.field("low", pa.float64(), nullable=False),
+        pa.field("close", pa.float64(), nullable=False),
+        pa.field("volume", pa.float64(), nullable=False),
+        pa.field("vwap", pa.float64()),
+        pa.field("transactions", pa.uint32()),
+    ]
+)
+"""The columns a source yields for one series: ``ts`` is the bar's start, UTC, in ms."""
+
+CHART_SLICE_ARROW_SCHEMA: Final = pa.schema(
+    [
+        pa.field("ts", TS_TYPE, nullable=False),
+        pa.field("open", pa.float64(), nullable=False),
+        pa.field("high", pa.float64(), nullable=False),
+        pa.field("low", pa.float64(), nullable=False),
+        pa.field("close", pa.float64(), nullable=False),
+        pa.field("volume", pa.float64(), nullable=False),
+    ]
+)
+"""The leading columns of every chart slice; later capabilities append columns after these."""
+
+ARROW_STREAM_MEDIA_TYPE: Final = "application/vnd.apache.arrow.stream"
+
+MaxPoints = Annotated[int, msgspec.Meta(ge=2, le=50_000)]
+
+
+class ChartDataRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /api/v1/stocks/chart-data``.
+
+    Names a series by ``symbol`` (with ``adjusted``) or by dataset ``table``, a timeframe, a
+    window and a pixel budget. ``from``/``to`` take an ISO-8601 date or date-time (UTC when no
+    offset is given) or epoch milliseconds; a bare ``to`` date includes that whole day.
+    """
+
+    symbol: Symbol | None = None
+    table: DatasetName | None = None
+    timeframe: Timeframe = "1d"
+    from_: TimePoint | None = msgspec.field(default=None, name="from")
+    to: TimePoint | None = None
+    max_points: MaxPoints = 2000
+    adjusted: bool = True
+
+    def __post_init__(self) -> None:
+        """Upper-case the symbol."""
+        if self.symbol is not None:
+            self.symbol = self.symbol.upper()
+
+
+class ChartSliceMeta(msgspec.Struct, kw_only=True):
+    """What the server did to answer a chart-data request (Arrow schema metadata and headers)."""
+
+    symbol: str
+    timeframe: Timeframe
+    bucket: str
+    """Width of each returned bar: the timeframe, or a wider one when the budget forced it."""
+    source_series: str
+    """The stored series the buckets were built from, e.g. ``1m``."""
+    rows: int
+    truncated: bool
+    """True when the query's row or time budget cut the answer short."""
+    window_from: dt.datetime | None
+    window_to: dt.datetime | None
+
+
+class ChartBar(msgspec.Struct, array_like=False):
+    """One row of a chart slice in the JSON form."""
+
+    ts: int
+    """Bucket start, epoch milliseconds UTC."""
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class ChartSliceJson(msgspec.Struct, kw_only=True):
+    """The JSON form of a chart slice (sent when the client accepts only JSON)."""
+
+    meta: ChartSliceMeta
+    bars: list[ChartBar]
+
+
+class BarRow(msgspec.Struct, kw_only=True):
+    """One stored bar as ``GET /api/v1/stocks/data/{table}`` pages it."""
+
+    ts: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    vwap: float | None
+    transactions: int | None
+
+
+class BarPage(msgspec.Struct, kw_only=True):
+    """A page of raw bars of one dataset."""
+
+    table: str
+    offset: int
+    limit: int
+    total: int
+    rows: list[BarRow]
+
+
+class SeriesKey(msgspec.Struct, frozen=True, kw_only=True):
+    """Identifies one stored series: a symbol at one bar width, adjusted or raw."""
+
+    symbol: Symbol
+    multiplier: int
+    timespan: Timespan
+    adjusted: bool = True
+
+
+class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a source is asked for: one series over an inclusive range of exchange dates."""
+
+    key: SeriesKey
+    start: dt.date
+    end: dt.date
+    source: SourceName = "polygon"

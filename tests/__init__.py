@@ -1,0 +1,1 @@
+"""Tests of K2 Quant."""

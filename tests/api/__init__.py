@@ -1,0 +1,1 @@
+"""Tests of the HTTP API over the real app and stores."""

@@ -1,0 +1,71 @@
+"""Real stores for the whole session: chDB in a temp dir, embedded PostgreSQL and Redis.
+
+One runtime is started per session (chDB belongs to one process); each test that writes starts
+from empty stores through the ``clean`` fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.runtime import Runtime
+from api.settings import PolygonSettings, Settings, StoreSettings
+from api.worker import build_worker
+from tests.loopback.polygon import PolygonLoopback
+
+POLYGON_KEY = "loopback-key"
+
+
+@pytest.fixture(scope="session")
+def polygon() -> Iterator[PolygonLoopback]:
+    """A loopback Polygon server the session runtime's Polygon source points at."""
+    with PolygonLoopback(api_key=POLYGON_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, polygon: PolygonLoopback) -> Settings:
+    return Settings(
+        stores=StoreSettings(data_dir=tmp_path_factory.mktemp("k2q-data")),
+        polygon=PolygonSettings(api_key=POLYGON_KEY, base_url=polygon.base_url, max_in_flight=8),
+        web_dist=Path("/nonexistent"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = await Runtime.start(settings)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+@pytest.fixture
+async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
+    """Empty bar store, catalog and queue; a loopback Polygon with no bars and no faults."""
+    await runtime.stack.clickhouse.run(lambda client: client.command("TRUNCATE TABLE IF EXISTS bars"))
+    async with runtime.stack.pool.connection() as conn:
+        await conn.execute("TRUNCATE datasets, strategies, jobs")
+    await runtime.stack.redis.flushdb()
+    polygon.reset()
+    return runtime
+
+
+@pytest.fixture
+async def client(clean: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app over HTTP semantics, in process."""
+    transport = httpx.ASGITransport(app=create_app(clean))
+    async with httpx.AsyncClient(transport=transport, base_url="http://k2q.test") as http:
+        yield http
+
+
+async def drain_jobs(runtime: Runtime) -> None:
+    """Run every queued job to completion with a burst worker."""
+    # Not worker.close(): it would close the runtime's shared queue connection.
+    await build_worker(runtime, burst=True).async_run()

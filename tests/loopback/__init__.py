@@ -1,0 +1,1 @@
+"""Loopback servers that speak external services' wire formats, for real-client tests."""

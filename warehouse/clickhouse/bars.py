@@ -1,0 +1,251 @@
+"""The bar store: insert Arrow batches, read chart slices, pages and stats, delete ranges."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Final
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from clickhouse_connect.driver.client import Client
+
+from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE
+from schemas.values import BarWidth
+from warehouse.clickhouse.buckets import bucket_sql, ladder_from, tiles
+from warehouse.clickhouse.client import ClickHouse
+from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE
+from warehouse.errors import InvalidQuery
+
+QUERY_TIME_BUDGET_S: Final = 15
+"""Every bar query stops after this many seconds (``max_execution_time``)."""
+
+SERIES_WHERE: Final = (
+    "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
+    " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
+)
+
+_SETTINGS: Final = {"max_execution_time": QUERY_TIME_BUDGET_S}
+
+
+class SeriesRef(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored series: symbol, series code (``1m``, ``1d`` …) and adjustment."""
+
+    symbol: str
+    series: str
+    adjusted: bool
+
+    def params(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+        """Bound parameters for :data:`SERIES_WHERE`."""
+        return {"symbol": self.symbol, "series": self.series, "adjusted": self.adjusted, "start": start, "end": end}
+
+
+class SeriesStats(msgspec.Struct, frozen=True, kw_only=True):
+    """How many distinct bars a series holds in a range, and the first and last of them."""
+
+    count: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+
+class Slice(msgspec.Struct, frozen=True, kw_only=True):
+    """A chart slice: bars in :data:`CHART_SLICE_ARROW_SCHEMA` and how they were built."""
+
+    table: pa.Table
+    bucket: str
+    truncated: bool
+
+
+class BarStore:
+    """Every bar, in one ReplacingMergeTree table (see :mod:`warehouse.clickhouse.ddl`)."""
+
+    def __init__(self, clickhouse: ClickHouse) -> None:
+        self.clickhouse = clickhouse
+
+    async def ensure_schema(self) -> None:
+        """Create the tables if they do not exist."""
+
+        def create(client: Client) -> None:
+            for ddl in ALL_DDL:
+                client.command(ddl)
+
+        await self.clickhouse.run(create)
+
+    async def ping(self) -> None:
+        """Run a trivial query (raises when the store is unusable)."""
+        await self.clickhouse.run(lambda client: client.command("SELECT 1"))
+
+    async def insert(self, ref: SeriesRef, source: str, batch: pa.RecordBatch | pa.Table) -> int:
+        """Store bars of one series (columns of ``BAR_ARROW_SCHEMA``); return how many rows were sent."""
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        rows = table.num_rows
+        if rows == 0:
+            return 0
+        table = table.select(BAR_ARROW_SCHEMA.names).cast(BAR_ARROW_SCHEMA)
+        table = (
+            table.append_column("symbol", pa.repeat(ref.symbol, rows))
+            .append_column("timespan", pa.repeat(ref.series, rows))
+            .append_column("adjusted", pa.repeat(ref.adjusted, rows))
+            .append_column("source", pa.repeat(source, rows))
+        )
+        await self.clickhouse.run(lambda client: client.insert_arrow(BARS_TABLE, table))
+        return rows
+
+    async def stats(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> SeriesStats:
+        """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
+        sql = f"SELECT count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
+        result = await self.clickhouse.run(
+            lambda client: client.query(sql, parameters=ref.params(start, end), settings=_SETTINGS)
+        )
+        count, first, last = result.result_rows[0]
+        if not count:
+            return SeriesStats(count=0, first=None, last=None)
+        return SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
+
+    async def page(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, offset: int, limit: int) -> pa.Table:
+        """Stored bars of ``ref`` in ``[start, end]``, oldest first, ``limit`` rows from ``offset``."""
+        columns = ", ".join(BAR_ARROW_SCHEMA.names)
+        sql = (
+            f"SELECT {columns} FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
+            " ORDER BY ts LIMIT {limit:UInt64} OFFSET {offset:UInt64}"
+        )
+        params = ref.params(start, end) | {"limit": limit, "offset": offset}
+        table = await self.clickhouse.run(
+            lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+        )
+        return _with_utc_ts(table).cast(BAR_ARROW_SCHEMA)
+
+    async def delete(
+        self,
+        ref: SeriesRef,
+        start: dt.datetime,
+        end: dt.datetime,
+        keep: Sequence[tuple[dt.datetime, dt.datetime]] = (),
+    ) -> int:
+        """Delete the bars of ``ref`` in ``[start, end]`` except those inside any ``keep`` range.
+
+        Returns:
+            How many distinct bars were deleted.
+        """
+        where = SERIES_WHERE
+        params = ref.params(start, end)
+        for index, (keep_start, keep_end) in enumerate(keep):
+            where += f" AND NOT (ts >= {{ks{index}:DateTime64(3, 'UTC')}} AND ts <= {{ke{index}:DateTime64(3, 'UTC')}})"
+            params[f"ks{index}"] = keep_start
+            params[f"ke{index}"] = keep_end
+
+        def delete(client: Client) -> int:
+            count = client.query(f"SELECT count() FROM {BARS_TABLE} FINAL WHERE {where}", parameters=params)
+            deleted = int(count.result_rows[0][0])
+            if deleted:
+                client.command(f"DELETE FROM {BARS_TABLE} WHERE {where}", parameters=params)
+            return deleted
+
+        return await self.clickhouse.run(delete)
+
+    async def chart_slice(
+        self, ref: SeriesRef, timeframe: str, start: dt.datetime, end: dt.datetime, max_points: int
+    ) -> Slice:
+        """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to stay within ``max_points``.
+
+        When the window holds no more than ``max_points`` bars at ``timeframe`` they all come back;
+        otherwise the narrowest ladder width that fits is used. ClickHouse aggregates the window at
+        a fine width (at most ``16 × max_points`` buckets) and the last step to a wider width, which
+        those buckets tile exactly, is a NumPy reduction over that small result.
+
+        Raises:
+            InvalidQuery: the series is not fine enough for ``timeframe``.
+        """
+        ladder = tuple(code for code in ladder_from(timeframe) if tiles(ref.series, code))
+        if not ladder:
+            raise InvalidQuery(f"a {ref.series} series cannot be drawn at {timeframe}")
+        span_ms = max((end - start) / dt.timedelta(milliseconds=1), 1.0)
+        cap = max(16 * max_points, 20_000)
+        base = next((code for code in ladder if span_ms / BarWidth.of(code).approx_ms <= cap), ladder[-1])
+        levels: list[str] = []
+        for code in ladder[ladder.index(base) :]:
+            levels.append(code)
+            if span_ms / BarWidth.of(code).approx_ms + 2 <= max_points:
+                break
+        sql = _slice_sql(base, levels[1:], raw=ref.series == base)
+        table = await self.clickhouse.run(
+            lambda client: client.query_arrow(
+                sql, parameters=ref.params(start, end) | {"cap": cap + 1}, settings=_SETTINGS
+            )
+        )
+        truncated = table.num_rows > cap
+        table = _with_utc_ts(table.slice(0, cap))
+        return _coarsen(table, levels, max_points, truncated=truncated)
+
+
+def _slice_sql(base: str, wider: Sequence[str], *, raw: bool) -> str:
+    """SQL for the window at width ``base`` plus, per ``wider`` width, the bucket each row falls in."""
+    extra = "".join(f", {bucket_sql(code, 'ts')} AS b_{code}" for code in wider)
+    if raw:
+        return (
+            f"SELECT ts, open, high, low, close, volume{extra} FROM {BARS_TABLE} FINAL"
+            f" WHERE {SERIES_WHERE} ORDER BY ts LIMIT {{cap:UInt64}}"
+        )
+    inner = (
+        f"SELECT {bucket_sql(base, 'ts')} AS b, argMin(open, ts) AS o, max(high) AS h, min(low) AS l,"
+        f" argMax(close, ts) AS c, sum(volume) AS v FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE} GROUP BY b"
+    )
+    extra = "".join(f", {bucket_sql(code, 'b')} AS b_{code}" for code in wider)
+    return (
+        f"SELECT b AS ts, o AS open, h AS high, l AS low, c AS close, v AS volume{extra}"
+        f" FROM ({inner}) ORDER BY ts LIMIT {{cap:UInt64}}"
+    )
+
+
+def _coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncated: bool) -> Slice:
+    """Pick the first of ``levels`` whose bucket count fits ``max_points`` and reduce ``table`` to it."""
+    for index, code in enumerate(levels):
+        keys = table.column("ts") if index == 0 else table.column(f"b_{code}")
+        count = table.num_rows if index == 0 else pc.count_distinct(keys).as_py()
+        last = index == len(levels) - 1
+        if count <= max_points or last:
+            bars = table if index == 0 else _reduce(table, keys)
+            if bars.num_rows > max_points:
+                bars = bars.slice(bars.num_rows - max_points)
+                truncated = True
+            return Slice(table=bars.select(CHART_SLICE_ARROW_SCHEMA.names), bucket=code, truncated=truncated)
+    raise AssertionError("unreachable: the last level always returns")
+
+
+def _reduce(table: pa.Table, keys: pa.ChunkedArray) -> pa.Table:
+    """OHLCV per run of equal ``keys`` (rows are sorted, so each bucket is one run)."""
+    key = keys.to_numpy().astype("datetime64[ms]").astype(np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1)) if len(key) else np.array([], np.int64)
+    ends = np.append(starts[1:], len(key)) - 1
+
+    def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return table.column(name).to_numpy()
+
+    if len(key) == 0:
+        return pa.table({name: pa.array([], field.type) for name, field in zip(
+            CHART_SLICE_ARROW_SCHEMA.names, CHART_SLICE_ARROW_SCHEMA, strict=True)})
+    return pa.table(
+        {
+            "ts": pa.array(key[starts], TS_TYPE),
+            "open": column("open")[starts],
+            "high": np.maximum.reduceat(column("high"), starts),
+            "low": np.minimum.reduceat(column("low"), starts),
+            "close": column("close")[ends],
+            "volume": np.add.reduceat(column("volume"), starts),
+        },
+        schema=CHART_SLICE_ARROW_SCHEMA,
+    )
+
+
+def _with_utc_ts(table: pa.Table) -> pa.Table:
+    """Cast every timestamp column to ms in UTC (chDB may answer other units or zones)."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type != TS_TYPE:
+            table = table.set_column(index, field.name, table.column(index).cast(TS_TYPE))
+    return table
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

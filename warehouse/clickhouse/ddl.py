@@ -1,0 +1,36 @@
+"""The ClickHouse tables, created idempotently."""
+
+from __future__ import annotations
+
+from typing import Final
+
+BARS_TABLE: Final = "bars"
+
+DAILY_OR_WIDER: Final = ("d", "w", "M", "Q", "y")
+
+BARS_DDL: Final = f"""
+CREATE TABLE IF NOT EXISTS {BARS_TABLE}
+(
+    symbol       LowCardinality(String),
+    timespan     LowCardinality(String) COMMENT 'series code: 1m, 5m, 1h, 1d, 1w, 1M ...',
+    adjusted     Bool,
+    ts           DateTime64(3, 'UTC') COMMENT 'bar start',
+    open         Float64,
+    high         Float64,
+    low          Float64,
+    close        Float64,
+    volume       Float64,
+    vwap         Nullable(Float64),
+    transactions Nullable(UInt32),
+    source       LowCardinality(String),
+    ingested_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(ingested_at)
+PARTITION BY if(right(timespan, 1) IN {DAILY_OR_WIDER!r}, toYear(ts), toYYYYMM(ts))
+ORDER BY (symbol, timespan, adjusted, ts)
+"""
+"""One table for every base bar. A re-fetched or re-streamed bar replaces the older copy (the
+newest ``ingested_at`` wins once merged; exact reads use ``FINAL``). Intraday series are
+partitioned by month, daily and wider by year."""
+
+ALL_DDL: Final = (BARS_DDL,)
