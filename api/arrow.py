@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
@@ -13,10 +13,19 @@ from schemas.bars import ARROW_STREAM_MEDIA_TYPE, ChartBar, ChartSliceJson, Char
 META_PREFIX: Final = "k2q."
 
 
-def wants_json(request: Request[object, object, object]) -> bool:
+def wants_json(request: Request[Any, Any, Any]) -> bool:
     """Whether the client accepts JSON and not an Arrow stream."""
     accept = request.headers.get("accept", "")
     return "application/json" in accept and ARROW_STREAM_MEDIA_TYPE not in accept
+
+
+EXPOSED_HEADERS: Final = (
+    "X-K2Q-Timeframe",
+    "X-K2Q-Bucket",
+    "X-K2Q-Source-Series",
+    "X-K2Q-Rows",
+    "X-K2Q-Truncated",
+)
 
 
 def slice_headers(meta: ChartSliceMeta) -> dict[str, str]:
@@ -27,7 +36,7 @@ def slice_headers(meta: ChartSliceMeta) -> dict[str, str]:
         "X-K2Q-Source-Series": meta.source_series,
         "X-K2Q-Rows": str(meta.rows),
         "X-K2Q-Truncated": "true" if meta.truncated else "false",
-        "Access-Control-Expose-Headers": "X-K2Q-Timeframe, X-K2Q-Bucket, X-K2Q-Source-Series, X-K2Q-Rows, X-K2Q-Truncated",
+        "Access-Control-Expose-Headers": ", ".join(EXPOSED_HEADERS),
     }
 
 
@@ -38,10 +47,11 @@ def encode_stream(table: pa.Table, meta: ChartSliceMeta) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+    stream: bytes = sink.getvalue().to_pybytes()
+    return stream
 
 
-def slice_response(request: Request[object, object, object], table: pa.Table, meta: ChartSliceMeta) -> Response[bytes]:
+def slice_response(request: Request[Any, Any, Any], table: pa.Table, meta: ChartSliceMeta) -> Response[bytes]:
     """The chart-data answer in the representation the client accepts."""
     headers = slice_headers(meta)
     if wants_json(request):

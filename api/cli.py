@@ -119,14 +119,20 @@ def migrate() -> None:
         applied = asyncio.run(apply())
     except (DataDirBusy, Exception) as exc:
         fail(str(exc))
-    out.print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "the catalog is up to date")
+    out.print(
+        f"applied {len(applied)} migration(s): {', '.join(applied)}"
+        if applied
+        else "the catalog is up to date"
+    )
 
 
 @main.command()
 @click.argument("symbols", nargs=-1, required=True)
 @click.option("--timespan", type=click.Choice(TIMESPANS), default="day", show_default=True)
 @click.option("--multiplier", type=click.IntRange(1, 10_000), default=1, show_default=True)
-@click.option("--from", "from_", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD.")
+@click.option(
+    "--from", "from_", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
+)
 @click.option("--to", "to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day (inclusive).")
 @click.option("--source", type=click.Choice(["polygon", "synthetic"]), default="polygon", show_default=True)
 @click.option("--unadjusted", is_flag=True, help="Raw prices instead of split-adjusted ones.")
@@ -197,7 +203,7 @@ class _Bars:
 
 
 def _fetch_through_server(url: str, payload: dict[str, Any]) -> JobStatus:
-    """chDB belongs to the running server, so the fetch goes through its API."""
+    """ChDB belongs to the running server, so the fetch goes through its API."""
     bars = _Bars()
     try:
         with httpx.Client(base_url=url, timeout=30) as client, bars.progress:
@@ -268,3 +274,7 @@ def openapi() -> None:
 
     app = create_app(None)
     sys.stdout.write(msgspec.json.encode(app.openapi_schema.to_schema()).decode() + "\n")
+
+
+if __name__ == "__main__":
+    main()

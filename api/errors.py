@@ -6,11 +6,22 @@ from typing import Any, Final
 
 import structlog
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
 
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
 from pipelines.fetch import SourceConflict
-from warehouse.errors import Conflict, InvalidQuery, NotFound, QueryBudgetExceeded, Unavailable, WarehouseError
+from warehouse.errors import (
+    Conflict,
+    InvalidQuery,
+    NotFound,
+    QueryBudgetExceeded,
+    Unavailable,
+    WarehouseError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -77,5 +88,7 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
 def problem_details_plugin() -> ProblemDetailsPlugin:
     """The plugin that turns every error into problem details through :func:`to_problem`."""
     return ProblemDetailsPlugin(
-        ProblemDetailsConfig(exception_to_problem_detail_map={Exception: to_problem, HTTPException: to_problem})
+        ProblemDetailsConfig(
+            exception_to_problem_detail_map={Exception: to_problem, HTTPException: to_problem}
+        )
     )

@@ -7,7 +7,8 @@ import contextlib
 import errno
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import structlog
 import uvicorn
@@ -20,6 +21,14 @@ from api.settings import Settings
 from api.worker import build_worker
 
 log = structlog.get_logger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: :func:`run` owns SIGINT/SIGTERM for API and worker."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class StartupError(Exception):
@@ -67,7 +76,8 @@ def require_servers(settings: Settings, command: str) -> None:
     ]
     if missing:
         raise StartupError(
-            f"k2q {command} runs against servers; set {', '.join(missing)} (or use k2q up for the embedded stack)"
+            f"k2q {command} runs against servers; set {', '.join(missing)}"
+            " (or use k2q up for the embedded stack)"
         )
 
 
@@ -82,7 +92,9 @@ async def run(
     """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM."""
     lock = DataDirLock(settings.stores.data_dir.resolve())
     if api or worker:
-        embedded = not (settings.stores.clickhouse_url and settings.stores.database_url and settings.stores.redis_url)
+        embedded = not (
+            settings.stores.clickhouse_url and settings.stores.database_url and settings.stores.redis_url
+        )
         if embedded:
             try:
                 lock.acquire()
@@ -110,15 +122,20 @@ async def _serve(
     lock: DataDirLock,
     on_ready: Callable[[str], None] | None,
 ) -> None:
-    if seed and not settings.polygon.api_key and settings.seed_demo and await runtime.services.catalog.count() == 0:
+    if (
+        seed
+        and not settings.polygon.api_key
+        and settings.seed_demo
+        and await runtime.services.catalog.count() == 0
+    ):
         log.info("loading synthetic demo data (no POLYGON_API_KEY set)")
         await seed_demo(runtime.services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (2, 15):  # SIGINT, SIGTERM
         loop.add_signal_handler(signum, stop.set)
-    tasks: list[asyncio.Task[None]] = []
-    server: uvicorn.Server | None = None
+    tasks: list[asyncio.Task[Any]] = []
+    server: _Server | None = None
     if worker:
         tasks.append(asyncio.create_task(build_worker(runtime).async_run(), name="worker"))
     if api:
@@ -130,10 +147,9 @@ async def _serve(
             access_log=False,
             lifespan="on",
         )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = _Server(config)
         tasks.append(asyncio.create_task(server.serve(), name="api"))
-        while not server.started and not tasks[-1].done():
+        while not server.started and not tasks[-1].done():  # noqa: ASYNC110 (uvicorn has no started event)
             await asyncio.sleep(0.05)
         if tasks[-1].done():
             await tasks[-1]
@@ -144,7 +160,7 @@ async def _serve(
             on_ready(url)
     elif on_ready is not None:
         on_ready("worker")
-    waiter = asyncio.create_task(stop.wait())
+    waiter: asyncio.Task[Any] = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     if server is not None:
         server.should_exit = True
@@ -158,5 +174,9 @@ async def _serve(
     for signum in (2, 15):
         loop.remove_signal_handler(signum)
     for task in done:
-        if task is not waiter and task.exception() is not None and not isinstance(task.exception(), SystemExit):
+        if (
+            task is not waiter
+            and task.exception() is not None
+            and not isinstance(task.exception(), SystemExit)
+        ):
             print(f"k2q: {task.get_name()} stopped: {task.exception()}", file=sys.stderr)

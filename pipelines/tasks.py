@@ -6,9 +6,9 @@ from typing import Any
 
 import msgspec
 
-from schemas.datasets import FetchRequest
 from pipelines.jobs import run_fetch_job
 from pipelines.services import Services
+from schemas.datasets import FetchRequest
 
 
 async def fetch_bars(ctx: dict[str, Any], job_id: str, request: dict[str, Any]) -> str:

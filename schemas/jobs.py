@@ -28,7 +28,7 @@ class JobStatus(msgspec.Struct, kw_only=True):
     state: JobState
     created_at: dt.datetime
     updated_at: dt.datetime
-    symbols: list[SymbolProgress] = msgspec.field(default_factory=list)
+    symbols: list[SymbolProgress]
     error: str | None = None
     message: str | None = None
 

@@ -1,0 +1,1 @@
+"""Storage: the ClickHouse bar store and the Postgres catalog."""

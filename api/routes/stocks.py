@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
@@ -12,7 +12,6 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.arrow import slice_response
 from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
-
 from schemas.bars import BarPage, ChartDataRequest
 from schemas.datasets import Dataset, DeletedDataset, FetchRequest
 from schemas.jobs import JobAccepted
@@ -33,13 +32,15 @@ class StocksController(Controller):
         runtime.services.fetcher.source(data.source)
         job_id = uuid.uuid4().hex
         await runtime.services.jobs.create(job_id, "fetch", data, data.symbols)
-        await runtime.queue.enqueue_job("fetch_bars", job_id, _builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME)
+        await runtime.queue.enqueue_job(
+            "fetch_bars", job_id, _builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME
+        )
         return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
 
     @get("/tables", operation_id="listTables")
     async def tables(self, services: ServicesDep) -> list[Dataset]:
         """Every dataset with its bar count and date range."""
-        return await services.datasets.list()
+        return await services.datasets.all()
 
     @get("/data/{table:str}", operation_id="getTableData")
     async def data(
@@ -65,7 +66,10 @@ class StocksController(Controller):
         description="OHLCV for a chart as an Arrow IPC stream (JSON when the client accepts only JSON).",
     )
     async def chart_data(
-        self, data: JSONBody[ChartDataRequest], services: ServicesDep, request: Request[object, object, object]
+        self,
+        data: JSONBody[ChartDataRequest],
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
     ) -> Response[bytes]:
         """OHLCV of a symbol or dataset over a window, aggregated to at most ``max_points`` bars."""
         result, meta = await services.datasets.chart_slice(data)

@@ -1,0 +1,1 @@
+"""Bar sources: Polygon REST and the synthetic demo feed."""

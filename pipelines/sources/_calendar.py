@@ -1,4 +1,4 @@
-"""The NYSE trading calendar and New York wall-clock time, as the synthetic source needs them.
+"""The NYSE trading calendar, New York wall-clock time and calendar buckets of bars.
 
 Only the regular full-day holidays are modelled (rule 7.2 of the NYSE): New Year's Day, Martin
 Luther King Jr. Day, Washington's Birthday, Good Friday, Memorial Day, Juneteenth (from 2022),
@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from schemas.values import Timespan
 
 NEW_YORK: Final = ZoneInfo("America/New_York")
 DAY_MS: Final = 86_400_000
@@ -155,3 +158,44 @@ def ny_midnight_ms(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         first = np.datetime64(f"{year:04d}-01-01", "D").astype(np.int64)
         out[selected] += _year_offsets_ms(year)[days[selected] - first]
     return out
+
+
+_MONTHS_PER: Final[dict[str, int]] = {"month": 1, "quarter": 3, "year": 12}
+
+
+def bucket_starts(
+    days: npt.NDArray[np.int64], multiplier: int, timespan: Timespan, anchor: int
+) -> npt.NDArray[np.int64]:
+    """The first calendar day of the ``multiplier``-``timespan`` bucket holding each day.
+
+    Days are counted from 1970-01-01. ``day`` and ``week`` buckets are counted from ``anchor``
+    (a Monday, so weeks start on Mondays); ``month``, ``quarter`` and ``year`` buckets from
+    year 0, so 3 months are the quarters and 12 months the years.
+
+    >>> monday = 10959  # 2000-01-03
+    >>> days = np.array([19727, 19731])  # 2024-01-05 (Fri), 2024-01-09 (Tue)
+    >>> bucket_starts(days, 1, "week", monday).astype("datetime64[D]").astype(str).tolist()
+    ['2024-01-01', '2024-01-08']
+    >>> bucket_starts(days, 1, "quarter", monday).astype("datetime64[D]").astype(str).tolist()
+    ['2024-01-01', '2024-01-01']
+    """
+    if timespan in ("day", "week"):
+        width = multiplier * (7 if timespan == "week" else 1)
+        return anchor + (days - anchor) // width * width
+    months = multiplier * _MONTHS_PER[timespan]
+    absolute = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    first = absolute // months * months - 1970 * 12
+    return first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def next_bucket_start(day: int, multiplier: int, timespan: Timespan, anchor: int) -> int:
+    """The first day of the bucket after the one holding ``day`` (see :func:`bucket_starts`).
+
+    >>> str(np.datetime64(next_bucket_start(19727, 1, "month", 10959), "D"))
+    '2024-02-01'
+    """
+    start = int(bucket_starts(np.array([day], dtype=np.int64), multiplier, timespan, anchor)[0])
+    if timespan in ("day", "week"):
+        return start + multiplier * (7 if timespan == "week" else 1)
+    month = np.datetime64(start, "D").astype("datetime64[M]") + multiplier * _MONTHS_PER[timespan]
+    return int(month.astype("datetime64[D]").astype(np.int64))

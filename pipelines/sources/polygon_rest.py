@@ -122,9 +122,9 @@ class _Backoff(wait_base):
         failure = outcome.exception() if outcome is not None else None
         if isinstance(failure, _Transient) and failure.retry_after is not None:
             # Up to 10% extra so that windows told the same Retry-After do not return in lockstep.
-            return min(self.cap_s, failure.retry_after * random.uniform(1.0, 1.1))
+            return min(self.cap_s, failure.retry_after * random.uniform(1.0, 1.1))  # noqa: S311 (jitter, not secrecy)
         ceiling = min(self.cap_s, self.base_s * 2.0 ** (retry_state.attempt_number - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311
 
 
 _Item: TypeAlias = "pa.RecordBatch | int | BaseException"

@@ -34,7 +34,15 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from pipelines.errors import UnsupportedRequest
-from pipelines.sources._calendar import DAY_MS, NEW_YORK, is_member, ny_midnight_ms, trading_days
+from pipelines.sources._calendar import (
+    DAY_MS,
+    NEW_YORK,
+    bucket_starts,
+    is_member,
+    next_bucket_start,
+    ny_midnight_ms,
+    trading_days,
+)
 from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
 
 if TYPE_CHECKING:
@@ -42,7 +50,7 @@ if TYPE_CHECKING:
 
     from pipelines.sources.base import WindowProgress
     from schemas.bars import SeriesRequest
-    from schemas.values import SourceName, Timespan
+    from schemas.values import SourceName
 
 __all__ = ["EPOCH", "SyntheticSource", "generate_bars"]
 
@@ -57,9 +65,9 @@ Mask = npt.NDArray[np.bool_]
 _SESSION_START: Final = 240  # 04:00, minutes after New York midnight
 _MINUTES: Final = 960  # 04:00-20:00
 _REGULAR: Final = slice(330, 720)  # 09:30-16:00, as minute indices from 04:00
-_CHUNK_DAYS: Final = 128  # days generated at once; bounds memory at ~1 MB per column
+_CHUNK_DAYS: Final = 16  # 16 x 960 float64 = 120 KiB: under glibc's mmap threshold, so temporaries reuse heap
 _MINUTE_MS: Final = 60_000
-_EPOCH_ORD: Final = (EPOCH - dt.date(1970, 1, 1)).days
+_EPOCH_ORD: Final = (EPOCH - dt.date(1970, 1, 1)).days  # also the anchor of n-day and n-week bars
 _UINT32_MAX: Final = 2**32 - 1
 
 # ---------------------------------------------------------------------------------------------
@@ -84,10 +92,12 @@ def _keys(seed: int, stream: int, days: I64) -> U64:
     return _mix(days.astype(np.uint64) * _GAMMA ^ salt)
 
 
-def _unit(h: U64, bits: int = 53, shift: int = 11) -> F64:
+def _unit(h: U64, bits: int = 52, shift: int = 12) -> F64:
     """Uniform in ``(0, 1)`` from ``bits`` bits of ``h`` starting at bit ``shift``."""
-    field = (h >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
-    return (field.astype(np.float64) + 0.5) * 2.0**-bits
+    field = h >> np.uint64(shift)
+    if shift + bits < 64:
+        field &= np.uint64((1 << bits) - 1)
+    return field.astype(np.float64) * 2.0**-bits + 2.0 ** -(bits + 1)
 
 
 def _normal(u1: F64, u2: F64) -> F64:
@@ -231,7 +241,9 @@ def _round_price(price: F64) -> F64:
     return np.maximum(np.rint(price * scale) / scale, 1e-4)
 
 
-def _day_minutes(sym: _Symbol, path: _Path, rows: I64, until_ms: int | None) -> tuple[_Bars, I64]:
+def _day_minutes(
+    sym: _Symbol, path: _Path, rows: I64, midnight_ms: I64, until_ms: int | None
+) -> tuple[_Bars, I64]:
     """The minute bars of the trading days ``path.days[rows]``; none at or after ``until_ms``."""
     days = path.days[rows]
     h1 = _mix(_keys(sym.seed, 20, days)[:, None] + _COUNTERS)
@@ -260,7 +272,7 @@ def _day_minutes(sym: _Symbol, path: _Path, rows: I64, until_ms: int | None) -> 
     vwap = np.clip(np.rint(mid * 10_000.0) / 10_000.0, low, high)
 
     present = _unit(h1, 12, 0) < sym.presence
-    start_ms = ny_midnight_ms(days) + _SESSION_START * _MINUTE_MS
+    start_ms = midnight_ms + _SESSION_START * _MINUTE_MS
     if until_ms is not None:  # minute i starts at start_ms + i minutes: keep those before until_ms
         limit = np.clip(-((start_ms - until_ms) // _MINUTE_MS), 0, _MINUTES)
         present &= np.arange(_MINUTES) < limit[:, None]
@@ -288,12 +300,14 @@ def _minutes(sym: _Symbol, days: I64, until_ms: int | None, *, daily: bool = Fal
         return _empty(), np.zeros(0, np.int64)
     path = _daily_path(sym, _to_date(int(days[-1])))
     rows = np.searchsorted(path.days, days)
+    midnight_ms = ny_midnight_ms(days)
     parts: list[_Bars] = []
     counts: list[I64] = []
     for i in range(0, rows.size, _CHUNK_DAYS):
-        bars, count = _day_minutes(sym, path, rows[i : i + _CHUNK_DAYS], until_ms)
+        chunk = slice(i, i + _CHUNK_DAYS)
+        bars, count = _day_minutes(sym, path, rows[chunk], midnight_ms[chunk], until_ms)
         if daily:
-            bars = _aggregate(bars, np.repeat(ny_midnight_ms(days[i : i + _CHUNK_DAYS]), count))
+            bars = _aggregate(bars, np.repeat(midnight_ms[chunk], count))
             count = np.minimum(count, 1)
         parts.append(bars)
         counts.append(count)
@@ -330,46 +344,29 @@ def _aggregate(bars: _Bars, key: I64) -> _Bars:
 
 
 # ---------------------------------------------------------------------------------------------
-# Buckets of a day or wider.
-
-
-def _bucket_starts(days: I64, multiplier: int, timespan: Timespan) -> I64:
-    """The first calendar day (days since 1970) of the bucket holding each day."""
-    if timespan in ("day", "week"):
-        width = multiplier * (7 if timespan == "week" else 1)
-        # EPOCH is a Monday, so 7-day buckets counted from it start on Mondays.
-        return _EPOCH_ORD + (days - _EPOCH_ORD) // width * width
-    months = multiplier * {"month": 1, "quarter": 3, "year": 12}[timespan]
-    absolute = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
-    first = absolute // months * months - 1970 * 12
-    return first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-
-
-def _next_bucket_start(day: int, multiplier: int, timespan: Timespan) -> int:
-    start = int(_bucket_starts(np.array([day]), multiplier, timespan)[0])
-    if timespan in ("day", "week"):
-        return start + multiplier * (7 if timespan == "week" else 1)
-    months = multiplier * {"month": 1, "quarter": 3, "year": 12}[timespan]
-    month = np.datetime64(start, "D").astype("datetime64[M]") + months
-    return int(month.astype("datetime64[D]").astype(np.int64))
+# Bars of a day or wider.
 
 
 def _wide_bars(sym: _Symbol, key: SeriesKey, start: dt.date, end: dt.date, until_ms: int | None) -> _Bars:
     """Bars of a day or wider whose first trading day lies in ``[start, end]``, each complete."""
     lo, hi = _ord(start), _ord(end)
-    first = int(_bucket_starts(np.array([lo]), key.multiplier, key.timespan)[0])
-    stop = _next_bucket_start(hi, key.multiplier, key.timespan)
+    first = int(bucket_starts(np.array([lo]), key.multiplier, key.timespan, _EPOCH_ORD)[0])
+    stop = next_bucket_start(hi, key.multiplier, key.timespan, _EPOCH_ORD)
     if until_ms is not None:  # no day after until_ms's (UTC, so later or equal New York) date matters
         stop = min(stop, until_ms // DAY_MS + 1)
     days = trading_days(_to_date(max(first, _EPOCH_ORD)), _to_date(stop - 1)).astype(np.int64)
-    buckets = _bucket_starts(days, key.multiplier, key.timespan)
+    if days.size == 0:
+        return _empty()
+    buckets = bucket_starts(days, key.multiplier, key.timespan, _EPOCH_ORD)
     is_first = np.concatenate(([True], buckets[1:] != buckets[:-1]))
     chosen = buckets[is_first][(days[is_first] >= lo) & (days[is_first] <= hi)]
     days = days[is_member(buckets, chosen)]
     day_bars, counts = _minutes(sym, days, until_ms, daily=True)
     if key.timespan == "day" and key.multiplier == 1:
         return day_bars
-    bucket_ms = np.repeat(ny_midnight_ms(_bucket_starts(days, key.multiplier, key.timespan)), counts)
+    bucket_ms = np.repeat(
+        ny_midnight_ms(bucket_starts(days, key.multiplier, key.timespan, _EPOCH_ORD)), counts
+    )
     return _aggregate(day_bars, bucket_ms)
 
 

@@ -40,7 +40,10 @@ async def test_fetch_registers_datasets_and_refetch_stores_each_bar_once(client,
     assert status["state"] == "complete", status
     assert [item["symbol"] for item in status["symbols"]] == ["ABC", "XYZ"]
     tables = (await client.get("/api/v1/stocks/tables")).json()
-    assert {t["table"] for t in tables} == {"abc_5minute_2024-03-04_2024-03-15", "xyz_5minute_2024-03-04_2024-03-15"}
+    assert {t["table"] for t in tables} == {
+        "abc_5minute_2024-03-04_2024-03-15",
+        "xyz_5minute_2024-03-04_2024-03-15",
+    }
     abc = next(t for t in tables if t["symbol"] == "ABC")
     expected = generate_bars(
         SeriesKey(symbol="ABC", multiplier=5, timespan="minute"), dt.date(2024, 3, 4), dt.date(2024, 3, 15)
@@ -130,7 +133,9 @@ async def test_data_pages_and_delete(client, clean):
 
 async def test_delete_keeps_bars_another_dataset_covers(client, clean):
     await fetch(client, clean, {**SYNTHETIC_FETCH, "symbols": ["ABC"]})
-    await fetch(client, clean, {**SYNTHETIC_FETCH, "symbols": ["ABC"], "from": "2024-03-11", "to": "2024-03-22"})
+    await fetch(
+        client, clean, {**SYNTHETIC_FETCH, "symbols": ["ABC"], "from": "2024-03-11", "to": "2024-03-22"}
+    )
     wide = (await client.get("/api/v1/stocks/tables")).json()
     later = next(t for t in wide if t["date_range"]["from"] == "2024-03-11")
     await client.delete("/api/v1/stocks/table/abc_5minute_2024-03-04_2024-03-15")
@@ -150,11 +155,15 @@ async def test_chart_data_arrow_and_json(client, clean):
     assert table.schema.names[:6] == ["ts", "open", "high", "low", "close", "volume"]
     assert table.schema.field("ts").type == pa.timestamp("ms", tz="UTC")
     assert table.schema.metadata[b"k2q.bucket"] == b"15m"
-    raw = (await client.get("/api/v1/stocks/data/abc_5minute_2024-03-04_2024-03-15", params={"limit": 10_000})).json()
+    raw = (
+        await client.get("/api/v1/stocks/data/abc_5minute_2024-03-04_2024-03-15", params={"limit": 10_000})
+    ).json()
     day = [r for r in raw["rows"] if r["ts"].startswith("2024-03-05")]
     assert table.column("volume").to_numpy().sum() == sum(r["volume"] for r in day)
 
-    as_json = await client.post("/api/v1/stocks/chart-data", json=body, headers={"accept": "application/json"})
+    as_json = await client.post(
+        "/api/v1/stocks/chart-data", json=body, headers={"accept": "application/json"}
+    )
     assert as_json.headers["content-type"].startswith("application/json")
     bars = as_json.json()["bars"]
     assert [b["ts"] for b in bars] == table.column("ts").cast(pa.int64()).to_pylist()
@@ -182,7 +191,9 @@ async def test_chart_data_bad_input_gets_problem_details(client, clean):
         if status >= 400:
             problem = answer.json()
             assert answer.headers["content-type"] == "application/problem+json"
-            assert problem["status"] == status and problem["title"] and problem["detail"], problem
+            assert problem["status"] == status, problem
+            assert problem["title"], problem
+            assert problem["detail"], problem
     count = await clean.stack.clickhouse.run(lambda c: c.query("SELECT count() FROM bars").result_rows[0][0])
     assert count > 0
 

@@ -57,7 +57,7 @@ def request(
     start: dt.date, end: dt.date, *, symbol: str = "AAPL", timespan: str = "day", adjusted: bool = True
 ) -> SeriesRequest:
     """A one-series request over an inclusive date range."""
-    key = SeriesKey(symbol=symbol, multiplier=1, timespan=timespan, adjusted=adjusted)  # type: ignore[arg-type]
+    key = SeriesKey(symbol=symbol, multiplier=1, timespan=timespan, adjusted=adjusted)
     return SeriesRequest(key=key, start=start, end=end)
 
 
@@ -111,7 +111,7 @@ def minute_bars(start: dt.date, end: dt.date) -> dict[str, np.ndarray[Any, Any]]
 
 def ms(table: pa.Table) -> list[int]:
     """The ``ts`` column as epoch ms."""
-    return table.column("ts").cast(pa.int64()).to_pylist()  # type: ignore[no-any-return]
+    return table.column("ts").cast(pa.int64()).to_pylist()
 
 
 def assert_key_hidden(exc: BaseException) -> None:

@@ -26,13 +26,15 @@ from schemas.values import Timespan
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
+Bar = tuple[int, float, float, float, float, float, float, int]
+"""``(ts_ms, open, high, low, close, volume, vwap, transactions)``."""
 
 
 def key(timespan: Timespan = "minute", multiplier: int = 1, symbol: str = "DEMO") -> SeriesKey:
     return SeriesKey(symbol=symbol, multiplier=multiplier, timespan=timespan)
 
 
-def rows(table: pa.Table) -> list[tuple]:
+def rows(table: pa.Table) -> list[Bar]:
     """Bars as tuples with ``ts`` in epoch ms."""
     columns = [table.column("ts").cast(pa.int64()).to_pylist()]
     columns += [table.column(name).to_pylist() for name in BAR_ARROW_SCHEMA.names[1:]]
@@ -43,9 +45,9 @@ def ny(ts_ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(NY)
 
 
-def naive_aggregate(bars: list[tuple], bucket_of) -> list[tuple]:
+def naive_aggregate(bars: list[Bar], bucket_of) -> list[Bar]:
     """Obviously correct OHLCV aggregation: group consecutive bars by ``bucket_of(ts)``."""
-    groups: dict[int, list[tuple]] = defaultdict(list)
+    groups: dict[int, list[Bar]] = defaultdict(list)
     for bar in bars:
         groups[bucket_of(bar[0])].append(bar)
     out = []
@@ -66,7 +68,7 @@ def naive_aggregate(bars: list[tuple], bucket_of) -> list[tuple]:
     return out
 
 
-def assert_same_bars(actual: list[tuple], expected: list[tuple], vwap_abs: float = 1.5e-4) -> None:
+def assert_same_bars(actual: list[Bar], expected: list[Bar], vwap_abs: float = 1.5e-4) -> None:
     assert len(actual) == len(expected)
     for got, want in zip(actual, expected, strict=True):
         assert got[:6] == want[:6]
@@ -346,6 +348,11 @@ def test_until_drops_bars_starting_at_or_after_it() -> None:
     (partial,) = rows(generate_bars(key("day"), day, day, until=until))
     assert_same_bars([partial], naive_aggregate(minutes, lambda _ts: partial[0]))
     assert generate_bars(key("day"), day, dt.date(2024, 6, 20), until=until).num_rows == 1
+    for timespan in ("minute", "day", "week"):
+        assert (
+            generate_bars(key(timespan), dt.date(2024, 6, 13), dt.date(2024, 6, 20), until=until).num_rows
+            == 0
+        )
 
 
 # --- errors -----------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The Postgres catalog: datasets, strategies, jobs, and the migrations that shape them."""

@@ -80,7 +80,7 @@ class DatasetRepository:
         assert row is not None
         return _to_dataset(row)
 
-    async def list(self) -> list[Dataset]:
+    async def all(self) -> list[Dataset]:
         """Every dataset, by symbol then bar width then start."""
         sql = f"SELECT {_COLUMNS} FROM datasets ORDER BY symbol, timespan, multiplier, start_date, table_name"
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:

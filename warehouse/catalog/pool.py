@@ -32,8 +32,11 @@ async def open_pool(url: str, *, max_size: int = 10) -> AsyncConnectionPool:
 def _apply_migrations(url: str) -> list[str]:
     from yoyo import get_backend, read_migrations
 
-    backend = get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
-        "postgres://", "postgresql+psycopg://", 1))
+    backend = get_backend(
+        url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
+            "postgres://", "postgresql+psycopg://", 1
+        )
+    )
     try:
         migrations = read_migrations(str(MIGRATIONS_DIR))
         with backend.lock():

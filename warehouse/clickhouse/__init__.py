@@ -1,0 +1,1 @@
+"""The ClickHouse bar store: tables, bucket SQL, inserts and reads."""

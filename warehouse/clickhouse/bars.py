@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -39,7 +40,13 @@ class SeriesRef(msgspec.Struct, frozen=True, kw_only=True):
 
     def params(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
         """Bound parameters for :data:`SERIES_WHERE`."""
-        return {"symbol": self.symbol, "series": self.series, "adjusted": self.adjusted, "start": start, "end": end}
+        return {
+            "symbol": self.symbol,
+            "series": self.series,
+            "adjusted": self.adjusted,
+            "start": start,
+            "end": end,
+        }
 
 
 class SeriesStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,8 +97,14 @@ class BarStore:
             .append_column("adjusted", pa.repeat(ref.adjusted, rows))
             .append_column("source", pa.repeat(source, rows))
         )
-        await self.clickhouse.run(lambda client: client.insert_arrow(BARS_TABLE, table))
-        return rows
+        chunks = _partition_chunks(table, intraday=BarWidth.of(ref.series).is_intraday)
+
+        def insert(client: Client) -> None:
+            for chunk in chunks:
+                client.insert_arrow(BARS_TABLE, chunk)
+
+        await self.clickhouse.run(insert)
+        return int(rows)
 
     async def stats(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> SeriesStats:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
@@ -104,7 +117,9 @@ class BarStore:
             return SeriesStats(count=0, first=None, last=None)
         return SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
 
-    async def page(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, offset: int, limit: int) -> pa.Table:
+    async def page(
+        self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, offset: int, limit: int
+    ) -> pa.Table:
         """Stored bars of ``ref`` in ``[start, end]``, oldest first, ``limit`` rows from ``offset``."""
         columns = ", ".join(BAR_ARROW_SCHEMA.names)
         sql = (
@@ -132,7 +147,10 @@ class BarStore:
         where = SERIES_WHERE
         params = ref.params(start, end)
         for index, (keep_start, keep_end) in enumerate(keep):
-            where += f" AND NOT (ts >= {{ks{index}:DateTime64(3, 'UTC')}} AND ts <= {{ke{index}:DateTime64(3, 'UTC')}})"
+            where += (
+                f" AND NOT (ts >= {{ks{index}:DateTime64(3, 'UTC')}}"
+                f" AND ts <= {{ke{index}:DateTime64(3, 'UTC')}})"
+            )
             params[f"ks{index}"] = keep_start
             params[f"ke{index}"] = keep_end
 
@@ -148,7 +166,7 @@ class BarStore:
     async def chart_slice(
         self, ref: SeriesRef, timeframe: str, start: dt.datetime, end: dt.datetime, max_points: int
     ) -> Slice:
-        """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to stay within ``max_points``.
+        """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to fit ``max_points``.
 
         When the window holds no more than ``max_points`` bars at ``timeframe`` they all come back;
         otherwise the narrowest ladder width that fits is used. ClickHouse aggregates the window at
@@ -178,6 +196,25 @@ class BarStore:
         truncated = table.num_rows > cap
         table = _with_utc_ts(table.slice(0, cap))
         return _coarsen(table, levels, max_points, truncated=truncated)
+
+
+def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
+    """Split ``table`` so no insert touches more partitions than ClickHouse allows (100 by default).
+
+    Intraday bars are partitioned by month, so each chunk holds one calendar year; daily and wider
+    bars are partitioned by year, so each chunk holds fifty.
+    """
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    years = ts.astype("datetime64[ms]").astype("datetime64[Y]").astype(np.int64)
+    group = years if intraday else years // 50
+    if group.min() == group.max():
+        return [table]
+    order = np.argsort(group, kind="stable")
+    ordered = table.take(pa.array(order))
+    sorted_group = group[order]
+    bounds = np.flatnonzero(np.diff(sorted_group)) + 1
+    edges = [0, *bounds.tolist(), len(sorted_group)]
+    return [ordered.slice(lo, hi - lo) for lo, hi in itertools.pairwise(edges)]
 
 
 def _slice_sql(base: str, wider: Sequence[str], *, raw: bool) -> str:
@@ -221,11 +258,16 @@ def _reduce(table: pa.Table, keys: pa.ChunkedArray) -> pa.Table:
     ends = np.append(starts[1:], len(key)) - 1
 
     def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return table.column(name).to_numpy()
+        values: np.ndarray[Any, np.dtype[np.float64]] = table.column(name).to_numpy()
+        return values
 
     if len(key) == 0:
-        return pa.table({name: pa.array([], field.type) for name, field in zip(
-            CHART_SLICE_ARROW_SCHEMA.names, CHART_SLICE_ARROW_SCHEMA, strict=True)})
+        return pa.table(
+            {
+                name: pa.array([], field.type)
+                for name, field in zip(CHART_SLICE_ARROW_SCHEMA.names, CHART_SLICE_ARROW_SCHEMA, strict=True)
+            }
+        )
     return pa.table(
         {
             "ts": pa.array(key[starts], TS_TYPE),

@@ -1,0 +1,155 @@
+"""``k2q`` as a user runs it: real processes, real ports, real embedded stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from tests.loopback.polygon import PolygonLoopback
+from tests.process import free_port, k2q_env, postgres_servers, redis_servers, run_k2q, start_up
+
+pytestmark = pytest.mark.slow
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0, result.stdout
+    message = result.stderr.strip()
+    assert message.startswith("k2q: "), message
+    assert "\n" not in message, message
+    assert "Traceback" not in result.stderr + result.stdout
+    return message
+
+
+def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
+    redis_before = redis_servers()
+    data_dir = tmp_path / "data"
+    server = start_up(data_dir)
+    try:
+        tables = httpx.get(f"{server.url}/api/v1/stocks/tables").json()
+        assert {t["symbol"] for t in tables} == {"DEMO", "SYNTH"}
+        assert {t["source"] for t in tables} == {"synthetic"}
+
+        held = run_k2q("up", env=k2q_env(data_dir, free_port()))
+        assert "held by another k2q process" in one_line_error(held)
+
+        port = int(server.url.rsplit(":", 1)[1])
+        busy = run_k2q("up", env=k2q_env(tmp_path / "other", port))
+        assert "busy" in one_line_error(busy)
+
+        fetched = run_k2q(
+            "fetch", "cli1", "--timespan", "day", "--from", "2024-01-01", "--to", "2024-03-31",
+            "--source", "synthetic", env=server.env,
+        )  # fmt: skip
+        assert fetched.returncode == 0, fetched.stderr
+        assert "cli1_1day_2024-01-01_2024-03-31" in fetched.stdout
+        names = {t["table"] for t in httpx.get(f"{server.url}/api/v1/stocks/tables").json()}
+        assert "cli1_1day_2024-01-01_2024-03-31" in names
+
+        bad = run_k2q(
+            "fetch",
+            "CLI1",
+            "--from",
+            "2024-03-31",
+            "--to",
+            "2024-01-01",
+            "--source",
+            "synthetic",
+            env=server.env,
+        )
+        assert "before" in one_line_error(bad)
+
+        migrated = run_k2q("migrate", env=server.env)
+        assert migrated.returncode == 0
+        assert "running server" in migrated.stdout
+    finally:
+        code = server.stop(signal.SIGTERM)
+    assert code == 0, server.output()
+    assert not postgres_servers(data_dir.resolve())
+    assert redis_servers() <= redis_before
+
+    again = start_up(data_dir)
+    try:
+        names_again = {t["table"] for t in httpx.get(f"{again.url}/api/v1/stocks/tables").json()}
+        assert names_again == names
+    finally:
+        assert again.stop(signal.SIGINT) == 0
+    assert not postgres_servers(data_dir.resolve())
+
+
+def test_fetch_and_migrate_without_a_server(tmp_path):
+    env = k2q_env(tmp_path / "data", free_port())
+    migrated = run_k2q("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "applied 2 migration(s)" in migrated.stdout
+    assert "up to date" in run_k2q("migrate", env=env).stdout
+
+    fetched = run_k2q(
+        "fetch", "AAA", "BBB", "--timespan", "minute", "--multiplier", "15",
+        "--from", "2024-06-03", "--to", "2024-06-07", "--source", "synthetic", env=env,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    assert "aaa_15minute_2024-06-03_2024-06-07" in fetched.stdout
+    assert "windows" in fetched.stderr  # the progress bars
+    assert not postgres_servers((tmp_path / "data").resolve())
+
+    polygon_without_key = run_k2q("fetch", "AAA", "--from", "2024-01-01", "--to", "2024-01-31", env=env)
+    assert "POLYGON_API_KEY" in one_line_error(polygon_without_key)
+
+
+def test_fetch_from_polygon_in_process(tmp_path):
+    start = int(dt.datetime(2024, 2, 1, 14, 30, tzinfo=dt.UTC).timestamp() * 1000)
+    ts = start + np.arange(390, dtype=np.int64) * 60_000
+    price = np.linspace(50, 51, 390)
+    bars = pa.table(
+        {"t": ts, "o": price, "h": price + 0.05, "l": price - 0.05, "c": price, "v": np.full(390, 100.0)}
+    )
+    with PolygonLoopback(api_key="cli-key") as polygon:
+        polygon.add_bars("X:BTCUSD", 1, "minute", bars)
+        env = k2q_env(
+            tmp_path / "data", free_port(), POLYGON_API_KEY="cli-key", POLYGON_BASE_URL=polygon.base_url
+        )
+        fetched = run_k2q(
+            "fetch", "X:BTCUSD", "--timespan", "minute", "--from", "2024-02-01", "--to", "2024-02-01", env=env
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        assert "390 bars" in fetched.stdout
+
+        wrong_key = k2q_env(
+            tmp_path / "data", free_port(), POLYGON_API_KEY="nope", POLYGON_BASE_URL=polygon.base_url
+        )
+        refused = run_k2q(
+            "fetch",
+            "X:BTCUSD",
+            "--timespan",
+            "minute",
+            "--from",
+            "2024-02-01",
+            "--to",
+            "2024-02-01",
+            env=wrong_key,
+        )
+        assert refused.returncode != 0
+        assert "Unknown API Key" in refused.stderr
+        assert "nope" not in refused.stderr + refused.stdout
+
+
+def test_binding_beyond_loopback_is_refused(tmp_path):
+    refused = run_k2q("up", env=k2q_env(tmp_path / "data", free_port(), K2Q_HOST="0.0.0.0"))
+    assert "loopback" in one_line_error(refused)
+    assert not (tmp_path / "data" / "postgres").exists()
+
+
+def test_serve_and_worker_need_servers(tmp_path):
+    for command in ("serve", "worker"):
+        refused = run_k2q(command, env=k2q_env(tmp_path / "data", free_port()))
+        assert "CLICKHOUSE_URL" in one_line_error(refused)
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    refused = run_k2q("up", env=k2q_env(tmp_path / "data", 1, K2Q_PORT="eighty"))
+    assert "K2Q_PORT" in one_line_error(refused)

@@ -1,0 +1,135 @@
+"""Run ``k2q`` as users do: a real process with its own data directory and port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+K2Q = [sys.executable, "-m", "api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def k2q_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("K2Q_", "POLYGON_"))}
+    env.pop("CLICKHOUSE_URL", None)
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    env.update({"K2Q_DATA_DIR": str(data_dir), "K2Q_PORT": str(port), "K2Q_LOG_FORMAT": "json", **extra})
+    return env
+
+
+def run_k2q(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*K2Q, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class K2qServer:
+    """A running ``k2q up``."""
+
+    process: subprocess.Popen[str]
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    startup_s: float
+
+    lines: list[str]
+    _drain: threading.Thread | None = None
+
+    def follow(self) -> None:
+        """Keep reading the output, so a chatty server never blocks on a full pipe."""
+
+        def drain() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.lines.append(line)
+
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        if self._drain is not None:
+            self._drain.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **extra: str) -> K2qServer:
+    """Start ``k2q up`` and wait until it prints its URL and ``/ready`` says ok."""
+    port = port or free_port()
+    env = k2q_env(data_dir, port, **extra)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*K2Q, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                process.stdout.close()
+                raise RuntimeError(f"k2q up exited with {process.returncode}:\n{''.join(lines)}")
+            continue
+        lines.append(line)
+        if "ready at" in line:
+            url = line.split("ready at", 1)[1].split()[0]
+            assert httpx.get(f"{url}/ready", timeout=10).json()["ok"] is True
+            server = K2qServer(process, url, data_dir, env, time.perf_counter() - started, lines)
+            server.follow()
+            return server
+    process.kill()
+    process.wait()
+    process.stdout.close()
+    raise TimeoutError(f"k2q up did not become ready in {timeout} s:\n{''.join(lines)}")
+
+
+def _processes() -> dict[int, str]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if "State:\tZ" not in status:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def redis_servers() -> set[int]:
+    """Pids of live redis-server processes (embedded Redis sockets live in temp dirs)."""
+    return {pid for pid, cmdline in _processes().items() if "redis-server" in cmdline}
+
+
+def postgres_servers(data_dir: Path) -> set[int]:
+    """Pids of live postgres processes serving ``data_dir``."""
+    return {
+        pid for pid, cmdline in _processes().items() if "postgres" in cmdline and str(data_dir) in cmdline
+    }
