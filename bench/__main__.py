@@ -1,0 +1,20 @@
+"""Run every benchmark: ``just bench`` (or ``python -m bench [name ...]``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bench import chart_data, ingest, startup
+
+BENCHES = {"chart_data": chart_data.main, "ingest": ingest.main, "startup": startup.main}
+
+
+def main(names: list[str]) -> None:
+    for name in names or list(BENCHES):
+        print(f"\n## {name}\n", flush=True)
+        asyncio.run(BENCHES[name]())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

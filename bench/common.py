@@ -1,0 +1,97 @@
+"""Shared helpers: a benchmark runtime on a temporary data dir, timing, reporting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from api.runtime import Runtime
+from api.settings import Settings, StoreSettings
+from pipelines.sources.synthetic import generate_bars
+from schemas.bars import SeriesKey
+from warehouse.catalog.datasets import DatasetRecord
+from warehouse.clickhouse.bars import SeriesRef
+
+RESULTS = Path(__file__).parent / "results"
+
+
+async def start_runtime() -> Runtime:
+    data_dir = Path(tempfile.mkdtemp(prefix="k2q-bench-"))
+    return await Runtime.start(Settings(stores=StoreSettings(data_dir=data_dir)))
+
+
+def minute_bars(symbol: str, start: dt.date, end: dt.date) -> pa.Table:
+    return generate_bars(SeriesKey(symbol=symbol, multiplier=1, timespan="minute"), start, end)
+
+
+async def store_dataset(
+    runtime: Runtime, name: str, symbol: str, bars: pa.Table, start: dt.date, end: dt.date
+) -> None:
+    ref = SeriesRef(symbol=symbol, series="1m", adjusted=True)
+    await runtime.services.bars.insert(ref, "synthetic", bars)
+    await runtime.services.catalog.upsert(
+        DatasetRecord(
+            table=name,
+            symbol=symbol,
+            timespan="minute",
+            multiplier=1,
+            adjusted=True,
+            source="synthetic",
+            start_date=start,
+            end_date=end,
+            record_count=bars.num_rows,
+            first_bar=bars.column("ts")[0].as_py(),
+            last_bar=bars.column("ts")[-1].as_py(),
+        )
+    )
+
+
+async def timings(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 3) -> list[float]:
+    """Seconds per call of ``fn``, after ``warmup`` calls."""
+    for _ in range(warmup):
+        await fn()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def report(name: str, rows: list[dict[str, Any]]) -> None:
+    """Print ``rows`` as a table and keep them in ``bench/results/<name>.json``."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    widths = [max(len(column), *(len(_fmt(row[column])) for row in rows)) for column in columns]
+    print(" | ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True)))
+    print("-|-".join("-" * width for width in widths))
+    for row in rows:
+        print(
+            " | ".join(_fmt(row[column]).ljust(width) for column, width in zip(columns, widths, strict=True))
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2, default=str))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
