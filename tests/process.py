@@ -123,9 +123,22 @@ def _processes() -> dict[int, str]:
     return found
 
 
-def redis_servers() -> set[int]:
-    """Pids of live redis-server processes (embedded Redis sockets live in temp dirs)."""
-    return {pid for pid, cmdline in _processes().items() if "redis-server" in cmdline}
+def store_pids(data_dir: Path) -> set[int]:
+    """Pids of the embedded PostgreSQL and redis-server that a ``k2q up`` on ``data_dir`` started."""
+    pids = set()
+    for pid_file, first_line in (
+        (data_dir / "postgres" / "postmaster.pid", True),
+        (data_dir / "redis" / "server.pid", False),
+    ):
+        if pid_file.exists():
+            text = pid_file.read_text().strip()
+            pids.add(int(text.splitlines()[0] if first_line else text))
+    return pids
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (zombies count as gone)."""
+    return set(_processes()) & pids
 
 
 def postgres_servers(data_dir: Path) -> set[int]:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tests.loopback.polygon import PolygonLoopback
-from tests.process import free_port, k2q_env, postgres_servers, redis_servers, run_k2q, start_up
+from tests.process import alive, free_port, k2q_env, postgres_servers, run_k2q, start_up, store_pids
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,10 @@ def one_line_error(result) -> str:
 
 
 def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
-    redis_before = redis_servers()
     data_dir = tmp_path / "data"
     server = start_up(data_dir)
+    stores = store_pids(data_dir)
+    assert len(stores) == 2
     try:
         tables = httpx.get(f"{server.url}/api/v1/stocks/tables").json()
         assert {t["symbol"] for t in tables} == {"DEMO", "SYNTH"}
@@ -69,8 +70,8 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0, server.output()
+    assert not alive(stores)
     assert not postgres_servers(data_dir.resolve())
-    assert redis_servers() <= redis_before
 
     again = start_up(data_dir)
     try:
@@ -153,3 +154,21 @@ def test_serve_and_worker_need_servers(tmp_path):
 def test_bad_settings_are_one_line_errors(tmp_path):
     refused = run_k2q("up", env=k2q_env(tmp_path / "data", 1, K2Q_PORT="eighty"))
     assert "K2Q_PORT" in one_line_error(refused)
+
+
+def test_up_recovers_after_being_killed(tmp_path):
+    data_dir = tmp_path / "data"
+    first = start_up(data_dir)
+    orphans = store_pids(data_dir)
+    tables = httpx.get(f"{first.url}/api/v1/stocks/tables").json()
+    first.stop(signal.SIGKILL)  # no clean-up at all: postgres and redis-server are orphaned
+    assert alive(orphans) == orphans
+
+    second = start_up(data_dir)
+    stores = store_pids(data_dir)
+    try:
+        assert httpx.get(f"{second.url}/api/v1/stocks/tables").json() == tables
+    finally:
+        assert second.stop() == 0
+    assert not alive(orphans | stores)
+    assert not postgres_servers(data_dir.resolve())

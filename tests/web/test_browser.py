@@ -31,34 +31,47 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 VIEWPORT = {"width": 1440, "height": 900}
 CHART = "[data-testid=chart]"
 CHART_DATA = "/api/v1/stocks/chart-data"
 # Approximate bucket widths in minutes, to order the `data-bucket` values the server answers with.
-BUCKET_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "4h": 240, "1d": 1440, "1w": 10080, "1M": 43200}
+BUCKET_MINUTES = {
+    "1m": 1,
+    "5m": 5,
+    "15m": 15,
+    "30m": 30,
+    "1h": 60,
+    "4h": 240,
+    "1d": 1440,
+    "1w": 10080,
+    "1M": 43200,
+}
 
-# Counts the pixels of the chart's main pane canvas that differ from its background (the top-left pixel).
+# Reads back the chart's main pane canvas (the largest): pixels unlike the background (its top-left
+# pixel) and pixels in the up/down candle colours (#26a69a, #ef5350; see web/src/chart/series.ts).
 CANVAS_INK_JS = """
 (chart) => {
   const canvases = [...chart.querySelectorAll("canvas")];
   const main = canvases.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
-  const { data, width, height } = main.getContext("2d").getImageData(0, 0, main.width, main.height);
-  const [r0, g0, b0] = [data[0], data[1], data[2]];
-  const colours = new Set();
-  let ink = 0;
+  const { data } = main.getContext("2d").getImageData(0, 0, main.width, main.height);
+  const near = (i, [r, g, b], tolerance) =>
+    Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) <= tolerance;
+  const background = [data[0], data[1], data[2]];
+  let ink = 0, up = 0, down = 0;
   for (let i = 0; i < data.length; i += 4) {
-    const d = Math.abs(data[i] - r0) + Math.abs(data[i + 1] - g0) + Math.abs(data[i + 2] - b0);
-    if (d > 30) ink += 1;
-    colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    if (!near(i, background, 30)) ink += 1;
+    if (near(i, [0x26, 0xa6, 0x9a], 40)) up += 1;
+    if (near(i, [0xef, 0x53, 0x50], 40)) down += 1;
   }
-  return { ink, pixels: width * height, colours: colours.size };
+  return { pixels: data.length / 4, ink, up, down };
 }
 """
 
 if not DIST_INDEX.is_file():
-    pytest.skip(f"{DIST_INDEX} is missing: build the web app first (cd web && npm run build)", allow_module_level=True)
+    pytest.skip(f"no {DIST_INDEX}: build the app first (cd web && npm run build)", allow_module_level=True)
 if not CHROMIUM.is_file():
-    pytest.skip(f"{CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium", allow_module_level=True)
+    pytest.skip(f"no {CHROMIUM}: apt-get install --no-install-recommends chromium", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
@@ -71,6 +84,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
         yield k2q
     finally:
         k2q.stop()
+
+
+@pytest.fixture(scope="module")
+def app(server: K2qServer) -> str:
+    """The app's URL, once its built assets are served as browsers need them (else every page is blank)."""
+    assert httpx.get(server.url, timeout=10).headers["content-type"].startswith("text/html")
+    for asset in sorted((ROOT / "web" / "dist" / "assets").iterdir()):
+        if asset.suffix not in MEDIA_TYPES:
+            continue
+        answer = httpx.get(f"{server.url}/assets/{asset.name}", timeout=10)
+        seen = (asset.name, answer.status_code, dict(answer.headers))
+        assert answer.status_code == 200, seen
+        # Browsers refuse a module script of any other type ("Strict MIME type checking").
+        assert answer.headers["content-type"].split(";")[0] == MEDIA_TYPES[asset.suffix], seen
+        assert not answer.headers.get("content-disposition", "").startswith("attachment"), seen
+    return server.url
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +128,13 @@ def page(browser: Browser) -> Iterator[Page]:
     assert errors == []
 
 
-def tables(server: K2qServer) -> list[dict[str, Any]]:
-    answer: list[dict[str, Any]] = httpx.get(f"{server.url}/api/v1/stocks/tables", timeout=10).json()
+def tables(app: str) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = httpx.get(f"{app}/api/v1/stocks/tables", timeout=10).json()
     return answer
 
 
-def demo_table(server: K2qServer, timespan: str) -> str:
-    return next(t["table"] for t in tables(server) if t["symbol"] == "DEMO" and t["timespan"] == timespan)
+def demo_table(app: str, timespan: str) -> str:
+    return next(t["table"] for t in tables(app) if t["symbol"] == "DEMO" and t["timespan"] == timespan)
 
 
 def wait_for_bars(page: Page) -> int:
@@ -118,64 +147,53 @@ def wait_for_bars(page: Page) -> int:
     return int(page.locator(CHART).get_attribute("data-bars") or 0)
 
 
-def url_window(page: Page) -> tuple[int, int]:
-    query = parse_qs(urlparse(page.url).query)
-    return int(query["from"][0]), int(query["to"][0])
+def url_window(url: str) -> tuple[int, int] | None:
+    """The visible window (``from``/``to``, epoch ms) an Analysis URL carries."""
+    query = parse_qs(urlparse(url).query)
+    return (int(query["from"][0]), int(query["to"][0])) if "from" in query and "to" in query else None
+
+
+def painted(page: Page) -> None:
+    """Waits two animation frames, so the chart has drawn what it was last given."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def assert_chart_drawn(page: Page) -> None:
     ink = page.locator(CHART).evaluate(CANVAS_INK_JS)
-    # Candles, volume bars and grid cover a good share of the pane; a blank one is a single colour.
-    assert ink["colours"] > 20, ink
+    # Hundreds of candles, rising and falling, cover a few per cent of the pane; a blank pane is one colour.
     assert ink["ink"] > 0.02 * ink["pixels"], ink
+    assert ink["up"] > 0.003 * ink["pixels"], ink
+    assert ink["down"] > 0.003 * ink["pixels"], ink
 
 
-def test_app_assets_have_their_media_types(server: K2qServer) -> None:
-    """Browsers refuse module scripts served as anything but JavaScript."""
-    html = httpx.get(server.url, timeout=10)
-    assert html.headers["content-type"].startswith("text/html")
-    assets = sorted((ROOT / "web" / "dist" / "assets").iterdir())
-    for asset in (a for a in assets if a.suffix in {".js", ".css"}):
-        answer = httpx.get(f"{server.url}/assets/{asset.name}", timeout=10)
-        assert answer.status_code == 200
-        expected = "text/javascript" if asset.suffix == ".js" else "text/css"
-        assert answer.headers["content-type"].split(";")[0] == expected, (asset.name, answer.headers)
-        assert not answer.headers.get("content-disposition", "").startswith("attachment"), answer.headers
-
-
-def test_analysis_draws_daily_demo_bars(server: K2qServer, page: Page) -> None:
-    page.goto(f"{server.url}/analysis?table={demo_table(server, 'day')}&tf=1d")
+def test_analysis_draws_daily_demo_bars(app: str, page: Page) -> None:
+    page.goto(f"{app}/analysis?table={demo_table(app, 'day')}&tf=1d")
     assert wait_for_bars(page) > 100
-    page.wait_for_timeout(150)  # one animation frame or two for the canvas to paint
+    painted(page)
     assert_chart_drawn(page)
     expect(page.locator(".chart-head [data-testid=synthetic-badge]")).to_be_visible()
     expect(page.locator("[data-testid=dataset-item][data-selected=true]")).to_have_count(1)
     page.screenshot(path="/tmp/analysis.png")
 
 
-def test_zooming_in_loads_a_finer_slice(server: K2qServer, page: Page) -> None:
-    page.goto(f"{server.url}/analysis?table={demo_table(server, 'minute')}&tf=1m")
+def test_zooming_in_loads_a_finer_slice(app: str, page: Page) -> None:
+    page.goto(f"{app}/analysis?table={demo_table(app, 'minute')}&tf=1m")
     wait_for_bars(page)
     chart = page.locator(CHART)
     first_bucket = chart.get_attribute("data-bucket") or ""
     assert BUCKET_MINUTES[first_bucket] >= 60, first_bucket
     # The first view is written back to the URL (debounced) once the chart settles.
-    page.wait_for_url(lambda url: "from=" in url)
-    before = url_window(page)
+    page.wait_for_url(lambda url: url_window(url) is not None)
+    before = url_window(page.url)
+    assert before is not None
 
-    page.on("request", lambda r: print("REQ", r.method, r.url, r.post_data) if "chart-data" in r.url else None)
-    print("BEFORE", page.url, chart.get_attribute("data-bars"))
     box = chart.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.4)
-    for _ in range(25):
-        page.mouse.wheel(0, -400)
-        page.wait_for_timeout(20)
-    page.wait_for_timeout(2000)
-    print("AFTER", page.url, chart.get_attribute("data-bars"), chart.get_attribute("data-bucket"))
-    page.screenshot(path="/tmp/zt.png")
-    with page.expect_response(lambda r: CHART_DATA in r.url and r.request.method == "POST", timeout=1000) as answer:
-        pass
+    with page.expect_response(lambda r: CHART_DATA in r.url and r.request.method == "POST") as answer:
+        for _ in range(25):
+            page.mouse.wheel(0, -400)
+            page.wait_for_timeout(20)
     assert answer.value.ok
     wait_for_bars(page)
     page.wait_for_function(
@@ -183,30 +201,27 @@ def test_zooming_in_loads_a_finer_slice(server: K2qServer, page: Page) -> None:
     )
     finer = chart.get_attribute("data-bucket") or ""
     assert BUCKET_MINUTES[finer] < BUCKET_MINUTES[first_bucket], (first_bucket, finer)
-    page.wait_for_url(lambda url: url_window_of(url) != before)
-    after = url_window(page)
+    page.wait_for_url(lambda url: url_window(url) != before)
+    after = url_window(page.url)
+    assert after is not None
     assert after[1] - after[0] < (before[1] - before[0]) / 4, (before, after)
+    painted(page)
     assert_chart_drawn(page)
 
 
-def url_window_of(url: str) -> tuple[int, int] | None:
-    query = parse_qs(urlparse(url).query)
-    return (int(query["from"][0]), int(query["to"][0])) if "from" in query and "to" in query else None
-
-
-def test_landing_lists_datasets_and_ready_stores(server: K2qServer, page: Page) -> None:
-    expected = tables(server)
-    ready = httpx.get(f"{server.url}/ready", timeout=10).json()
-    page.goto(server.url)
+def test_landing_lists_datasets_and_ready_stores(app: str, page: Page) -> None:
+    expected = tables(app)
+    ready = httpx.get(f"{app}/ready", timeout=10).json()
+    page.goto(app)
     expect(page.locator("[data-testid=dataset-card]")).to_have_count(len(expected))
     expect(page.locator("[data-testid=store-status]")).to_have_attribute("data-ready", "true")
     expect(page.locator("[data-store][data-ok=true]")).to_have_count(len(ready["stores"]))
     expect(page.locator("[data-store][data-ok=false]")).to_have_count(0)
 
 
-def test_synthetic_fetch_completes_and_opens_analysis(server: K2qServer, page: Page) -> None:
+def test_synthetic_fetch_completes_and_opens_analysis(app: str, page: Page) -> None:
     today = dt.date.today()
-    page.goto(f"{server.url}/fetch")
+    page.goto(f"{app}/fetch")
     form = page.locator("[data-testid=fetch-form]")
     form.locator("input[name=symbols]").fill("WEBT")
     form.locator("select[name=timespan]").select_option("minute")
@@ -223,5 +238,5 @@ def test_synthetic_fetch_completes_and_opens_analysis(server: K2qServer, page: P
     page.wait_for_url("**/analysis?*")
     assert parse_qs(urlparse(page.url).query)["table"][0].startswith("webt_1minute_")
     assert wait_for_bars(page) > 0
-    page.wait_for_timeout(150)
+    painted(page)
     assert_chart_drawn(page)
