@@ -18,7 +18,8 @@ import pyarrow as pa
 import uvicorn
 
 from api.app import create_app
-from bench.common import minute_bars, p50, p99, report, start_runtime, store_dataset, timings
+from bench.common import minute_bars, p50, p99, report, start_runtime, timings
+from tests.data import store_minute_dataset
 from tests.process import free_port
 from warehouse.clickhouse.buckets import bucket_sql
 
@@ -45,7 +46,7 @@ async def main() -> None:
     runtime = await start_runtime()
     start, end = dt.date(2016, 1, 1), dt.date(2024, 12, 31)
     bars = minute_bars(SYMBOL, start, end)
-    await store_dataset(runtime, "bench_1minute", SYMBOL, bars, start, end)
+    await store_minute_dataset(runtime.services, "bench_1minute", SYMBOL, bars, start, end)
     first, last = bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py()
     week_start = dt.datetime(2024, 6, 10, tzinfo=dt.UTC)
     week_end = week_start + dt.timedelta(days=7)

@@ -17,8 +17,6 @@ from api.runtime import Runtime
 from api.settings import Settings, StoreSettings
 from pipelines.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
-from warehouse.catalog.datasets import DatasetRecord
-from warehouse.clickhouse.bars import SeriesRef
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -30,28 +28,6 @@ async def start_runtime() -> Runtime:
 
 def minute_bars(symbol: str, start: dt.date, end: dt.date) -> pa.Table:
     return generate_bars(SeriesKey(symbol=symbol, multiplier=1, timespan="minute"), start, end)
-
-
-async def store_dataset(
-    runtime: Runtime, name: str, symbol: str, bars: pa.Table, start: dt.date, end: dt.date
-) -> None:
-    ref = SeriesRef(symbol=symbol, series="1m", adjusted=True)
-    await runtime.services.bars.insert(ref, "synthetic", bars)
-    await runtime.services.catalog.upsert(
-        DatasetRecord(
-            table=name,
-            symbol=symbol,
-            timespan="minute",
-            multiplier=1,
-            adjusted=True,
-            source="synthetic",
-            start_date=start,
-            end_date=end,
-            record_count=bars.num_rows,
-            first_bar=bars.column("ts")[0].as_py(),
-            last_bar=bars.column("ts")[-1].as_py(),
-        )
-    )
 
 
 async def timings(fn: Callable[[], Awaitable[Any]], runs: int, warmup: int = 3) -> list[float]:

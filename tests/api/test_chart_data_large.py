@@ -15,7 +15,7 @@ from api.app import create_app
 from api.runtime import Runtime
 from pipelines.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
-from warehouse.catalog.datasets import DatasetRecord
+from tests.data import store_minute_dataset
 from warehouse.clickhouse.bars import SeriesRef
 from warehouse.clickhouse.buckets import LADDER
 
@@ -29,28 +29,11 @@ async def million(runtime: Runtime) -> AsyncIterator[pa.Table]:
     start, end = dt.date(2016, 1, 1), dt.date(2024, 12, 31)
     bars = generate_bars(SeriesKey(symbol=SYMBOL, multiplier=1, timespan="minute"), start, end)
     assert bars.num_rows >= 1_000_000
+    await store_minute_dataset(runtime.services, "mill_1minute", SYMBOL, bars, start, end)
     ref = SeriesRef(symbol=SYMBOL, series="1m", adjusted=True)
-    services = runtime.services
-    await services.bars.insert(ref, "synthetic", bars)
-    await services.bars.insert(
+    await runtime.services.bars.insert(
         ref, "synthetic", bars.slice(0, bars.num_rows // 5)
-    )  # duplicates: FINAL must fold
-    first, last = bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py()
-    await services.catalog.upsert(
-        DatasetRecord(
-            table="mill_1minute",
-            symbol=SYMBOL,
-            timespan="minute",
-            multiplier=1,
-            adjusted=True,
-            source="synthetic",
-            start_date=start,
-            end_date=end,
-            record_count=bars.num_rows,
-            first_bar=first,
-            last_bar=last,
-        )
-    )
+    )  # duplicates: FINAL folds them
     yield bars
     await runtime.services.datasets.delete("mill_1minute")
 

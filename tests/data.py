@@ -1,0 +1,33 @@
+"""Stored test data: bars inserted straight into the bar store and registered as a dataset."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from pipelines.services import Services
+from warehouse.catalog.datasets import DatasetRecord
+from warehouse.clickhouse.bars import SeriesRef
+
+
+async def store_minute_dataset(
+    services: Services, name: str, symbol: str, bars: pa.Table, start: dt.date, end: dt.date
+) -> None:
+    """Store ``bars`` as ``symbol``'s adjusted 1-minute series and register dataset ``name`` over them."""
+    await services.bars.insert(SeriesRef(symbol=symbol, series="1m", adjusted=True), "synthetic", bars)
+    await services.catalog.upsert(
+        DatasetRecord(
+            table=name,
+            symbol=symbol,
+            timespan="minute",
+            multiplier=1,
+            adjusted=True,
+            source="synthetic",
+            start_date=start,
+            end_date=end,
+            record_count=bars.num_rows,
+            first_bar=bars.column("ts")[0].as_py(),
+            last_bar=bars.column("ts")[-1].as_py(),
+        )
+    )
