@@ -119,11 +119,16 @@ class DatasetService:
         if (request.symbol is None) == (request.table is None):
             raise InvalidQuery("name exactly one of 'symbol' or 'table'")
         if request.table is not None:
-            return [await self.catalog.get(request.table)]
+            dataset = await self.catalog.get(request.table)
+            if request.adjusted is not None and request.adjusted != dataset.adjusted:
+                kind = "adjusted" if dataset.adjusted else "unadjusted"
+                raise InvalidQuery(f"dataset {request.table} holds {kind} bars; omit 'adjusted' or name another")
+            return [dataset]
         assert request.symbol is not None
-        datasets = await self.catalog.for_symbol(request.symbol.upper(), request.adjusted)
+        adjusted = request.adjusted is not False
+        datasets = await self.catalog.for_symbol(request.symbol.upper(), adjusted)
         if not datasets:
-            kind = "adjusted" if request.adjusted else "unadjusted"
+            kind = "adjusted" if adjusted else "unadjusted"
             raise NotFound(f"no {kind} bars stored for {request.symbol.upper()}; fetch them first")
         return datasets
 

@@ -57,7 +57,8 @@ class ChartDataRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     from_: TimePoint | None = msgspec.field(default=None, name="from")
     to: TimePoint | None = None
     max_points: MaxPoints = 2000
-    adjusted: bool = True
+    adjusted: bool | None = None
+    """Split-adjusted (default) or raw bars of ``symbol``; with ``table``, must match the dataset if given."""
 
     def __post_init__(self) -> None:
         """Upper-case the symbol."""

@@ -1,0 +1,45 @@
+import { makeData, makeVector, Table, tableToIPC, Timestamp, TimeUnit } from "apache-arrow";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+import { ARROW_STREAM, fetchChartSlice, parseSliceMeta } from "./chartData";
+import { ApiError } from "./problem";
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("parseSliceMeta", () => {
+  it("reads the X-K2Q headers", () => {
+    const headers = new Headers({ "X-K2Q-Bucket": "5m", "X-K2Q-Source-Series": "minute", "X-K2Q-Truncated": "true", "X-K2Q-Rows": "1234" });
+    expect(parseSliceMeta(headers)).toEqual({ bucket: "5m", sourceSeries: "minute", truncated: true, rows: 1234 });
+  });
+  it("tolerates missing headers", () => {
+    expect(parseSliceMeta(new Headers())).toEqual({ bucket: null, sourceSeries: null, truncated: false, rows: null });
+  });
+});
+
+describe("fetchChartSlice", () => {
+  it("posts the request with the Arrow Accept header and decodes the stream", async () => {
+    const ts = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND, "UTC"), length: 1, data: new BigInt64Array([1_700_000_000_000n]) }));
+    const f = (v: number) => makeVector(new Float64Array([v]));
+    const ipc = tableToIPC(new Table({ ts, open: f(1), high: f(2), low: f(0.5), close: f(1.5), volume: f(10) }), "stream");
+    const body = new Uint8Array(ipc.byteLength);
+    body.set(ipc);
+    const fetchMock = vi.fn(async () => new Response(body, { status: 200, headers: { "Content-Type": ARROW_STREAM, "X-K2Q-Bucket": "1d", "X-K2Q-Rows": "1" } }));
+    vi.stubGlobal("fetch", fetchMock);
+
+    const slice = await fetchChartSlice({ table: "aapl", timeframe: "1d", from: 0, to: 10, max_points: 100, adjusted: true });
+    expect(slice.bucket).toBe("1d");
+    expect(slice.table.numRows).toBe(1);
+    const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("/api/v1/stocks/chart-data");
+    expect(init.method).toBe("POST");
+    expect(new Headers(init.headers).get("Accept")).toContain(ARROW_STREAM);
+    expect(JSON.parse(String(init.body))).toEqual({ table: "aapl", timeframe: "1d", from: 0, to: 10, max_points: 100, adjusted: true });
+  });
+
+  it("turns a problem answer into an ApiError", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify({ title: "Unknown table", status: 404 }), { status: 404 })));
+    await expect(fetchChartSlice({ table: "nope", timeframe: "1d", from: 0, to: 10, max_points: 100, adjusted: true })).rejects.toBeInstanceOf(ApiError);
+  });
+});

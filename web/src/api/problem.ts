@@ -1,0 +1,88 @@
+/**
+ * Problem details (RFC 9457) → `ApiError`. The server answers every error with one body shape:
+ * JSON with `title`, `status`, usually `detail`, and sometimes `extra` (e.g. the list of
+ * invalid fields of a request). The body is parsed defensively: a proxy or a crash may answer
+ * with HTML or plain text instead.
+ */
+import { isRecord } from "../lib/ensure";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string | null;
+  readonly extra: unknown;
+
+  constructor(status: number, title: string, detail: string | null = null, extra: unknown = null) {
+    super(detail !== null && detail !== "" ? `${title}: ${detail}` : title);
+    this.name = "ApiError";
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.extra = extra;
+  }
+}
+
+/** Builds an `ApiError` from an error response's status and (already parsed) body. */
+export function problemFromBody(status: number, statusText: string, body: unknown): ApiError {
+  const fallbackTitle = statusText !== "" ? statusText : `HTTP ${status}`;
+  if (isRecord(body)) {
+    const title = typeof body.title === "string" && body.title !== "" ? body.title : fallbackTitle;
+    const detail = typeof body.detail === "string" ? body.detail : null;
+    const code = typeof body.status === "number" ? body.status : status;
+    return new ApiError(code, title, detail, body.extra ?? null);
+  }
+  if (typeof body === "string" && body.trim() !== "") {
+    return new ApiError(status, fallbackTitle, body.trim().slice(0, 500));
+  }
+  return new ApiError(status, fallbackTitle);
+}
+
+/** Reads an error response's body (JSON or text) into an `ApiError`. */
+export async function problemFromResponse(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => "");
+  let body: unknown = text;
+  if (text !== "") {
+    try {
+      body = JSON.parse(text) as unknown;
+    } catch {
+      body = text;
+    }
+  }
+  return problemFromBody(res.status, res.statusText, body);
+}
+
+/**
+ * Human-readable lines for a problem's `extra`: `key: message` for Litestar/msgspec
+ * validation lists, `key: value` for objects, the value itself otherwise.
+ *
+ * @example problemExtraLines([{ key: "symbols", message: "must not be empty" }]) // ["symbols: must not be empty"]
+ */
+export function problemExtraLines(extra: unknown): string[] {
+  if (extra === null || extra === undefined) return [];
+  if (Array.isArray(extra)) {
+    return extra.flatMap((item): string[] => {
+      if (isRecord(item)) {
+        const message = typeof item.message === "string" ? item.message : JSON.stringify(item);
+        const key = typeof item.key === "string" && item.key !== "" ? item.key : null;
+        return [key !== null ? `${key}: ${message}` : message];
+      }
+      return [String(item)];
+    });
+  }
+  if (isRecord(extra)) {
+    return Object.entries(extra).map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  }
+  return [String(extra)];
+}
+
+/** Whether an error is the rejection of an aborted fetch (to be ignored, not shown). */
+export function isAbortError(error: unknown): boolean {
+  return error instanceof DOMException ? error.name === "AbortError" : isRecord(error) && error.name === "AbortError";
+}
+
+/** A short message for any thrown value. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

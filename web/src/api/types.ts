@@ -1,0 +1,26 @@
+/**
+ * Names for the API's types. Every type here is an alias of the schema generated from the
+ * server's OpenAPI document (`npm run gen:types`); none is written by hand.
+ */
+import type { components } from "./generated/schema";
+
+type Schemas = components["schemas"];
+
+export type Dataset = Schemas["Dataset"];
+export type DateRange = Schemas["DateRange"];
+export type FetchRequest = Schemas["FetchRequest"];
+export type JobAccepted = Schemas["JobAccepted"];
+export type JobStatus = Schemas["JobStatus"];
+export type SymbolProgress = Schemas["SymbolProgress"];
+export type DeletedDataset = Schemas["DeletedDataset"];
+export type BarPage = Schemas["BarPage"];
+export type BarRow = Schemas["BarRow"];
+export type Readiness = Schemas["Readiness"];
+export type StoreHealth = Schemas["StoreHealth"];
+export type Liveness = Schemas["Liveness"];
+export type ChartDataRequest = Schemas["ChartDataRequest"];
+
+export type Timespan = Dataset["timespan"];
+export type Source = Dataset["source"];
+export type JobState = JobStatus["state"];
+export type Timeframe = ChartDataRequest["timeframe"];

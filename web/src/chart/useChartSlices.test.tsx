@@ -1,0 +1,171 @@
+// @vitest-environment jsdom
+// The slice-loading hook against a fake chart (no canvas here) and a fake chart-data endpoint.
+import { makeData, makeVector, Table, tableToIPC, Timestamp, TimeUnit } from "apache-arrow";
+import { act } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { estimateBucketMs, type TimeWindow } from "./window";
+import type { ChartHandles } from "./useChart";
+import { DEBOUNCE_MS, type SliceParams, type SliceState, useChartSlices } from "./useChartSlices";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+const BOUNDS: TimeWindow = { fromMs: 0, toMs: 3650 * DAY };
+const LADDER_NAMES: Record<number, string> = { [MIN]: "1m", [5 * MIN]: "5m", [15 * MIN]: "15m", [30 * MIN]: "30m", [60 * MIN]: "1h", [240 * MIN]: "4h", [DAY]: "1d", [7 * DAY]: "1w", [30 * DAY]: "1M" };
+
+type Range = { from: number; to: number };
+
+/** Just enough of lightweight-charts for the hook: a time scale with a logical range, and series. */
+function fakeChart() {
+  let bars = 0;
+  let range: Range | null = null;
+  const handlers = new Set<(r: Range | null) => void>();
+  const set = (r: Range | null): void => {
+    range = r;
+    for (const h of handlers) h(r);
+  };
+  const timeScale = {
+    width: () => 800,
+    getVisibleLogicalRange: () => range,
+    setVisibleLogicalRange: (r: Range) => set(r),
+    fitContent: () => set({ from: 0, to: Math.max(0, bars - 1) }),
+    subscribeVisibleLogicalRangeChange: (h: (r: Range | null) => void) => handlers.add(h),
+    unsubscribeVisibleLogicalRangeChange: (h: (r: Range | null) => void) => handlers.delete(h),
+  };
+  const handles = {
+    chart: { timeScale: () => timeScale, applyOptions: () => undefined },
+    candles: { setData: (d: unknown[]) => (bars = d.length), applyOptions: () => undefined },
+    volume: { setData: () => undefined },
+    container: document.createElement("div"),
+  };
+  return { handles: handles as unknown as ChartHandles, user: set, range: () => range, bars: () => bars };
+}
+
+interface Sent {
+  body: { table: string; timeframe: string; from: number; to: number; max_points: number; adjusted: boolean };
+  signal: AbortSignal | null;
+}
+
+/** A chart-data endpoint with bars at every ladder bucket in the window. */
+function fakeServer(delayMs = 5) {
+  const sent: Sent[] = [];
+  const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
+    const body = JSON.parse(String(init.body)) as Sent["body"];
+    sent.push({ body, signal: init.signal ?? null });
+    const bucket = estimateBucketMs({ fromMs: body.from, toMs: body.to }, body.max_points, MIN);
+    const times: bigint[] = [];
+    for (let t = Math.ceil(body.from / bucket) * bucket; t < body.to; t += bucket) times.push(BigInt(t));
+    const ts = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND, "UTC"), length: times.length, data: BigInt64Array.from(times) }));
+    const ones = () => makeVector(new Float64Array(times.length).fill(1));
+    const ipc = tableToIPC(new Table({ ts, open: ones(), high: ones(), low: ones(), close: ones(), volume: ones() }), "stream");
+    const bytes = new Uint8Array(ipc.byteLength);
+    bytes.set(ipc);
+    await new Promise((r) => setTimeout(r, delayMs));
+    if (init.signal?.aborted === true) throw new DOMException("aborted", "AbortError");
+    return new Response(bytes, { headers: { "Content-Type": "application/vnd.apache.arrow.stream", "X-K2Q-Bucket": LADDER_NAMES[bucket] ?? "1d" } });
+  });
+  return { sent, fetchMock };
+}
+
+let root: Root | null = null;
+let latest: SliceState | null = null;
+
+function Harness({ handles, params }: { handles: ChartHandles; params: SliceParams }) {
+  latest = useChartSlices(handles, params);
+  return null;
+}
+
+async function mount(handles: ChartHandles, params: SliceParams): Promise<void> {
+  const el = document.createElement("div");
+  root = createRoot(el);
+  await act(async () => root?.render(<Harness handles={handles} params={params} />));
+}
+
+const settle = (ms = 40) => act(async () => new Promise((r) => setTimeout(r, ms)));
+
+beforeEach(() => {
+  latest = null;
+});
+
+afterEach(async () => {
+  await act(async () => root?.unmount());
+  root = null;
+  vi.unstubAllGlobals();
+});
+
+describe("useChartSlices", () => {
+  const params: SliceParams = { table: "demo", timeframe: "1m", adjusted: true, bounds: BOUNDS, initialView: null };
+
+  it("loads the whole dataset first, with a pixel budget, and fits it", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, params);
+    await settle();
+    expect(server.sent[0]?.body).toEqual({ table: "demo", timeframe: "1m", from: 0, to: BOUNDS.toMs, max_points: 1600, adjusted: true });
+    expect(latest?.bucket).toBe("1w");
+    expect(latest?.bars).toBe(chart.bars());
+    expect(latest?.loading).toBe(false);
+    expect(chart.range()).toEqual({ from: 0, to: chart.bars() - 1 });
+    await settle(DEBOUNCE_MS + 50);
+    expect(server.sent).toHaveLength(1); // nothing to do while everything is in view
+  });
+
+  it("zooming in loads a finer, padded slice and keeps the visible time range", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    const views: TimeWindow[] = [];
+    await mount(chart.handles, { ...params, onViewChange: (v) => views.push(v) });
+    await settle();
+    const week = 7 * DAY;
+    await act(async () => chart.user({ from: 100, to: 110 })); // weeks 100 … 110
+    await settle(DEBOUNCE_MS + 60);
+    const second = server.sent[1]?.body;
+    expect(second).toEqual({ table: "demo", timeframe: "1m", from: 90 * week, to: 120 * week, max_points: 1600, adjusted: true });
+    expect(latest?.bucket).toBe("4h");
+    expect(views[0]).toEqual({ fromMs: 100 * week, toMs: 110 * week });
+    const range = chart.range();
+    expect(range?.from).toBeCloseTo((10 * week) / (240 * MIN), 6);
+    expect(range?.to).toBeCloseTo((20 * week) / (240 * MIN), 6);
+    await settle(DEBOUNCE_MS + 60);
+    expect(server.sent).toHaveLength(2); // and does not loop
+  });
+
+  it("aborts a slice in flight when a newer one starts", async () => {
+    const server = fakeServer(400);
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, params);
+    await settle(450);
+    await act(async () => chart.user({ from: 100, to: 110 }));
+    await settle(DEBOUNCE_MS + 20); // the zoom's slice is now in flight
+    expect(server.sent).toHaveLength(2);
+    expect(latest?.loading).toBe(true);
+    await act(async () => chart.user({ from: 300, to: 305 }));
+    await settle(DEBOUNCE_MS + 20);
+    expect(server.sent).toHaveLength(3);
+    expect(server.sent[1]?.signal?.aborted).toBe(true);
+    await settle(450);
+    expect(server.sent[2]?.signal?.aborted).toBe(false);
+    expect(latest?.loading).toBe(false);
+    expect(latest?.bucket).toBe("4h");
+  });
+
+  it("opens a shared window padded, showing exactly that window", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    const view = { fromMs: 1000 * DAY, toMs: 1010 * DAY };
+    await mount(chart.handles, { ...params, initialView: view });
+    await settle();
+    expect(server.sent[0]?.body.from).toBe(990 * DAY);
+    expect(server.sent[0]?.body.to).toBe(1020 * DAY);
+    const bucket = 30 * MIN; // 30 days / 1600 points → 30m
+    expect(latest?.bucket).toBe("30m");
+    expect(chart.range()?.from).toBeCloseTo((10 * DAY) / bucket, 6);
+  });
+});

@@ -1,0 +1,132 @@
+/** The Analysis page's right pane: facts about the selected dataset, and deleting it. */
+import { type ReactNode, useState } from "react";
+
+import { deleteDataset } from "../../api/client";
+import type { Dataset } from "../../api/types";
+import { formatCompact, MARKET_TZ_LABEL } from "../../chart/time";
+import { ProblemBox } from "../../ui/ProblemBox";
+import { SourceBadge } from "../../ui/SourceBadge";
+import { timespanLabel } from "./model";
+
+interface Props {
+  dataset: Dataset;
+  /** The bar width the server used for the current view (`X-K2Q-Bucket`). */
+  bucket: string | null;
+  timeframe: string;
+  bars: number;
+  truncated: boolean;
+  onDeleted: (table: string) => void;
+}
+
+function when(value: string | null): string {
+  if (value === null) return "—";
+  return value.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC");
+}
+
+export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, onDeleted }: Props) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const remove = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await deleteDataset(dataset.table);
+      setConfirming(false);
+      onDeleted(dataset.table);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const rows: [string, ReactNode][] = [
+    ["Symbol", <strong key="s">{dataset.symbol}</strong>],
+    ["Table", <code key="t">{dataset.table}</code>],
+    ["Source", <SourceBadge key="src" source={dataset.source} />],
+    ["Bars", timespanLabel(dataset)],
+    ["Adjusted", dataset.adjusted ? "yes" : "no"],
+    ["Records", formatCompact(dataset.total_records)],
+    [
+      "Date range",
+      <span key="dr">
+        <span className="nowrap">{dataset.date_range.from}</span> → <span className="nowrap">{dataset.date_range.to}</span>
+      </span>,
+    ],
+    ["First bar", when(dataset.first_bar)],
+    ["Last bar", when(dataset.last_bar)],
+    ["Updated", when(dataset.updated_at)],
+  ];
+
+  return (
+    <div className="details" data-testid="dataset-details" data-table={dataset.table}>
+      {dataset.source === "synthetic" ? (
+        <div className="synthetic-banner">
+          <SourceBadge source="synthetic" long />
+        </div>
+      ) : null}
+      <h2 className="details-title">
+        {dataset.symbol} <span className="muted">{timespanLabel(dataset)}</span>
+      </h2>
+      <dl className="facts">
+        {rows.map(([k, v]) => (
+          <div className="fact" key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+
+      <h3 className="section-title">Current view</h3>
+      <dl className="facts">
+        <div className="fact">
+          <dt>Timeframe</dt>
+          <dd>{timeframe}</dd>
+        </div>
+        <div className="fact">
+          <dt>Bucket used</dt>
+          <dd data-testid="bucket-used">
+            {bucket ?? "—"}
+            {bucket !== null && bucket !== timeframe ? <span className="muted"> (wider: too many bars for the view)</span> : null}
+          </dd>
+        </div>
+        <div className="fact">
+          <dt>Bars shown</dt>
+          <dd>
+            {formatCompact(bars)}
+            {truncated ? <span className="warn"> truncated</span> : null}
+          </dd>
+        </div>
+        <div className="fact">
+          <dt>Times</dt>
+          <dd>{MARKET_TZ_LABEL} (America/New_York)</dd>
+        </div>
+      </dl>
+
+      <div className="danger-zone">
+        {confirming ? (
+          <div className="confirm">
+            <span>
+              Delete <code>{dataset.table}</code> and its {formatCompact(dataset.total_records)} bars?
+            </span>
+            <div className="row">
+              <button className="btn btn-danger" onClick={() => void remove()} disabled={busy} data-testid="confirm-delete">
+                {busy ? "Deleting…" : "Delete"}
+              </button>
+              <button className="btn" onClick={() => setConfirming(false)} disabled={busy}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        ) : (
+          <button className="btn btn-danger-outline" onClick={() => setConfirming(true)} data-testid="delete-dataset">
+            Delete dataset…
+          </button>
+        )}
+        <ProblemBox error={error} testId="delete-problem" />
+      </div>
+    </div>
+  );
+}
