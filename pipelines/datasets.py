@@ -122,7 +122,9 @@ class DatasetService:
             dataset = await self.catalog.get(request.table)
             if request.adjusted is not None and request.adjusted != dataset.adjusted:
                 kind = "adjusted" if dataset.adjusted else "unadjusted"
-                raise InvalidQuery(f"dataset {request.table} holds {kind} bars; omit 'adjusted' or name another")
+                raise InvalidQuery(
+                    f"dataset {request.table} holds {kind} bars; omit 'adjusted' or name another"
+                )
             return [dataset]
         assert request.symbol is not None
         adjusted = request.adjusted is not False

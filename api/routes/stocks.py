@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
@@ -33,7 +34,7 @@ class StocksController(Controller):
         job_id = uuid.uuid4().hex
         await runtime.services.jobs.create(job_id, "fetch", data, data.symbols)
         await runtime.queue.enqueue_job(
-            "fetch_bars", job_id, _builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME
+            "fetch_bars", job_id, msgspec.to_builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME
         )
         return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
 
@@ -74,10 +75,3 @@ class StocksController(Controller):
         """OHLCV of a symbol or dataset over a window, aggregated to at most ``max_points`` bars."""
         result, meta = await services.datasets.chart_slice(data)
         return slice_response(request, result.table, meta)
-
-
-def _builtins(data: JSONBody[FetchRequest]) -> dict[str, object]:
-    import msgspec
-
-    builtins: dict[str, object] = msgspec.to_builtins(data)
-    return builtins
