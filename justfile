@@ -30,8 +30,8 @@ up: sync web
 
 # Everything CI checks: lint, the Python suite (browser tests included), the web unit tests.
 test: sync web lint
-    {{uv}} run --frozen --no-sync pytest
     cd web && npm test --silent
+    {{uv}} run --frozen --no-sync pytest
 
 # Formatting, lint, strict types, the layer contract, and the web app's types and bundle budget.
 lint: sync
