@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.stores.base import Store
+from litestar.stores.redis import RedisStore
 from litestar.types import ControllerRouterHandler
 
+from api.auth.guards import PUBLIC, authorize
+from api.auth.headers import add_security_headers
+from api.auth.middleware import AuditMiddleware, AuthenticationMiddleware
+from api.auth.ratelimit import STORE_NAME, rate_limit_config
 from api.deps import provide_runtime, provide_services
 from api.errors import problem_details_plugin
+from api.routes.admin import AdminController
+from api.routes.auth import AuthController
 from api.routes.health import health, ready
 from api.routes.jobs import JobsController
 from api.routes.stocks import StocksController
@@ -32,12 +42,31 @@ def default_web_dist() -> Path | None:
 
 def create_app(runtime: Runtime | None) -> Litestar:
     """Build the Litestar app over an already started runtime (None only to render the schema)."""
-    handlers: list[ControllerRouterHandler] = [health, ready, StocksController, JobsController]
+    handlers: list[ControllerRouterHandler] = [
+        health,
+        ready,
+        StocksController,
+        JobsController,
+        AuthController,
+        AdminController,
+    ]
     dist = (runtime.settings.web_dist if runtime else None) or default_web_dist()
     if dist is not None:
         handlers.append(web_router(dist))
+    middleware: list[Any] = [AuthenticationMiddleware]
+    stores: dict[str, Store] = {}
+    if runtime is not None:
+        middleware.append(rate_limit_config(runtime.settings.auth.rate_limit_per_minute).middleware)
+        stores[STORE_NAME] = RedisStore(runtime.stack.redis, namespace="k2q-rate-limit")
+    middleware.append(AuditMiddleware)
+    origins = list(runtime.settings.auth.cors_origins) if runtime else []
     return Litestar(
         route_handlers=handlers,
+        guards=[authorize],
+        middleware=middleware,
+        stores=stores,
+        after_request=add_security_headers,
+        cors_config=CORSConfig(allow_origins=origins, allow_credentials=True) if origins else None,
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "services": Provide(provide_services, sync_to_thread=False),
@@ -47,8 +76,8 @@ def create_app(runtime: Runtime | None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="K2 Quant",
             version=version("k2-quant"),
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC),
+            render_plugins=[JsonRenderPlugin()],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         logging_config=None,

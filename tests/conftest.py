@@ -46,6 +46,13 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await runtime.close()
 
 
+@pytest.fixture(scope="session")
+async def admin_key(runtime: Runtime) -> str:
+    """An admin API key for the session's app."""
+    admin = await runtime.auth.ensure_admin()
+    return (await runtime.auth.create_key(admin.username, "tests", "admin", None)).key
+
+
 @pytest.fixture
 async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
     """Empty bar store, catalog and queue; a loopback Polygon with no bars and no faults."""
@@ -58,11 +65,17 @@ async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
 
 
 @pytest.fixture
-async def client(clean: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app over HTTP semantics, in process."""
-    transport = httpx.ASGITransport(app=create_app(clean))
-    async with httpx.AsyncClient(transport=transport, base_url="http://k2q.test") as http:
+async def client(clean: Runtime, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app over HTTP semantics, in process, calling as an admin."""
+    async with app_client(clean, admin_key) as http:
         yield http
+
+
+def app_client(runtime: Runtime, key: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of a fresh app over ``runtime``, sending ``key`` when given."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://k2q.test", headers=headers)
 
 
 async def drain_jobs(runtime: Runtime) -> None:

@@ -50,7 +50,15 @@ class K2qServer:
     startup_s: float
 
     lines: list[str]
+    login_url: str = ""
+    """The one-time sign-in link ``k2q up`` printed."""
+    admin_key: str = ""
+    """The admin key ``k2q up`` left for local commands (``<data dir>/cli.key``)."""
     _drain: threading.Thread | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Headers that authenticate as the admin."""
+        return {"Authorization": f"Bearer {self.admin_key}"}
 
     def follow(self) -> None:
         """Keep reading the output, so a chatty server never blocks on a full pipe."""
@@ -88,6 +96,7 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
     lines: list[str] = []
+    url = ""
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
@@ -98,8 +107,13 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
         lines.append(line)
         if "ready at" in line:
             url = line.split("ready at", 1)[1].split()[0]
+        if "one-time link" in line:
+            login_url = line.rsplit(" ", 1)[1].strip()
             assert httpx.get(f"{url}/ready", timeout=10).json()["ok"] is True
-            server = K2qServer(process, url, data_dir, env, time.perf_counter() - started, lines)
+            admin_key = (data_dir / "cli.key").read_text().strip()
+            server = K2qServer(
+                process, url, data_dir, env, time.perf_counter() - started, lines, login_url, admin_key
+            )
             server.follow()
             return server
     process.kill()

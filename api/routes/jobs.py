@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import PathParameter
 
+from api.auth.guards import role
 from api.deps import ServicesDep
 from schemas.jobs import JobStatus
 
@@ -17,7 +18,7 @@ class JobsController(Controller):
     path = "/api/v1/jobs"
     tags = ["jobs"]
 
-    @get("/{job_id:str}", operation_id="getJob")
+    @get("/{job_id:str}", operation_id="getJob", opt=role("viewer"))
     async def status(
         self, services: ServicesDep, job_id: Annotated[str, PathParameter(pattern=r"^[0-9a-f]{32}$")]
     ) -> JobStatus:

@@ -11,6 +11,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.arrow import slice_response
+from api.auth.guards import role
 from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
 from schemas.bars import BarPage, ChartDataRequest
@@ -27,7 +28,7 @@ class StocksController(Controller):
     path = "/api/v1/stocks"
     tags = ["stocks"]
 
-    @post("/fetch", operation_id="fetchStocks", status_code=HTTP_202_ACCEPTED)
+    @post("/fetch", operation_id="fetchStocks", status_code=HTTP_202_ACCEPTED, opt=role("analyst"))
     async def fetch(self, data: JSONBody[FetchRequest], runtime: RuntimeDep) -> JobAccepted:
         """Queue a fetch of bars for one or more symbols; each becomes a dataset."""
         runtime.services.fetcher.source(data.source)
@@ -38,12 +39,12 @@ class StocksController(Controller):
         )
         return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
 
-    @get("/tables", operation_id="listTables")
+    @get("/tables", operation_id="listTables", opt=role("viewer"))
     async def tables(self, services: ServicesDep) -> list[Dataset]:
         """Every dataset with its bar count and date range."""
         return await services.datasets.all()
 
-    @get("/data/{table:str}", operation_id="getTableData")
+    @get("/data/{table:str}", operation_id="getTableData", opt=role("viewer"))
     async def data(
         self,
         services: ServicesDep,
@@ -54,7 +55,7 @@ class StocksController(Controller):
         """A page of a dataset's raw bars, oldest first."""
         return await services.datasets.page(table, offset, limit)
 
-    @delete("/table/{table:str}", operation_id="deleteTable", status_code=200)
+    @delete("/table/{table:str}", operation_id="deleteTable", status_code=200, opt=role("admin"))
     async def delete_table(self, services: ServicesDep, table: TablePath) -> DeletedDataset:
         """Delete a dataset and the bars that no other dataset covers."""
         return await services.datasets.delete(table)
@@ -62,6 +63,7 @@ class StocksController(Controller):
     @post(
         "/chart-data",
         operation_id="chartData",
+        opt={**role("viewer"), "audit": False},  # a read, sent as POST for its JSON body
         status_code=200,
         responses={},
         description="OHLCV for a chart as an Arrow IPC stream (JSON when the client accepts only JSON).",

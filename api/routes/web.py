@@ -11,6 +11,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import File
 
+from api.auth.guards import PUBLIC
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 """Vite puts a content hash in every asset name, so an asset never changes under its URL."""
 
@@ -51,4 +53,4 @@ def web_router(dist: Path) -> Router:
             headers={"Cache-Control": REVALIDATE},
         )
 
-    return Router(path="/", route_handlers=[serve])
+    return Router(path="/", route_handlers=[serve], opt=PUBLIC)

@@ -11,10 +11,10 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from api.app import create_app
 from api.runtime import Runtime
 from pipelines.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
+from tests.conftest import app_client
 from tests.data import store_minute_dataset
 from warehouse.clickhouse.bars import SeriesRef
 from warehouse.clickhouse.buckets import LADDER
@@ -39,9 +39,8 @@ async def million(runtime: Runtime) -> AsyncIterator[pa.Table]:
 
 
 @pytest.fixture
-async def http(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://k2q.test") as client:
+async def http(runtime: Runtime, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(runtime, admin_key) as client:
         yield client
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import subprocess
 
 import httpx
 import numpy as np
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from tests.loopback.polygon import PolygonLoopback
-from tests.process import alive, free_port, k2q_env, postgres_servers, run_k2q, start_up, store_pids
+from tests.process import K2Q, alive, free_port, k2q_env, postgres_servers, run_k2q, start_up, store_pids
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
     stores = store_pids(data_dir)
     assert len(stores) == 2
     try:
-        tables = httpx.get(f"{server.url}/api/v1/stocks/tables").json()
+        tables = httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers()).json()
         assert {t["symbol"] for t in tables} == {"DEMO", "SYNTH"}
         assert {t["source"] for t in tables} == {"synthetic"}
 
@@ -48,7 +49,10 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
         )  # fmt: skip
         assert fetched.returncode == 0, fetched.stderr
         assert "cli1_1day_2024-01-01_2024-03-31" in fetched.stdout
-        names = {t["table"] for t in httpx.get(f"{server.url}/api/v1/stocks/tables").json()}
+        names = {
+            t["table"]
+            for t in httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers()).json()
+        }
         assert "cli1_1day_2024-01-01_2024-03-31" in names
 
         bad = run_k2q(
@@ -67,6 +71,34 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
         migrated = run_k2q("migrate", env=server.env)
         assert migrated.returncode == 0
         assert "running server" in migrated.stdout
+
+        anonymous = httpx.get(f"{server.url}/api/v1/stocks/tables")
+        assert anonymous.status_code == 401
+        assert server.login_url.startswith(f"{server.url}/login?token=")
+        added = subprocess.run(
+            [*K2Q, "user", "add", "Bob", "--role", "analyst", "--password-stdin"],
+            input="a long enough password\n", env=server.env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        created = run_k2q("apikey", "create", "--user", "bob", "--name", "notebook", env=server.env)
+        assert created.returncode == 0, created.stderr
+        key = created.stdout.strip()
+        assert key.startswith("k2q_")
+        assert "\n" not in key
+        me = httpx.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).json()
+        assert me == {"username": "bob", "role": "analyst", "auth": "api_key"}
+        assert run_k2q("user", "set-role", "bob", "viewer", env=server.env).returncode == 0
+        me = httpx.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"}).json()
+        assert me["role"] == "viewer"
+        assert "bob" in run_k2q("user", "list", env=server.env).stdout
+        assert key[:12] in run_k2q("apikey", "list", "--user", "bob", env=server.env).stdout
+        assert run_k2q("apikey", "revoke", key[:12], env=server.env).returncode == 0
+        revoked = httpx.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"})
+        assert revoked.status_code == 401
+        too_high = run_k2q("apikey", "create", "--user", "bob", "--role", "admin", env=server.env)
+        assert "more rights" in one_line_error(too_high)
+        demote_last = run_k2q("user", "set-role", "admin", "viewer", env=server.env)
+        assert "last active admin" in one_line_error(demote_last)
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0, server.output()
@@ -75,7 +107,9 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
 
     again = start_up(data_dir)
     try:
-        names_again = {t["table"] for t in httpx.get(f"{again.url}/api/v1/stocks/tables").json()}
+        names_again = {
+            t["table"] for t in httpx.get(f"{again.url}/api/v1/stocks/tables", headers=again.headers()).json()
+        }
         assert names_again == names
     finally:
         assert again.stop(signal.SIGINT) == 0
@@ -86,7 +120,7 @@ def test_fetch_and_migrate_without_a_server(tmp_path):
     env = k2q_env(tmp_path / "data", free_port())
     migrated = run_k2q("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 2 migration(s)" in migrated.stdout
+    assert "applied 3 migration(s)" in migrated.stdout
     assert "up to date" in run_k2q("migrate", env=env).stdout
 
     fetched = run_k2q(
@@ -141,7 +175,7 @@ def test_fetch_from_polygon_in_process(tmp_path):
 
 def test_binding_beyond_loopback_is_refused(tmp_path):
     refused = run_k2q("up", env=k2q_env(tmp_path / "data", free_port(), K2Q_HOST="0.0.0.0"))
-    assert "loopback" in one_line_error(refused)
+    assert "K2Q_SECRET_KEY" in one_line_error(refused)
     assert not (tmp_path / "data" / "postgres").exists()
 
 
@@ -160,14 +194,14 @@ def test_up_recovers_after_being_killed(tmp_path):
     data_dir = tmp_path / "data"
     first = start_up(data_dir)
     orphans = store_pids(data_dir)
-    tables = httpx.get(f"{first.url}/api/v1/stocks/tables").json()
+    tables = httpx.get(f"{first.url}/api/v1/stocks/tables", headers=first.headers()).json()
     first.stop(signal.SIGKILL)  # no clean-up at all: postgres and redis-server are orphaned
     assert alive(orphans) == orphans
 
     second = start_up(data_dir)
     stores = store_pids(data_dir)
     try:
-        assert httpx.get(f"{second.url}/api/v1/stocks/tables").json() == tables
+        assert httpx.get(f"{second.url}/api/v1/stocks/tables", headers=second.headers()).json() == tables
     finally:
         assert second.stop() == 0
     assert not alive(orphans | stores)

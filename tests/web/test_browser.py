@@ -1,14 +1,18 @@
 """The built web app in headless Chromium against a real ``k2q up`` (embedded stores, demo data).
 
 Needs ``web/dist`` (``cd web && npm run build``) and Debian's ``/usr/bin/chromium``; skipped
-without either. One server and one browser serve the whole module.
+without either. One server and one browser serve the whole module. Every page needs a session:
+tests sign in through the form, the one-time link ``k2q up`` printed, or (to get on with what they
+test) ``POST /api/v1/auth/login`` from the browser context, which shares its cookies.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -85,6 +89,26 @@ if not CHROMIUM.is_file():
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 
+@dataclass(frozen=True)
+class User:
+    username: str
+    password: str
+    role: str
+
+
+USERS = {
+    role: User(f"web-{role}", f"correct horse {role} staple", role) for role in ("viewer", "analyst", "admin")
+}
+# Chromium logs every 4xx/5xx answer to fetch() as a console error; tests that expect one allow it.
+FAILED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of (\d{3})")
+_allowed_statuses: dict[int, set[int]] = {}
+
+
+def allow_statuses(page: Page, *statuses: int) -> None:
+    """Let answers with these statuses (expected refusals) log console errors without failing the test."""
+    _allowed_statuses.setdefault(id(page), set()).update(statuses)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
     """One ``k2q up`` with the demo datasets, serving the built app at ``/``."""
@@ -112,6 +136,21 @@ def app(server: K2qServer) -> str:
 
 
 @pytest.fixture(scope="module")
+def users(app: str, server: K2qServer) -> dict[str, User]:
+    """A viewer, an analyst and an admin, created over HTTP with the admin key."""
+    for user in USERS.values():
+        answer = httpx.post(
+            f"{app}/api/v1/admin/users",
+            json={"username": user.username, "password": user.password, "role": user.role},
+            headers=server.headers(),
+            timeout=10,
+        )
+        assert answer.status_code in (200, 201), answer.text
+        assert answer.json()["role"] == user.role
+    return USERS
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
@@ -123,27 +162,70 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page; any uncaught script error or console error fails the test."""
+    """A fresh, signed-out page; any uncaught script error or unexpected console error fails the test."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    tab.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         yield tab
     finally:
         context.close()
-    assert errors == []
+    allowed = _allowed_statuses.pop(id(tab), set())
+    unexpected = [e for e in errors if not ((m := FAILED_LOAD.search(e)) and int(m.group(1)) in allowed)]
+    assert unexpected == []
 
 
-def tables(app: str) -> list[dict[str, Any]]:
-    answer: list[dict[str, Any]] = httpx.get(f"{app}/api/v1/stocks/tables", timeout=10).json()
+def sign_in(page: Page, app: str, user: User) -> None:
+    """Signs the page's browser context in over HTTP (the cookies land in the context)."""
+    answer = page.context.request.post(
+        f"{app}/api/v1/auth/login", data={"username": user.username, "password": user.password}
+    )
+    assert answer.status == 200, answer.text()
+    assert answer.json()["user"] == {"username": user.username, "role": user.role}
+
+
+def sign_in_with_form(page: Page, app: str, user: User, path: str) -> None:
+    """Opens ``path`` signed out, lands on the login page, and signs in through the form."""
+    page.goto(f"{app}{path}")
+    page.wait_for_url("**/login?next=*")
+    form = page.locator("[data-testid=login-form]")
+    form.locator("[data-testid=login-username]").fill(user.username)
+    form.locator("[data-testid=login-password]").fill(user.password)
+    form.locator("[data-testid=login-submit]").click()
+    page.wait_for_url(lambda url: urlparse(url).path == urlparse(path).path)
+    expect(page.locator("[data-testid=nav-user]")).to_have_attribute("data-role", user.role)
+
+
+def browser_fetch(page: Page, method: str, path: str, body: Any = None, csrf: bool = True) -> int:
+    """The status of a request the page itself sends, as a script in it could (cookies, CSRF header)."""
+    status: int = page.evaluate(
+        """async ([method, path, body, csrf]) => {
+             const token = document.cookie.split("; ").find((c) => c.startsWith("k2q_csrf="))?.slice(9);
+             const headers = { "Content-Type": "application/json" };
+             if (csrf && token) headers["X-CSRF-Token"] = decodeURIComponent(token);
+             const init = { method, headers, credentials: "same-origin" };
+             if (body !== null) init.body = JSON.stringify(body);
+             return (await fetch(path, init)).status;
+           }""",
+        [method, path, body, csrf],
+    )
+    return status
+
+
+def tables(app: str, server: K2qServer) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = httpx.get(
+        f"{app}/api/v1/stocks/tables", headers=server.headers(), timeout=10
+    ).json()
     return answer
 
 
-def demo_table(app: str, timespan: str) -> str:
-    return next(t["table"] for t in tables(app) if t["symbol"] == "DEMO" and t["timespan"] == timespan)
+def demo_table(app: str, server: K2qServer, timespan: str) -> str:
+    return next(
+        t["table"] for t in tables(app, server) if t["symbol"] == "DEMO" and t["timespan"] == timespan
+    )
 
 
 def wait_for_bars(page: Page) -> int:
@@ -175,8 +257,11 @@ def assert_chart_drawn(page: Page) -> None:
     assert ink["down"] > 0.003 * ink["pixels"], ink
 
 
-def test_analysis_draws_daily_demo_bars(app: str, page: Page) -> None:
-    page.goto(f"{app}/analysis?table={demo_table(app, 'day')}&tf=1d")
+def test_analysis_draws_daily_demo_bars(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    page.goto(f"{app}/analysis?table={demo_table(app, server, 'day')}&tf=1d")
     assert wait_for_bars(page) > 100
     painted(page)
     assert_chart_drawn(page)
@@ -185,8 +270,11 @@ def test_analysis_draws_daily_demo_bars(app: str, page: Page) -> None:
     page.screenshot(path="/tmp/analysis.png")
 
 
-def test_zooming_in_loads_a_finer_slice(app: str, page: Page) -> None:
-    page.goto(f"{app}/analysis?table={demo_table(app, 'minute')}&tf=1m")
+def test_zooming_in_loads_a_finer_slice(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    page.goto(f"{app}/analysis?table={demo_table(app, server, 'minute')}&tf=1m")
     wait_for_bars(page)
     chart = page.locator(CHART)
     first_bucket = chart.get_attribute("data-bucket") or ""
@@ -218,9 +306,14 @@ def test_zooming_in_loads_a_finer_slice(app: str, page: Page) -> None:
     assert_chart_drawn(page)
 
 
-def test_landing_lists_datasets_and_ready_stores(app: str, page: Page) -> None:
-    expected = tables(app)
-    ready = httpx.get(f"{app}/ready", timeout=10).json()
+def test_landing_lists_datasets_and_ready_stores(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    expected = tables(app, server)
+    # Anonymous, /ready says only whether all is well; signed in, it names the stores.
+    assert set(httpx.get(f"{app}/ready", timeout=10).json()) == {"ok"}
+    ready = httpx.get(f"{app}/ready", headers=server.headers(), timeout=10).json()
+    sign_in(page, app, users["analyst"])
     page.goto(app)
     expect(page.locator("[data-testid=dataset-card]")).to_have_count(len(expected))
     expect(page.locator("[data-testid=store-status]")).to_have_attribute("data-ready", "true")
@@ -228,8 +321,9 @@ def test_landing_lists_datasets_and_ready_stores(app: str, page: Page) -> None:
     expect(page.locator("[data-store][data-ok=false]")).to_have_count(0)
 
 
-def test_synthetic_fetch_completes_and_opens_analysis(app: str, page: Page) -> None:
+def test_synthetic_fetch_completes_and_opens_analysis(app: str, users: dict[str, User], page: Page) -> None:
     today = dt.date.today()
+    sign_in(page, app, users["analyst"])
     page.goto(f"{app}/fetch")
     form = page.locator("[data-testid=fetch-form]")
     form.locator("input[name=symbols]").fill("WEBT")
@@ -249,3 +343,171 @@ def test_synthetic_fetch_completes_and_opens_analysis(app: str, page: Page) -> N
     assert wait_for_bars(page) > 0
     painted(page)
     assert_chart_drawn(page)
+
+
+def test_anonymous_lands_on_login_and_the_one_time_link_opens_the_chart(
+    app: str, server: K2qServer, page: Page
+) -> None:
+    page.goto(f"{app}/analysis")
+    page.wait_for_url("**/login?next=%2Fanalysis")
+    expect(page.locator("[data-testid=login-form]")).to_be_visible()
+    expect(page.locator("[data-testid=nav-user]")).to_have_count(0)
+    expect(page.locator(CHART)).to_have_count(0)
+
+    assert "/login?token=" in server.login_url, server.login_url
+    page.goto(server.login_url.replace(server.url, app))
+    page.wait_for_url("**/analysis*")
+    assert "token" not in page.url
+    expect(page.locator("[data-testid=nav-user]")).to_have_attribute("data-role", "admin")
+    assert wait_for_bars(page) > 0
+    painted(page)
+    assert_chart_drawn(page)
+
+
+def test_viewer_sees_charts_but_no_write_actions(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    table = demo_table(app, server, "day")
+    sign_in_with_form(page, app, users["viewer"], f"/analysis?table={table}&tf=1d")
+    assert wait_for_bars(page) > 0
+    painted(page)
+    assert_chart_drawn(page)
+    expect(page.locator("[data-testid=nav-user]")).to_contain_text(users["viewer"].username)
+    expect(page.locator("[data-testid=dataset-details]")).to_be_visible()
+    expect(page.locator("a[href='/fetch']")).to_have_count(0)
+    expect(page.locator("[data-testid=nav-fetch]")).to_have_count(0)
+    expect(page.locator("[data-testid=nav-admin]")).to_have_count(0)
+    expect(page.locator("[data-testid=delete-dataset]")).to_have_count(0)
+
+    # What the UI hides, the server refuses: for the role, even with a valid CSRF token.
+    allow_statuses(page, 403)
+    fetch = {
+        "symbols": ["NOPE"],
+        "timespan": "day",
+        "from": "2024-01-02",
+        "to": "2024-01-05",
+        "source": "synthetic",
+    }
+    assert browser_fetch(page, "POST", "/api/v1/stocks/fetch", fetch) == 403
+    assert browser_fetch(page, "DELETE", f"/api/v1/stocks/table/{table}") == 403
+    assert table in {t["table"] for t in tables(app, server)}
+
+    page.goto(f"{app}/fetch")
+    expect(page.locator("[data-testid=forbidden]")).to_be_visible()
+    expect(page.locator("[data-testid=fetch-form]")).to_have_count(0)
+
+
+def test_wrong_password_is_refused_in_words(app: str, users: dict[str, User], page: Page) -> None:
+    page.goto(f"{app}/login")
+    allow_statuses(page, 401)
+    page.locator("[data-testid=login-username]").fill(users["viewer"].username)
+    page.locator("[data-testid=login-password]").fill("not the password")
+    page.locator("[data-testid=login-submit]").click()
+    expect(page.locator("[data-testid=login-error]")).to_have_text("Wrong username or password.")
+    expect(page.locator("[data-testid=nav-user]")).to_have_count(0)
+
+
+def test_writes_need_the_csrf_header(app: str, users: dict[str, User], page: Page) -> None:
+    sign_in(page, app, users["analyst"])
+    page.goto(f"{app}/account")
+    expect(page.locator("[data-testid=create-key-form]")).to_be_visible()
+    allow_statuses(page, 403)
+    body = {"name": "no csrf"}
+    assert browser_fetch(page, "POST", "/api/v1/auth/api-keys", body, csrf=False) == 403
+    assert browser_fetch(page, "POST", "/api/v1/auth/api-keys", body, csrf=True) in (200, 201)
+
+
+def test_logout_returns_to_login_and_closes_the_session(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    page.goto(f"{app}/analysis?table={demo_table(app, server, 'day')}&tf=1d")
+    wait_for_bars(page)
+    refresh_before = next(c for c in page.context.cookies() if c["name"] == "k2q_refresh")
+
+    page.locator("[data-testid=logout]").click()
+    page.wait_for_url(lambda url: urlparse(url).path == "/login")
+    expect(page.locator("[data-testid=login-form]")).to_be_visible()
+    expect(page.locator("[data-testid=nav-user]")).to_have_count(0)
+    assert {c["name"] for c in page.context.cookies()} & {"k2q_access", "k2q_refresh", "k2q_csrf"} == set()
+
+    page.goto(f"{app}/analysis")
+    page.wait_for_url("**/login?next=%2Fanalysis")
+    expect(page.locator(CHART)).to_have_count(0)
+    allow_statuses(page, 401)
+    assert browser_fetch(page, "GET", "/api/v1/stocks/tables") == 401
+    # The old refresh token is dead server-side too, not just forgotten by the browser.
+    stale = httpx.post(
+        f"{app}/api/v1/auth/refresh", cookies={"k2q_refresh": refresh_before["value"]}, timeout=10
+    )
+    assert stale.status_code in (401, 403), stale.text
+
+
+def test_admin_creates_an_api_key_that_works_once_shown(app: str, users: dict[str, User], page: Page) -> None:
+    sign_in(page, app, users["admin"])
+    page.goto(f"{app}/account")
+    page.locator("[data-testid=key-name]").fill("browser test key")
+    page.locator("[data-testid=create-key]").click()
+    value = page.locator("[data-testid=new-key-value]")
+    expect(value).to_be_visible()
+    key = value.inner_text().strip()
+    expect(page.locator("[data-testid=new-key]")).to_contain_text("will not be shown again")
+
+    me = httpx.get(f"{app}/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert me.status_code == 200, me.text
+    assert me.json() == {"username": users["admin"].username, "role": "admin", "auth": "api_key"}
+
+    # Listed (by prefix, never the key), then revoked from the same page: the key stops working.
+    row = page.locator("[data-testid=my-keys] [data-testid=key-row][data-state=active]").filter(
+        has_text="browser test key"
+    )
+    expect(row).to_have_count(1)
+    prefix = row.get_attribute("data-prefix") or ""
+    assert prefix, row.inner_html()
+    page.locator("[data-testid=dismiss-key]").click()
+    expect(page.locator("[data-testid=new-key-value]")).to_have_count(0)
+    row.locator("[data-testid=revoke-key]").click()
+    row.locator("[data-testid=confirm-revoke]").click()
+    expect(page.locator(f"[data-testid=key-row][data-prefix='{prefix}']")).to_have_attribute(
+        "data-state", "revoked"
+    )
+    revoked = httpx.get(f"{app}/api/v1/auth/me", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert revoked.status_code == 401
+
+
+def test_admin_page_lists_users_keys_and_the_audit_log(app: str, users: dict[str, User], page: Page) -> None:
+    sign_in(page, app, users["admin"])
+    page.goto(f"{app}/")
+    page.locator("[data-testid=nav-admin]").click()
+    page.wait_for_url("**/admin")
+    for user in users.values():
+        row = page.locator(
+            f"[data-testid=admin-users] [data-testid=user-row][data-username='{user.username}']"
+        )
+        expect(row).to_have_attribute("data-role", user.role)
+    expect(page.locator("[data-testid=admin-keys]")).to_be_visible()
+
+    # Filter the log to sign-ins: newest first, each one a login.
+    log = page.locator("[data-testid=audit-log]")
+    expect(log).to_be_visible()
+    filters = page.locator("[data-testid=audit-filters]")
+    filters.locator("input[name=action]").fill("auth.login")
+    filters.locator("[data-testid=audit-apply]").click()
+    page.wait_for_url("**/admin?action=auth.login")
+    # The server matches actions by prefix (auth.login, auth.login_link).
+    page.wait_for_function(
+        """() => { const rows = [...document.querySelectorAll("[data-testid=audit-row]")];
+                   return rows.length > 0
+                     && rows.every((r) => r.dataset.action.startsWith("auth.login")); }"""
+    )
+    rows = log.locator("[data-testid=audit-row]")
+    times = rows.evaluate_all("rs => rs.map((r) => Date.parse(r.dataset.at))")
+    assert times == sorted(times, reverse=True)
+    assert users["admin"].username in rows.evaluate_all("rs => rs.map((r) => r.dataset.actor)")
+
+    # An admin changes a user's role; the table shows the answer.
+    viewer = page.locator(f"[data-testid=user-row][data-username='{users['viewer'].username}']")
+    viewer.locator("[data-testid=user-role]").select_option("analyst")
+    expect(viewer).to_have_attribute("data-role", "analyst")
+    viewer.locator("[data-testid=user-role]").select_option("viewer")
+    expect(viewer).to_have_attribute("data-role", "viewer")

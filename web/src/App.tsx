@@ -1,43 +1,116 @@
-/** The shell: a top bar with the product name and links, and the three pages. */
+/** The shell: a top bar with the product name, links for the user's role and the user menu; the pages. */
 import { lazy, Suspense } from "react";
 import { NavLink, Route, Routes } from "react-router-dom";
 
+import { AuthProvider } from "./features/auth/AuthProvider";
+import { type AuthState, useAuth } from "./features/auth/context";
+import { RequireAuth } from "./features/auth/RequireAuth";
+import { UserMenu } from "./features/auth/UserMenu";
 import Landing from "./pages/Landing";
+import Login from "./pages/Login";
 import NotFound from "./pages/NotFound";
 import StockFetcher from "./pages/StockFetcher";
 
-// The chart page carries lightweight-charts and apache-arrow; load it only when opened.
+// The chart page carries lightweight-charts and apache-arrow; load it only when opened. Account
+// and Admin are rarely visited.
 const Analysis = lazy(() => import("./pages/Analysis"));
+const Account = lazy(() => import("./pages/Account"));
+const Admin = lazy(() => import("./pages/Admin"));
 
 const linkClass = ({ isActive }: { isActive: boolean }): string => (isActive ? "nav-link active" : "nav-link");
 
-export function App() {
+function Shell() {
+  const { user, can } = useAuth();
   return (
     <div className="app">
       <header className="topbar">
         <NavLink to="/" className="brand" end>
           <span className="brand-mark">K2</span> K2 Quant
         </NavLink>
-        <nav className="nav">
-          <NavLink to="/" className={linkClass} end>
-            Home
-          </NavLink>
-          <NavLink to="/fetch" className={linkClass}>
-            Fetch
-          </NavLink>
-          <NavLink to="/analysis" className={linkClass}>
-            Analysis
-          </NavLink>
-        </nav>
+        {user !== null ? (
+          <nav className="nav">
+            <NavLink to="/" className={linkClass} end>
+              Home
+            </NavLink>
+            {can("analyst") ? (
+              <NavLink to="/fetch" className={linkClass} data-testid="nav-fetch">
+                Fetch
+              </NavLink>
+            ) : null}
+            <NavLink to="/analysis" className={linkClass}>
+              Analysis
+            </NavLink>
+            {can("admin") ? (
+              <NavLink to="/admin" className={linkClass} data-testid="nav-admin">
+                Admin
+              </NavLink>
+            ) : null}
+          </nav>
+        ) : null}
+        <UserMenu />
       </header>
       <Suspense fallback={<div className="page muted">Loading…</div>}>
         <Routes>
-          <Route path="/" element={<Landing />} />
-          <Route path="/fetch" element={<StockFetcher />} />
-          <Route path="/analysis" element={<Analysis />} />
-          <Route path="*" element={<NotFound />} />
+          <Route path="/login" element={<Login />} />
+          <Route
+            path="/"
+            element={
+              <RequireAuth>
+                <Landing />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/fetch"
+            element={
+              <RequireAuth role="analyst">
+                <StockFetcher />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/analysis"
+            element={
+              <RequireAuth>
+                <Analysis />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/account"
+            element={
+              <RequireAuth>
+                <Account />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/admin"
+            element={
+              <RequireAuth role="admin">
+                <Admin />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="*"
+            element={
+              <RequireAuth>
+                <NotFound />
+              </RequireAuth>
+            }
+          />
         </Routes>
       </Suspense>
     </div>
+  );
+}
+
+/** `auth` sets the starting session state (tests); the app itself asks the server. */
+export function App({ auth }: { auth?: AuthState } = {}) {
+  return (
+    <AuthProvider initial={auth}>
+      <Shell />
+    </AuthProvider>
   );
 }

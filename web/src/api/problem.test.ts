@@ -38,3 +38,18 @@ describe("problem details", () => {
     expect(isAbortError(new Error("x"))).toBe(false);
   });
 });
+
+describe("Retry-After", () => {
+  it("reads seconds and HTTP dates", async () => {
+    const { parseRetryAfter } = await import("./problem");
+    expect(parseRetryAfter("42")).toBe(42);
+    expect(parseRetryAfter("Wed, 01 May 2024 12:00:30 GMT", Date.parse("2024-05-01T12:00:00Z"))).toBe(30);
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter("soon")).toBeNull();
+  });
+
+  it("comes with the error", async () => {
+    const res = new Response(JSON.stringify({ title: "Too many requests", status: 429 }), { status: 429, headers: { "Retry-After": "7" } });
+    expect((await problemFromResponse(res)).retryAfterS).toBe(7);
+  });
+});

@@ -11,33 +11,50 @@ export class ApiError extends Error {
   readonly title: string;
   readonly detail: string | null;
   readonly extra: unknown;
+  /** Seconds to wait before retrying, from a `Retry-After` header (429, 503); `null` without one. */
+  readonly retryAfterS: number | null;
 
-  constructor(status: number, title: string, detail: string | null = null, extra: unknown = null) {
+  constructor(status: number, title: string, detail: string | null = null, extra: unknown = null, retryAfterS: number | null = null) {
     super(detail !== null && detail !== "" ? `${title}: ${detail}` : title);
     this.name = "ApiError";
     this.status = status;
     this.title = title;
     this.detail = detail;
     this.extra = extra;
+    this.retryAfterS = retryAfterS;
   }
 }
 
+/**
+ * Seconds in a `Retry-After` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3); `null` when
+ * absent or unreadable. Never negative.
+ *
+ * @example parseRetryAfter("30") // 30
+ */
+export function parseRetryAfter(value: string | null, nowMs: number = Date.now()): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
 /** Builds an `ApiError` from an error response's status and (already parsed) body. */
-export function problemFromBody(status: number, statusText: string, body: unknown): ApiError {
+export function problemFromBody(status: number, statusText: string, body: unknown, retryAfterS: number | null = null): ApiError {
   const fallbackTitle = statusText !== "" ? statusText : `HTTP ${status}`;
   if (isRecord(body)) {
     const title = typeof body.title === "string" && body.title !== "" ? body.title : fallbackTitle;
     const detail = typeof body.detail === "string" ? body.detail : null;
     const code = typeof body.status === "number" ? body.status : status;
-    return new ApiError(code, title, detail, body.extra ?? null);
+    return new ApiError(code, title, detail, body.extra ?? null, retryAfterS);
   }
   if (typeof body === "string" && body.trim() !== "") {
-    return new ApiError(status, fallbackTitle, body.trim().slice(0, 500));
+    return new ApiError(status, fallbackTitle, body.trim().slice(0, 500), null, retryAfterS);
   }
-  return new ApiError(status, fallbackTitle);
+  return new ApiError(status, fallbackTitle, null, null, retryAfterS);
 }
 
-/** Reads an error response's body (JSON or text) into an `ApiError`. */
+/** Reads an error response's body (JSON or text) and its `Retry-After` into an `ApiError`. */
 export async function problemFromResponse(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => "");
   let body: unknown = text;
@@ -48,7 +65,7 @@ export async function problemFromResponse(res: Response): Promise<ApiError> {
       body = text;
     }
   }
-  return problemFromBody(res.status, res.statusText, body);
+  return problemFromBody(res.status, res.statusText, body, parseRetryAfter(res.headers.get("Retry-After")));
 }
 
 /**

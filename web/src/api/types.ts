@@ -24,3 +24,19 @@ export type Timespan = Dataset["timespan"];
 export type Source = Dataset["source"];
 export type JobState = JobStatus["state"];
 export type Timeframe = ChartDataRequest["timeframe"];
+
+export type Session = Schemas["Session"];
+export type SessionUser = Schemas["SessionUser"];
+export type Me = Schemas["Me"];
+export type LoginRequest = Schemas["LoginRequest"];
+export type TokenLoginRequest = Schemas["TokenLoginRequest"];
+export type ApiKeyInfo = Schemas["ApiKeyInfo"];
+export type ApiKeyCreate = Schemas["ApiKeyCreate"];
+export type ApiKeyCreated = Schemas["ApiKeyCreated"];
+export type UserInfo = Schemas["UserInfo"];
+export type UserCreate = Schemas["UserCreate"];
+export type UserUpdate = Schemas["UserUpdate"];
+export type AuditEntry = Schemas["AuditEntry"];
+
+export type Role = Me["role"];
+export type AuditOutcome = AuditEntry["outcome"];

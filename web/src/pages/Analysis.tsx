@@ -11,6 +11,7 @@ import { TimeframeBar } from "../chart/TimeframeBar";
 import { useChart } from "../chart/useChart";
 import { useChartSlices } from "../chart/useChartSlices";
 import type { TimeWindow } from "../chart/window";
+import { useAuth } from "../features/auth/context";
 import { DatasetDetails } from "../features/datasets/DatasetDetails";
 import { DatasetList } from "../features/datasets/DatasetList";
 import { datasetBounds } from "../features/datasets/model";
@@ -24,6 +25,7 @@ export default function Analysis() {
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => parseAnalysisQuery(params), [params]);
   const { datasets, error, loading, drop } = useDatasets();
+  const { can } = useAuth();
 
   const selected: Dataset | null = datasets?.find((d) => d.table === query.table) ?? null;
   const timeframe: Timeframe = query.tf ?? (selected !== null ? nativeTimeframe(selected) : "1d");
@@ -76,7 +78,7 @@ export default function Analysis() {
 
   let empty: string | null = null;
   if (loading && datasets === null) empty = "Loading datasets…";
-  else if (datasets !== null && datasets.length === 0) empty = "No datasets yet — fetch some bars first.";
+  else if (datasets !== null && datasets.length === 0) empty = can("analyst") ? "No datasets yet — fetch some bars first." : "No datasets yet.";
   else if (query.table !== null && datasets !== null && selected === null) empty = `No dataset named “${query.table}”.`;
 
   return (
@@ -86,9 +88,11 @@ export default function Analysis() {
         <TimeframeBar value={timeframe} dataset={selected} onChange={selectTimeframe} />
         <div className="pane-head">
           Datasets
-          <Link to="/fetch" className="pane-head-link">
-            + Fetch
-          </Link>
+          {can("analyst") ? (
+            <Link to="/fetch" className="pane-head-link">
+              + Fetch
+            </Link>
+          ) : null}
         </div>
         <ProblemBox error={error} testId="datasets-problem" />
         {datasets !== null ? <DatasetList datasets={datasets} selected={selected?.table ?? null} onSelect={selectDataset} /> : null}
@@ -112,7 +116,7 @@ export default function Analysis() {
             timeframe={timeframe}
             bars={slice.bars}
             truncated={slice.truncated}
-            onDeleted={onDeleted}
+            onDeleted={can("admin") ? onDeleted : null}
           />
         ) : (
           <div className="muted pad">Select a dataset.</div>

@@ -1,6 +1,7 @@
 /** Landing: what K2 Quant is, store readiness, and the datasets to open. */
 import { Link } from "react-router-dom";
 
+import { useAuth } from "../features/auth/context";
 import { DatasetCards } from "../features/datasets/DatasetCards";
 import { useDatasets } from "../features/datasets/useDatasets";
 import { StoreStatus } from "../features/health/StoreStatus";
@@ -8,6 +9,7 @@ import { ProblemBox } from "../ui/ProblemBox";
 
 export default function Landing() {
   const { datasets, error, loading } = useDatasets();
+  const { can } = useAuth();
   return (
     <div className="page">
       <section className="hero">
@@ -17,10 +19,12 @@ export default function Landing() {
           timeframe with server-side aggregation, and read the same slices from a notebook as Arrow streams.
         </p>
         <div className="row">
-          <Link to="/fetch" className="btn btn-primary">
-            Fetch data
-          </Link>
-          <Link to="/analysis" className="btn">
+          {can("analyst") ? (
+            <Link to="/fetch" className="btn btn-primary">
+              Fetch data
+            </Link>
+          ) : null}
+          <Link to="/analysis" className={can("analyst") ? "btn" : "btn btn-primary"}>
             Open analysis
           </Link>
         </div>
@@ -39,7 +43,13 @@ export default function Landing() {
         {loading && datasets === null ? <div className="muted">Loading…</div> : null}
         {datasets !== null && datasets.length === 0 ? (
           <div className="empty">
-            No datasets yet. <Link to="/fetch">Fetch some bars</Link> — from Polygon.io, or synthetic demo data if you have no key.
+            {can("analyst") ? (
+              <>
+                No datasets yet. <Link to="/fetch">Fetch some bars</Link> — from Polygon.io, or synthetic demo data if you have no key.
+              </>
+            ) : (
+              "No datasets yet. Ask an analyst or admin to fetch some bars."
+            )}
           </div>
         ) : null}
         {datasets !== null && datasets.length > 0 ? <DatasetCards datasets={datasets} /> : null}

@@ -15,7 +15,8 @@ interface Props {
   timeframe: string;
   bars: number;
   truncated: boolean;
-  onDeleted: (table: string) => void;
+  /** Called after deleting the dataset; `null` when the user may not delete (only admins may). */
+  onDeleted: ((table: string) => void) | null;
 }
 
 function when(value: string | null): string {
@@ -34,7 +35,7 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
     try {
       await deleteDataset(dataset.table);
       setConfirming(false);
-      onDeleted(dataset.table);
+      onDeleted?.(dataset.table);
     } catch (e) {
       setError(e);
     } finally {
@@ -105,6 +106,7 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
         </div>
       </dl>
 
+      {onDeleted !== null ? (
       <div className="danger-zone">
         {confirming ? (
           <div className="confirm">
@@ -127,6 +129,7 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
         )}
         <ProblemBox error={error} testId="delete-problem" />
       </div>
+      ) : null}
     </div>
   );
 }

@@ -22,7 +22,7 @@ export function StoreStatus() {
   }
   return (
     <div className="stores" data-testid="store-status" data-ready={readiness.ok ? "true" : "false"}>
-      {Object.entries(readiness.stores).map(([name, store]) => (
+      {Object.entries(readiness.stores ?? {}).map(([name, store]) => (
         <span key={name} className="store" title={describe(name, store)} data-store={name} data-ok={store.ok ? "true" : "false"}>
           <span className={store.ok ? "dot dot-ok" : "dot dot-bad"} />
           {name}
