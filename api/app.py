@@ -22,8 +22,10 @@ from api.auth.middleware import AuditMiddleware, AuthenticationMiddleware
 from api.auth.ratelimit import STORE_NAME, rate_limit_config
 from api.deps import provide_runtime, provide_services
 from api.errors import problem_details_plugin
+from api.events import EventHub
 from api.routes.admin import AdminController
 from api.routes.auth import AuthController
+from api.routes.events import events
 from api.routes.health import health, ready
 from api.routes.jobs import JobsController
 from api.routes.stocks import StocksController
@@ -49,6 +51,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
         JobsController,
         AuthController,
         AdminController,
+        events,
     ]
     dist = (runtime.settings.web_dist if runtime else None) or default_web_dist()
     if dist is not None:
@@ -59,6 +62,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
         middleware.append(rate_limit_config(runtime.settings.auth.rate_limit_per_minute).middleware)
         stores[STORE_NAME] = RedisStore(runtime.stack.redis, namespace="k2q-rate-limit")
     middleware.append(AuditMiddleware)
+    hub = EventHub(runtime.stack.redis) if runtime is not None else None
     origins = list(runtime.settings.auth.cors_origins) if runtime else []
     return Litestar(
         route_handlers=handlers,
@@ -71,7 +75,9 @@ def create_app(runtime: Runtime | None) -> Litestar:
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        state=State({"runtime": runtime}),
+        state=State({"runtime": runtime, "event_hub": hub}),
+        on_startup=[hub.start] if hub else [],
+        on_shutdown=[hub.stop] if hub else [],
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(
             title="K2 Quant",

@@ -30,6 +30,8 @@ from warehouse.errors import WarehouseError
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 err = Console(stderr=True)
+LOCAL_OWNER = "k2q"
+"""Owner of jobs a ``k2q`` command runs in its own process (admins see them)."""
 out = Console()
 
 
@@ -249,7 +251,7 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
             services = runtime.services
             services.fetcher.source(request.source)
             job_id = uuid.uuid4().hex
-            await services.jobs.create(job_id, "fetch", request, request.symbols)
+            await services.jobs.create(job_id, "fetch", request, request.symbols, LOCAL_OWNER)
             bars = _Bars()
 
             async def watch() -> None:
@@ -260,7 +262,7 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
             with bars.progress:
                 watcher = asyncio.create_task(watch())
                 try:
-                    await run_fetch_job(services, job_id, request)
+                    await run_fetch_job(services, job_id, request, LOCAL_OWNER)
                 finally:
                     watcher.cancel()
                 status = await services.jobs.get(job_id)

@@ -15,6 +15,8 @@ class FetchProgress(msgspec.Struct, tag="fetch_progress", tag_field="type", kw_o
     """Progress of a fetch job: per symbol windows done / total, bars stored, errors."""
 
     job_id: str
+    owner: str
+    """Relayed only to this user and to admins."""
     state: JobState
     symbols: list[SymbolProgress]
 

@@ -25,6 +25,8 @@ class JobStatus(msgspec.Struct, kw_only=True):
 
     job_id: str
     kind: str
+    owner: str
+    """Who started the job; only they and admins see it."""
     state: JobState
     created_at: dt.datetime
     updated_at: dt.datetime

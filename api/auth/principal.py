@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 
 from schemas.auth import AuthKind, Role
 
@@ -23,3 +26,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     def actor(self) -> str:
         """How the audit log names this principal."""
         return self.username if self.key_prefix is None else f"{self.username} (key {self.key_prefix})"
+
+
+def principal_of(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The signed-in principal of a request or socket that passed the role guard."""
+    user = request.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("sign in first")
+    return user

@@ -11,19 +11,11 @@ from litestar.params import JSONBody, PathParameter
 from api.auth.cookies import cleared_cookies, session_cookies
 from api.auth.guards import PUBLIC, check_csrf, role
 from api.auth.middleware import REFRESH_COOKIE, client_ip
-from api.auth.principal import Principal
+from api.auth.principal import principal_of
 from api.deps import RuntimeDep
 from schemas.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, LoginRequest, Me, Session, TokenLoginRequest
 
 PrefixPath = Annotated[str, PathParameter(pattern=r"^[A-Za-z0-9_\-]{4,40}$")]
-
-
-def principal_of(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in principal (guards ran, so there is one)."""
-    user = request.scope.get("user")
-    if not isinstance(user, Principal):
-        raise NotAuthorizedException("sign in first")
-    return user
 
 
 class AuthController(Controller):

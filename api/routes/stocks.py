@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.arrow import slice_response
 from api.auth.guards import role
+from api.auth.principal import principal_of
 from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
 from schemas.bars import BarPage, ChartDataRequest
@@ -29,13 +30,16 @@ class StocksController(Controller):
     tags = ["stocks"]
 
     @post("/fetch", operation_id="fetchStocks", status_code=HTTP_202_ACCEPTED, opt=role("analyst"))
-    async def fetch(self, data: JSONBody[FetchRequest], runtime: RuntimeDep) -> JobAccepted:
+    async def fetch(
+        self, data: JSONBody[FetchRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
+    ) -> JobAccepted:
         """Queue a fetch of bars for one or more symbols; each becomes a dataset."""
         runtime.services.fetcher.source(data.source)
         job_id = uuid.uuid4().hex
-        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols)
+        owner = principal_of(request).username
+        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols, owner)
         await runtime.queue.enqueue_job(
-            "fetch_bars", job_id, msgspec.to_builtins(data), _job_id=job_id, _queue_name=QUEUE_NAME
+            "fetch_bars", job_id, msgspec.to_builtins(data), owner, _job_id=job_id, _queue_name=QUEUE_NAME
         )
         return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
 

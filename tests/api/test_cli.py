@@ -206,3 +206,29 @@ def test_up_recovers_after_being_killed(tmp_path):
         assert second.stop() == 0
     assert not alive(orphans | stores)
     assert not postgres_servers(data_dir.resolve())
+
+
+def test_first_run_admin_from_the_environment(tmp_path):
+    bootstrap = "automation-key-" + "z" * 32
+    server = start_up(
+        tmp_path / "data", K2Q_ADMIN_USER="Root", K2Q_ADMIN_PASSWORD="a long admin password",
+        K2Q_BOOTSTRAP_API_KEY=bootstrap,
+    )  # fmt: skip
+    try:
+        me = httpx.get(
+            f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {bootstrap}"}
+        ).json()
+        assert me == {"username": "root", "role": "admin", "auth": "api_key"}
+        with httpx.Client(base_url=server.url) as browser:
+            login = browser.post(
+                "/api/v1/auth/login", json={"username": "root", "password": "a long admin password"}
+            )
+            assert login.status_code == 200
+        token = server.login_url.split("token=", 1)[1]
+        with httpx.Client(base_url=server.url) as browser:
+            assert browser.post("/api/v1/auth/token-login", json={"token": token}).status_code == 200
+            assert browser.get("/api/v1/auth/me").json()["username"] == "root"
+        with httpx.Client(base_url=server.url) as someone_else:  # the link works once
+            assert someone_else.post("/api/v1/auth/token-login", json={"token": token}).status_code == 401
+    finally:
+        assert server.stop() == 0

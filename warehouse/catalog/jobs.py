@@ -13,13 +13,14 @@ from schemas.jobs import JobStatus, SymbolProgress
 from schemas.values import JobState
 from warehouse.errors import NotFound
 
-_COLUMNS: Final = "id, kind, state, progress, error, message, created_at, updated_at"
+_COLUMNS: Final = "id, kind, state, owner, progress, error, message, created_at, updated_at"
 
 
 def _to_status(row: dict[str, Any]) -> JobStatus:
     return JobStatus(
         job_id=row["id"],
         kind=row["kind"],
+        owner=row["owner"],
         state=row["state"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -35,13 +36,17 @@ class JobRepository:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def create(self, job_id: str, kind: str, request: msgspec.Struct, symbols: list[str]) -> JobStatus:
-        """Record a queued job."""
+    async def create(
+        self, job_id: str, kind: str, request: msgspec.Struct, symbols: list[str], owner: str
+    ) -> JobStatus:
+        """Record a queued job started by ``owner``."""
         progress = [msgspec.to_builtins(SymbolProgress(symbol=symbol)) for symbol in symbols]
-        sql = f"""INSERT INTO jobs (id, kind, state, request, progress) VALUES (%s, %s, 'queued', %s, %s)
-                  RETURNING {_COLUMNS}"""
+        sql = f"""INSERT INTO jobs (id, kind, state, owner, request, progress)
+                  VALUES (%s, %s, 'queued', %s, %s, %s) RETURNING {_COLUMNS}"""
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql, (job_id, kind, Jsonb(msgspec.to_builtins(request)), Jsonb(progress)))
+            await cur.execute(
+                sql, (job_id, kind, owner, Jsonb(msgspec.to_builtins(request)), Jsonb(progress))
+            )
             row = await cur.fetchone()
         assert row is not None
         return _to_status(row)

@@ -350,23 +350,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaOpenapiJsonHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema": {
         parameters: {
             query?: never;
@@ -376,6 +359,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaOpenapiJsonHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -545,6 +545,7 @@ export interface components {
         JobStatus: {
             job_id: string;
             kind: string;
+            owner: string;
             /** @enum {string} */
             state: "queued" | "running" | "complete" | "failed" | "cancelled";
             /** Format: date-time */
@@ -1382,7 +1383,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -1402,7 +1403,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;
