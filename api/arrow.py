@@ -25,6 +25,10 @@ EXPOSED_HEADERS: Final = (
     "X-K2Q-Source-Series",
     "X-K2Q-Rows",
     "X-K2Q-Truncated",
+    "X-K2Q-Adjusted",
+    "X-K2Q-Session",
+    "X-K2Q-Cache",
+    "ETag",
 )
 
 
@@ -36,6 +40,8 @@ def slice_headers(meta: ChartSliceMeta) -> dict[str, str]:
         "X-K2Q-Source-Series": meta.source_series,
         "X-K2Q-Rows": str(meta.rows),
         "X-K2Q-Truncated": "true" if meta.truncated else "false",
+        "X-K2Q-Adjusted": "true" if meta.adjusted else "false",
+        "X-K2Q-Session": meta.session,
         "Access-Control-Expose-Headers": ", ".join(EXPOSED_HEADERS),
     }
 

@@ -133,7 +133,7 @@ def migrate() -> None:
         applied = asyncio.run(apply())
     except (DataDirBusy, Exception) as exc:
         fail(str(exc))
-    out.print(
+    click.echo(
         f"applied {len(applied)} migration(s): {', '.join(applied)}"
         if applied
         else "the catalog is up to date"

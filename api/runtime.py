@@ -15,12 +15,14 @@ from api.auth.service import AuthService
 from api.settings import Settings
 from api.stack import Stack, start_stack
 from pipelines.datasets import DatasetService
+from pipelines.exports import Exporter
 from pipelines.fetch import Fetcher
 from pipelines.publish import EventPublisher
 from pipelines.services import Services
 from pipelines.sources.base import BarSource
 from pipelines.sources.polygon_rest import PolygonRestSource
 from pipelines.sources.synthetic import SyntheticSource
+from pipelines.versions import SeriesVersions
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
 from warehouse.catalog.datasets import DatasetRepository
@@ -51,6 +53,7 @@ class Runtime:
             bars = BarStore(stack.clickhouse)
             await bars.ensure_schema()
             catalog = DatasetRepository(stack.pool)
+            versions = SeriesVersions(stack.redis)
             sources: dict[str, BarSource] = {"synthetic": SyntheticSource()}
             if settings.polygon.api_key:
                 sources["polygon"] = PolygonRestSource(
@@ -62,9 +65,11 @@ class Runtime:
                 bars=bars,
                 catalog=catalog,
                 jobs=JobRepository(stack.pool),
-                datasets=DatasetService(catalog, bars),
-                fetcher=Fetcher(sources, bars, catalog),
+                datasets=DatasetService(catalog, bars, versions),
+                fetcher=Fetcher(sources, bars, catalog, versions),
                 publisher=EventPublisher(stack.redis),
+                versions=versions,
+                exporter=Exporter(catalog, bars),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import chart_data, ingest, startup
+from bench import chart_data, chart_scale, ingest, startup
 
-BENCHES = {"chart_data": chart_data.main, "ingest": ingest.main, "startup": startup.main}
+BENCHES = {
+    "chart_data": chart_data.main,
+    "chart_scale": chart_scale.main,
+    "ingest": ingest.main,
+    "startup": startup.main,
+}
 
 
 def main(names: list[str]) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+from pipelines.versions import SeriesVersions
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, BarPage, BarRow, ChartDataRequest, ChartSliceMeta
 from schemas.datasets import Dataset, DeletedDataset
-from schemas.values import BarWidth, Timespan, parse_time_point, series_code
+from schemas.values import TIMEFRAMES, BarWidth, Timeframe, Timespan, parse_time_point, series_code
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice
 from warehouse.clickhouse.buckets import EXCHANGE_TZ, LADDER, tiles
@@ -48,12 +50,23 @@ def ref_of(dataset: Dataset) -> SeriesRef:
     )
 
 
+class SlicePlan(msgspec.Struct, frozen=True, kw_only=True):
+    """A resolved chart request: the series, the narrowest width, the widths allowed, the window."""
+
+    ref: SeriesRef
+    timeframe: str
+    widths: tuple[str, ...] | None
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+
 class DatasetService:
     """Reads and deletes datasets; builds chart slices."""
 
-    def __init__(self, catalog: DatasetRepository, bars: BarStore) -> None:
+    def __init__(self, catalog: DatasetRepository, bars: BarStore, versions: SeriesVersions) -> None:
         self.catalog = catalog
         self.bars = bars
+        self.versions = versions
 
     async def all(self) -> list[Dataset]:
         """Every dataset."""
@@ -84,19 +97,23 @@ class DatasetService:
         ]
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
         deleted = await self.bars.delete(ref, start, end, keep)
+        await self.versions.bump(ref)
         await self.catalog.delete(table)
         return DeletedDataset(table=table, bars_deleted=deleted)
 
-    async def chart_slice(self, request: ChartDataRequest) -> tuple[Slice, ChartSliceMeta]:
-        """OHLCV for a chart: the series that best serves the timeframe, within the pixel budget.
+    async def plan(self, request: ChartDataRequest) -> SlicePlan:
+        """Resolve a chart request: which stored series, which widths, which window.
 
         Raises:
             NotFound: the dataset or symbol has no stored bars.
-            InvalidQuery: the request names neither or both of ``symbol`` and ``table``, or the window
-                is inverted.
+            InvalidQuery: the request names neither or both of ``symbol`` and ``table``, the window is
+                inverted, or it asks for series that are not computed.
         """
+        if request.indicators or request.projections or request.run_id:
+            raise InvalidQuery("no indicator, projection or backtest series are stored yet to join to bars")
         datasets = await self._datasets_for(request)
         ref, timeframe = _choose_series(datasets, request.timeframe)
+        widths = None if request.timeframe else tuple(tf for tf in TIMEFRAMES if tiles(timeframe, tf))
         covering = [d for d in datasets if ref_of(d) == ref and d.first_bar and d.last_bar]
         first = min((d.first_bar for d in covering if d.first_bar), default=None)
         last = max((d.last_bar for d in covering if d.last_bar), default=None)
@@ -107,13 +124,40 @@ class DatasetService:
         if first is not None and last is not None:
             start = max(start or first, first)
             end = min(end or last, last)
-        if start is None or end is None or end < start:
-            empty = Slice(table=CHART_SLICE_ARROW_SCHEMA.empty_table(), bucket=timeframe, truncated=False)
-            return empty, _meta(ref, request, empty, None, None)
-        result = await self.bars.chart_slice(ref, timeframe, start, end, request.max_points)
+        return SlicePlan(ref=ref, timeframe=timeframe, widths=widths, start=start, end=end)
+
+    async def chart_slice(self, plan: SlicePlan, request: ChartDataRequest) -> tuple[Slice, ChartSliceMeta]:
+        """OHLCV for a chart, as planned, within the request's pixel budget."""
+        if plan.start is None or plan.end is None or plan.end < plan.start:
+            result = Slice(
+                table=CHART_SLICE_ARROW_SCHEMA.empty_table(), bucket=plan.timeframe, truncated=False
+            )
+        else:
+            result = await self.bars.chart_slice(
+                plan.ref,
+                plan.timeframe,
+                plan.start,
+                plan.end,
+                request.max_points,
+                regular_session=request.session == "regular",
+                widths=plan.widths,
+            )
         if request.table:
             await self.catalog.touch(request.table)
-        return result, _meta(ref, request, result, start, end)
+        picked = request.timeframe or (result.bucket if result.bucket in TIMEFRAMES else plan.timeframe)
+        meta = ChartSliceMeta(
+            symbol=plan.ref.symbol,
+            timeframe=cast("Timeframe", picked),
+            bucket=result.bucket,
+            source_series=plan.ref.series,
+            rows=result.table.num_rows,
+            truncated=result.truncated,
+            window_from=plan.start,
+            window_to=plan.end,
+            adjusted=plan.ref.adjusted,
+            session=request.session,
+        )
+        return result, meta
 
     async def _datasets_for(self, request: ChartDataRequest) -> list[Dataset]:
         if (request.symbol is None) == (request.table is None):
@@ -135,35 +179,26 @@ class DatasetService:
         return datasets
 
 
-def _choose_series(datasets: list[Dataset], timeframe: str) -> tuple[SeriesRef, str]:
-    """The coarsest stored series that tiles ``timeframe``, else the finest one and the width it can serve."""
+def _choose_series(datasets: list[Dataset], timeframe: str | None) -> tuple[SeriesRef, str]:
+    """The coarsest stored series that tiles ``timeframe``, else the finest one and the width it can serve.
+
+    Without a timeframe: the finest series and the narrowest standard timeframe it tiles.
+    """
     refs = {ref_of(d) for d in datasets}
+    finest = min(refs, key=lambda ref: BarWidth.of(ref.series).approx_ms)
+    if timeframe is None:
+        narrowest = next((tf for tf in TIMEFRAMES if tiles(finest.series, tf)), None)
+        if narrowest is None:
+            raise InvalidQuery(
+                f"{finest.symbol} is stored as {finest.series} bars, which no chart timeframe tiles"
+            )
+        return finest, narrowest
     fitting = [ref for ref in refs if tiles(ref.series, timeframe)]
     if fitting:
         return max(fitting, key=lambda ref: BarWidth.of(ref.series).approx_ms), timeframe
-    finest = min(refs, key=lambda ref: BarWidth.of(ref.series).approx_ms)
     served = next((code for code in LADDER if tiles(finest.series, code)), None)
     if served is None:
         raise InvalidQuery(
             f"{finest.symbol} is stored as {finest.series} bars, which no chart timeframe tiles"
         )
     return finest, served
-
-
-def _meta(
-    ref: SeriesRef,
-    request: ChartDataRequest,
-    result: Slice,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-) -> ChartSliceMeta:
-    return ChartSliceMeta(
-        symbol=ref.symbol,
-        timeframe=request.timeframe,
-        bucket=result.bucket,
-        source_series=ref.series,
-        rows=result.table.num_rows,
-        truncated=result.truncated,
-        window_from=start,
-        window_to=end,
-    )

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pipelines.datasets import dataset_name, exchange_day_bounds, ref_of
 from pipelines.errors import PipelineClientError, PipelineError, UnsupportedRequest
 from pipelines.sources.base import BarSource
+from pipelines.versions import SeriesVersions
 from schemas.bars import SeriesKey, SeriesRequest
 from schemas.datasets import Dataset, FetchRequest
 from schemas.jobs import SymbolProgress
@@ -49,10 +50,17 @@ class FetchOutcome:
 class Fetcher:
     """Runs fetch requests against the configured sources."""
 
-    def __init__(self, sources: Mapping[str, BarSource], bars: BarStore, catalog: DatasetRepository) -> None:
+    def __init__(
+        self,
+        sources: Mapping[str, BarSource],
+        bars: BarStore,
+        catalog: DatasetRepository,
+        versions: SeriesVersions,
+    ) -> None:
         self.sources = sources
         self.bars = bars
         self.catalog = catalog
+        self.versions = versions
 
     def source(self, name: str) -> BarSource:
         """The source called ``name``.
@@ -111,6 +119,7 @@ class Fetcher:
         series = SeriesRequest(key=key, start=request.from_, end=request.to, source=source.name)
         async for batch in source.fetch(series, on_window):
             item.bars += await self.bars.insert(ref, source.name, batch)
+            await self.versions.bump(ref)
             await reporter.flush()
         start, end = exchange_day_bounds(request.from_, request.to)
         stats = await self.bars.stats(ref, start, end)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.datasets import DatasetService
+from pipelines.exports import Exporter
 from pipelines.fetch import Fetcher
 from pipelines.publish import EventPublisher
+from pipelines.versions import SeriesVersions
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore
@@ -22,3 +24,5 @@ class Services:
     datasets: DatasetService
     fetcher: Fetcher
     publisher: EventPublisher
+    versions: SeriesVersions
+    exporter: Exporter

@@ -8,7 +8,7 @@ from typing import Annotated, Final
 import msgspec
 import pyarrow as pa
 
-from schemas.values import DatasetName, SourceName, Symbol, Timeframe, TimePoint, Timespan
+from schemas.values import DatasetName, Session, SourceName, Symbol, Timeframe, TimePoint, Timespan
 
 TS_TYPE: Final = pa.timestamp("ms", tz="UTC")
 
@@ -53,12 +53,21 @@ class ChartDataRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
     symbol: Symbol | None = None
     table: DatasetName | None = None
-    timeframe: Timeframe = "1d"
+    timeframe: Timeframe | None = None
+    """Bar width; omitted, the server picks the finest standard timeframe that fits ``max_points``."""
     from_: TimePoint | None = msgspec.field(default=None, name="from")
     to: TimePoint | None = None
     max_points: MaxPoints = 2000
     adjusted: bool | None = None
     """Split-adjusted (default) or raw bars of ``symbol``; with ``table``, must match the dataset if given."""
+    session: Session = "extended"
+    """``regular`` keeps only 09:30–16:00 New York bars of intraday series; ``extended`` keeps all."""
+    indicators: Annotated[list[str], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    """Indicator series to join as extra columns (named ``ind:<spec>:<output>``)."""
+    projections: Annotated[list[str], msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
+    """Projection series to join as extra columns (named ``proj:<spec>:<output>``)."""
+    run_id: str | None = None
+    """A backtest run whose trades to join as marker columns (``trade:side``, ``trade:price``)."""
 
     def __post_init__(self) -> None:
         """Upper-case the symbol."""
@@ -71,6 +80,7 @@ class ChartSliceMeta(msgspec.Struct, kw_only=True):
 
     symbol: str
     timeframe: Timeframe
+    """The timeframe asked for, or the one the server picked when none was asked for."""
     bucket: str
     """Width of each returned bar: the timeframe, or a wider one when the budget forced it."""
     source_series: str
@@ -80,6 +90,8 @@ class ChartSliceMeta(msgspec.Struct, kw_only=True):
     """True when the query's row or time budget cut the answer short."""
     window_from: dt.datetime | None
     window_to: dt.datetime | None
+    adjusted: bool
+    session: Session
 
 
 class ChartBar(msgspec.Struct, array_like=False):

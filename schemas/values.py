@@ -23,6 +23,11 @@ SourceName = Literal["polygon", "synthetic"]
 
 SortOrder = Literal["asc", "desc"]
 
+Session = Literal["extended", "regular"]
+"""Which bars of a trading day: ``regular`` is 09:30–16:00 New York; ``extended`` adds 04:00–20:00."""
+
+ExportFormat = Literal["parquet", "arrow", "csv", "json"]
+
 JobState = Literal["queued", "running", "complete", "failed", "cancelled"]
 
 TIMEFRAMES: Final[tuple[Timeframe, ...]] = get_args(Timeframe)

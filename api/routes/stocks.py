@@ -8,17 +8,19 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from api.arrow import slice_response
 from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
+from api.slices import chart_data as answer_chart_data
+from pipelines.exports import MEDIA_TYPES, parse_columns
 from schemas.bars import BarPage, ChartDataRequest
 from schemas.datasets import Dataset, DeletedDataset, FetchRequest
 from schemas.jobs import JobAccepted
-from schemas.values import DATASET_PATTERN
+from schemas.values import DATASET_PATTERN, ExportFormat, parse_time_point
 
 TablePath = Annotated[str, PathParameter(pattern=DATASET_PATTERN, max_length=120, description="Dataset name")]
 
@@ -55,9 +57,28 @@ class StocksController(Controller):
         table: TablePath,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 500,
-    ) -> BarPage:
-        """A page of a dataset's raw bars, oldest first."""
-        return await services.datasets.page(table, offset, limit)
+        format: Annotated[ExportFormat | None, QueryParameter(description="Stream a file instead")] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        to: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        columns: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> BarPage | Stream:
+        """A page of a dataset's raw bars, oldest first; with ``format``, the whole window as a file.
+
+        ``format=parquet|arrow|csv|json`` streams ``ts`` (UTC) and the stored columns (or ``columns``,
+        comma-separated) between ``from`` and ``to`` (as in chart-data), with bounded memory.
+        """
+        if format is None:
+            return await services.datasets.page(table, offset, limit)
+        chunks = await services.exporter.stream(
+            table,
+            format,
+            parse_time_point(from_) if from_ else None,
+            parse_time_point(to, end_of_day=True) if to else None,
+            parse_columns(columns),
+        )
+        media_type, extension = MEDIA_TYPES[format]
+        disposition = f'attachment; filename="{table}.{extension}"'
+        return Stream(chunks, media_type=media_type, headers={"Content-Disposition": disposition})
 
     @delete("/table/{table:str}", operation_id="deleteTable", status_code=200, opt=role("admin"))
     async def delete_table(self, services: ServicesDep, table: TablePath) -> DeletedDataset:
@@ -73,11 +94,7 @@ class StocksController(Controller):
         description="OHLCV for a chart as an Arrow IPC stream (JSON when the client accepts only JSON).",
     )
     async def chart_data(
-        self,
-        data: JSONBody[ChartDataRequest],
-        services: ServicesDep,
-        request: Request[Any, Any, Any],
+        self, data: JSONBody[ChartDataRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> Response[bytes]:
         """OHLCV of a symbol or dataset over a window, aggregated to at most ``max_points`` bars."""
-        result, meta = await services.datasets.chart_slice(data)
-        return slice_response(request, result.table, meta)
+        return await answer_chart_data(runtime, request, data)

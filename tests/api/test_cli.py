@@ -13,6 +13,7 @@ import pytest
 
 from tests.loopback.polygon import PolygonLoopback
 from tests.process import K2Q, alive, free_port, k2q_env, postgres_servers, run_k2q, start_up, store_pids
+from warehouse.catalog.pool import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,8 @@ def test_fetch_and_migrate_without_a_server(tmp_path):
     env = k2q_env(tmp_path / "data", free_port())
     migrated = run_k2q("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    assert "applied 3 migration(s)" in migrated.stdout
+    migrations = sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
+    assert f"applied {len(migrations)} migration(s): {', '.join(migrations)}\n" in migrated.stdout
     assert "up to date" in run_k2q("migrate", env=env).stdout
 
     fetched = run_k2q(
@@ -152,7 +154,7 @@ def test_fetch_from_polygon_in_process(tmp_path):
             "fetch", "X:BTCUSD", "--timespan", "minute", "--from", "2024-02-01", "--to", "2024-02-01", env=env
         )
         assert fetched.returncode == 0, fetched.stderr
-        assert "390 bars" in fetched.stdout
+        assert "390 bars" in fetched.stdout, fetched.stdout + fetched.stderr
 
         wrong_key = k2q_env(
             tmp_path / "data", free_port(), POLYGON_API_KEY="nope", POLYGON_BASE_URL=polygon.base_url
@@ -168,8 +170,8 @@ def test_fetch_from_polygon_in_process(tmp_path):
             "2024-02-01",
             env=wrong_key,
         )
-        assert refused.returncode != 0
-        assert "Unknown API Key" in refused.stderr
+        assert refused.returncode != 0, refused.stdout
+        assert "Unknown API Key" in refused.stderr, refused.stderr
         assert "nope" not in refused.stderr + refused.stdout
 
 

@@ -28,6 +28,11 @@ SERIES_WHERE: Final = (
     " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
 )
 
+REGULAR_SESSION: Final = (
+    " AND toHour(ts, 'America/New_York') * 60 + toMinute(ts, 'America/New_York') BETWEEN 570 AND 959"
+)
+"""Keeps intraday bars that start within 09:30–16:00 New York time."""
+
 _SETTINGS: Final = {"max_execution_time": QUERY_TIME_BUDGET_S}
 
 
@@ -132,6 +137,20 @@ class BarStore:
         )
         return _with_utc_ts(table).cast(BAR_ARROW_SCHEMA)
 
+    async def export_chunk(
+        self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, columns: Sequence[str]
+    ) -> pa.Table:
+        """Stored bars of ``ref`` in ``[start, end]``, oldest first, only ``columns``."""
+        unknown = set(columns) - set(BAR_ARROW_SCHEMA.names)
+        if unknown:
+            raise InvalidQuery(f"unknown columns: {', '.join(sorted(unknown))}")
+        schema = pa.schema([BAR_ARROW_SCHEMA.field(name) for name in columns])
+        sql = f"SELECT {', '.join(columns)} FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE} ORDER BY ts"
+        table = await self.clickhouse.run(
+            lambda client: client.query_arrow(sql, parameters=ref.params(start, end), settings=_SETTINGS)
+        )
+        return _with_utc_ts(table).cast(schema)
+
     async def delete(
         self,
         ref: SeriesRef,
@@ -164,7 +183,15 @@ class BarStore:
         return await self.clickhouse.run(delete)
 
     async def chart_slice(
-        self, ref: SeriesRef, timeframe: str, start: dt.datetime, end: dt.datetime, max_points: int
+        self,
+        ref: SeriesRef,
+        timeframe: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        max_points: int,
+        *,
+        regular_session: bool = False,
+        widths: Sequence[str] | None = None,
     ) -> Slice:
         """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to fit ``max_points``.
 
@@ -173,10 +200,22 @@ class BarStore:
         a fine width (at most ``16 × max_points`` buckets) and the last step to a wider width, which
         those buckets tile exactly, is a NumPy reduction over that small result.
 
+        Args:
+            ref: The stored series.
+            timeframe: The narrowest bucket width wanted.
+            start: First instant of the window.
+            end: Last instant of the window.
+            max_points: Most buckets to return.
+            regular_session: Keep only 09:30–16:00 New York bars (intraday series only).
+            widths: The widths that may be used (default: every ladder width).
+
         Raises:
             InvalidQuery: the series is not fine enough for ``timeframe``.
         """
-        ladder = tuple(code for code in ladder_from(timeframe) if tiles(ref.series, code))
+        allowed = (
+            ladder_from(timeframe) if widths is None else tuple(w for w in widths if tiles(timeframe, w))
+        )
+        ladder = tuple(code for code in allowed if tiles(ref.series, code))
         if not ladder:
             raise InvalidQuery(f"a {ref.series} series cannot be drawn at {timeframe}")
         span_ms = max((end - start) / dt.timedelta(milliseconds=1), 1.0)
@@ -187,7 +226,13 @@ class BarStore:
             levels.append(code)
             if span_ms / BarWidth.of(code).approx_ms + 2 <= max_points:
                 break
-        sql = _slice_sql(base, levels[1:], raw=ref.series == base)
+        session = regular_session and BarWidth.of(ref.series).is_intraday
+        sql = _slice_sql(
+            base,
+            levels[1:],
+            raw=ref.series == base,
+            where=SERIES_WHERE + (REGULAR_SESSION if session else ""),
+        )
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(
                 sql, parameters=ref.params(start, end) | {"cap": cap + 1}, settings=_SETTINGS
@@ -217,17 +262,17 @@ def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
     return [ordered.slice(lo, hi - lo) for lo, hi in itertools.pairwise(edges)]
 
 
-def _slice_sql(base: str, wider: Sequence[str], *, raw: bool) -> str:
+def _slice_sql(base: str, wider: Sequence[str], *, raw: bool, where: str = SERIES_WHERE) -> str:
     """SQL for the window at width ``base`` plus, per ``wider`` width, the bucket each row falls in."""
     extra = "".join(f", {bucket_sql(code, 'ts')} AS b_{code}" for code in wider)
     if raw:
         return (
             f"SELECT ts, open, high, low, close, volume{extra} FROM {BARS_TABLE} FINAL"
-            f" WHERE {SERIES_WHERE} ORDER BY ts LIMIT {{cap:UInt64}}"
+            f" WHERE {where} ORDER BY ts LIMIT {{cap:UInt64}}"
         )
     inner = (
         f"SELECT {bucket_sql(base, 'ts')} AS b, argMin(open, ts) AS o, max(high) AS h, min(low) AS l,"
-        f" argMax(close, ts) AS c, sum(volume) AS v FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE} GROUP BY b"
+        f" argMax(close, ts) AS c, sum(volume) AS v FROM {BARS_TABLE} FINAL WHERE {where} GROUP BY b"
     )
     extra = "".join(f", {bucket_sql(code, 'b')} AS b_{code}" for code in wider)
     return (
