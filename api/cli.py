@@ -16,7 +16,7 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from api import accounts_cli
+from api import accounts_cli, export_cli
 from api.lock import DataDirBusy, DataDirLock, local_cli_key, running_server
 from api.logs import configure_logging
 from api.serve import StartupError, run
@@ -284,6 +284,7 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
 
 
 accounts_cli.register(main, load_settings)
+export_cli.register(main, load_settings, fail)
 
 
 @main.command()

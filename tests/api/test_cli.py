@@ -6,9 +6,11 @@ import datetime as dt
 import signal
 import subprocess
 
+import duckdb
 import httpx
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.loopback.polygon import PolygonLoopback
@@ -232,5 +234,49 @@ def test_first_run_admin_from_the_environment(tmp_path):
             assert browser.get("/api/v1/auth/me").json()["username"] == "root"
         with httpx.Client(base_url=server.url) as someone_else:  # the link works once
             assert someone_else.post("/api/v1/auth/token-login", json={"token": token}).status_code == 401
+    finally:
+        assert server.stop() == 0
+
+
+def test_export_to_files_with_and_without_a_server(tmp_path):
+    data_dir = tmp_path / "data"
+    env = k2q_env(data_dir, free_port())
+    fetched = run_k2q(
+        "fetch", "EXA", "EXB", "--timespan", "day", "--from", "2022-11-01", "--to", "2024-02-29",
+        "--source", "synthetic", env=env,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    single = tmp_path / "exa.parquet"
+    exported = run_k2q("export", "exa_1day_2022-11-01_2024-02-29", "--out", str(single), env=env)
+    assert exported.returncode == 0, exported.stderr
+    exa = pq.read_table(single)
+    assert exa.num_rows > 300
+    assert exa.schema.field("ts").type == pa.timestamp("ms", tz="UTC")
+
+    server = start_up(data_dir)
+    try:
+        lake = tmp_path / "lake"
+        partitioned = run_k2q("export", "--all", "--partitioned", "--out", str(lake), env=server.env)
+        assert partitioned.returncode == 0, partitioned.stderr
+        files = sorted(str(path.relative_to(lake)) for path in lake.rglob("*.parquet"))
+        assert "symbol=EXA/year=2023/exa_1day_2022-11-01_2024-02-29.parquet" in files
+        assert {path.split("/")[0] for path in files} == {"symbol=EXA", "symbol=EXB"}  # no demo: data existed
+        with duckdb.connect() as db:
+            count, symbols = db.execute(
+                "SELECT count(*), count(DISTINCT symbol) FROM read_parquet(?, hive_partitioning = true)",
+                [f"{lake}/**/*.parquet"],
+            ).fetchone()
+        assert symbols == 2
+        assert count == 2 * exa.num_rows
+        csv = run_k2q(
+            "export", "exa_1day_2022-11-01_2024-02-29", "--format", "csv", "--from", "2023-01-01", "--to",
+            "2023-01-31", "--columns", "close", "--out", str(tmp_path / "jan.csv"), env=server.env,
+        )  # fmt: skip
+        assert csv.returncode == 0, csv.stderr
+        lines = (tmp_path / "jan.csv").read_text().splitlines()
+        assert lines[0] == '"ts","close"'
+        assert 15 < len(lines) - 1 < 25
+        missing = run_k2q("export", "nope", "--out", str(tmp_path / "x.parquet"), env=server.env)
+        assert "no dataset named nope" in one_line_error(missing)
     finally:
         assert server.stop() == 0
