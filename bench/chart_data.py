@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -59,7 +60,12 @@ async def main() -> None:
         await asyncio.sleep(0.05)
     rows: list[dict[str, Any]] = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        admin = await runtime.auth.ensure_admin()
+        key = (await runtime.auth.create_key(admin.username, "bench", "admin", None)).key
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=60, headers=headers
+        ) as http:
             cases = [
                 ("whole history, 2,000 points", first, last, 2000),
                 ("one week, 2,000 points", week_start, week_end, 2000),
@@ -77,8 +83,16 @@ async def main() -> None:
                 bucket = answer.headers["x-k2q-bucket"]
                 returned = pa.ipc.open_stream(answer.content).read_all().num_rows
 
-                async def api_call(body: dict[str, Any] = body) -> None:
-                    (await http.post("/api/v1/stocks/chart-data", json=body)).raise_for_status()
+                shift = iter(range(1, 10_000))
+
+                async def api_call(
+                    body: dict[str, Any] = body, lo: dt.datetime = lo, shift: Iterator[int] = shift
+                ) -> None:
+                    # A window one millisecond wider each time: every request misses the slice cache.
+                    fresh = body | {"from": (lo - dt.timedelta(milliseconds=next(shift))).isoformat()}
+                    answer = await http.post("/api/v1/stocks/chart-data", json=fresh)
+                    answer.raise_for_status()
+                    assert answer.headers["x-k2q-cache"] == "miss"
 
                 sql = RAW_ROWS_SQL if bucket == "1m" else RAW_SQL.format(bucket=bucket_sql(bucket, "ts"))
                 params = {"symbol": SYMBOL, "start": lo, "end": hi}

@@ -94,6 +94,8 @@ class Fetcher:
                 await reporter.flush(force=True)
 
         await asyncio.gather(*(one(item) for item in progress))
+        if any(item.bars for item in progress):  # once per fetch: each merge covers every symbol's bars
+            await self.bars.compact(_any_ref(request), *exchange_day_bounds(request.from_, request.to))
         await reporter.flush(force=True)
         return FetchOutcome(progress, datasets)
 
@@ -155,6 +157,12 @@ class Fetcher:
                     f"{ref.symbol} {ref.series} bars are stored from {other.source} (dataset {other.table});"
                     f" delete it before fetching from {source}"
                 )
+
+
+def _any_ref(request: FetchRequest) -> SeriesRef:
+    """A series of the request (they all share bar width and range, hence partitions)."""
+    series = series_code(request.multiplier, request.timespan)
+    return SeriesRef(symbol=request.symbols[0], series=series, adjusted=request.adjusted)
 
 
 class _Reporter:

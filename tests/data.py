@@ -14,8 +14,13 @@ from warehouse.clickhouse.bars import SeriesRef
 async def store_minute_dataset(
     services: Services, name: str, symbol: str, bars: pa.Table, start: dt.date, end: dt.date
 ) -> None:
-    """Store ``bars`` as ``symbol``'s adjusted 1-minute series and register dataset ``name`` over them."""
-    await services.bars.insert(SeriesRef(symbol=symbol, series="1m", adjusted=True), "synthetic", bars)
+    """Store ``bars`` as ``symbol``'s adjusted 1-minute series and register dataset ``name`` over them.
+
+    The parts are merged afterwards, as the fetch path does.
+    """
+    ref = SeriesRef(symbol=symbol, series="1m", adjusted=True)
+    await services.bars.insert(ref, "synthetic", bars)
+    await services.bars.compact(ref, bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py())
     await services.catalog.upsert(
         DatasetRecord(
             table=name,

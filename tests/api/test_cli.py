@@ -262,7 +262,7 @@ def test_export_to_files_with_and_without_a_server(tmp_path):
         assert "symbol=EXA/year=2023/exa_1day_2022-11-01_2024-02-29.parquet" in files
         assert {path.split("/")[0] for path in files} == {"symbol=EXA", "symbol=EXB"}  # no demo: data existed
         with duckdb.connect() as db:
-            count, symbols = db.execute(
+            count, symbols = db.execute(  # type: ignore[misc]
                 "SELECT count(*), count(DISTINCT symbol) FROM read_parquet(?, hive_partitioning = true)",
                 [f"{lake}/**/*.parquet"],
             ).fetchone()

@@ -111,6 +111,24 @@ class BarStore:
         await self.clickhouse.run(insert)
         return int(rows)
 
+    async def compact(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> int:
+        """Merge the partitions holding ``ref`` in ``[start, end]`` into one part each; return how many.
+
+        Embedded chDB runs no background merges, so every insert leaves parts behind that each
+        query must read and ``FINAL`` must fold; merging after a fetch keeps slices fast. A
+        ClickHouse server merges by itself, so this does nothing there.
+        """
+        if not self.clickhouse.embedded:
+            return 0
+        ids = _partition_ids(BarWidth.of(ref.series).is_intraday, start, end)
+
+        def optimize(client: Client) -> None:
+            for partition_id in ids:  # digits we computed: safe in the statement
+                client.command(f"OPTIMIZE TABLE {BARS_TABLE} PARTITION ID '{partition_id}' FINAL")
+
+        await self.clickhouse.run(optimize)
+        return len(ids)
+
     async def stats(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> SeriesStats:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
         sql = f"SELECT count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
@@ -241,6 +259,17 @@ class BarStore:
         truncated = table.num_rows > cap
         table = _with_utc_ts(table.slice(0, cap))
         return _coarsen(table, levels, max_points, truncated=truncated)
+
+
+def _partition_ids(intraday: bool, start: dt.datetime, end: dt.datetime) -> list[str]:
+    """Partition ids (``YYYYMM`` intraday, ``YYYY`` daily and wider) covering ``[start, end]``."""
+    if not intraday:
+        return [str(year) for year in range(start.year, end.year + 1)]
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return [
+        f"{start.year + (start.month - 1 + step) // 12}{(start.month - 1 + step) % 12 + 1:02d}"
+        for step in range(months + 1)
+    ]
 
 
 def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
