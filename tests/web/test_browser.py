@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -40,6 +41,8 @@ MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 VIEWPORT = {"width": 1440, "height": 900}
 CHART = "[data-testid=chart]"
 CHART_DATA = "/api/v1/stocks/chart-data"
+GRID_ROW = "[data-testid=data-grid] [data-testid=grid-row]"
+NEW_YORK = ZoneInfo("America/New_York")
 # Approximate bucket widths in minutes, to order the `data-bucket` values the server answers with.
 BUCKET_MINUTES = {
     "1m": 1,
@@ -86,7 +89,7 @@ if not DIST_INDEX.is_file():
 if not CHROMIUM.is_file():
     _unavailable(f"no {CHROMIUM}: apt-get install --no-install-recommends chromium")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Request, expect, sync_playwright  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,210 @@ def test_zooming_in_loads_a_finer_slice(
     assert after[1] - after[0] < (before[1] - before[0]) / 4, (before, after)
     painted(page)
     assert_chart_drawn(page)
+
+
+def minute_bar_ms(app: str, server: K2qServer, table: str, from_end: int) -> int:
+    """The time (epoch ms) of the dataset's ``from_end``-th bar from the last."""
+    total = next(t for t in tables(app, server) if t["table"] == table)["total_records"]
+    answer = httpx.get(
+        f"{app}/api/v1/stocks/data/{table}",
+        params={"offset": total - from_end, "limit": 1},
+        headers=server.headers(),
+        timeout=10,
+    ).json()
+    return int(dt.datetime.fromisoformat(answer["rows"][0]["ts"]).timestamp() * 1000)
+
+
+def chart_number(page: Page, attribute: str) -> int:
+    return int(page.locator(CHART).get_attribute(attribute) or 0)
+
+
+def et(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, NEW_YORK)
+
+
+def drag_chart(page: Page, dx: float) -> None:
+    """Drags the chart's main pane horizontally with real mouse input."""
+    box = page.locator(CHART).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.35
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x + dx * step / 10, y)
+        page.wait_for_timeout(15)
+    page.mouse.up()
+
+
+def test_panning_into_the_past_loads_older_bars_seamlessly(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    table = demo_table(app, server, "minute")
+    middle = minute_bar_ms(app, server, table, 3000)
+    start, end = middle - 3_600_000, middle + 3_600_000  # two hours of minutes
+    page.goto(f"{app}/analysis?table={table}&tf=1m&from={start}&to={end}")
+    wait_for_bars(page)
+    expect(page.locator(CHART)).to_have_attribute("data-bucket", "1m")
+    bars_before = chart_number(page, "data-bars")
+    first_before = chart_number(page, "data-first-ts")
+    page.wait_for_url(lambda url: url_window(url) is not None)
+    window_before = url_window(page.url)
+    assert window_before is not None
+
+    requests: list[dict[str, Any]] = []
+
+    def record(request: Request) -> None:
+        if CHART_DATA in request.url:
+            requests.append(request.post_data_json)
+
+    page.on("request", record)
+    for _ in range(6):
+        drag_chart(page, 500)  # drag right: the past comes into view
+        page.wait_for_timeout(150)
+    page.wait_for_function(
+        """(sel) => { const c = document.querySelector(sel);
+                      return c.dataset.loading === "false" && c.dataset.extending === ""; }""",
+        arg=CHART,
+    )
+    assert chart_number(page, "data-bars") > bars_before
+    assert chart_number(page, "data-first-ts") < first_before
+    assert page.locator(CHART).get_attribute("data-bucket") == "1m"
+    # Older slices were asked for at the same bucket, each ending where the loaded bars began.
+    extensions = [r for r in requests if r.get("timeframe") == "1m" and r["to"] < first_before]
+    assert extensions, requests
+    assert all(r["session"] == "extended" for r in requests)
+    page.wait_for_url(lambda url: (url_window(url) or window_before)[0] < window_before[0])
+    after = url_window(page.url)
+    assert after is not None
+    # The grid lists the bars in view, oldest first, in New York time.
+    rows = page.locator(GRID_ROW)
+    expect(rows.first).to_be_visible()
+    stamps = [int(t) for t in rows.evaluate_all("rs => rs.map((r) => r.dataset.ts)")]
+    assert stamps == sorted(stamps)
+    assert stamps[0] >= after[0] - 60_000, (stamps[:3], after)
+    assert rows.first.inner_text().startswith(et(stamps[0]).strftime("%Y-%m-%d %H:%M"))
+    painted(page)
+    assert_chart_drawn(page)
+
+
+def test_grid_follows_the_crosshair_and_centres_the_chart_on_a_clicked_row(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["viewer"])
+    table = demo_table(app, server, "minute")
+    middle = minute_bar_ms(app, server, table, 5000)
+    page.goto(f"{app}/analysis?table={table}&tf=1m&from={middle - 5_400_000}&to={middle + 5_400_000}")
+    wait_for_bars(page)
+    grid = page.locator("[data-testid=data-grid]")
+    expect(grid).to_be_visible()
+    assert int(grid.get_attribute("data-rows") or 0) > 100  # three hours of minutes
+    expect(page.locator(f"{GRID_ROW}[data-active=true]")).to_have_count(0)
+
+    box = page.locator(CHART).bounding_box()
+    assert box is not None
+    for fraction in (0.3, 0.7):  # the second bar is far down the list: it is scrolled into view
+        page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] * 0.3)
+        expect(page.locator("[data-testid=crosshair-strip]")).to_have_attribute("data-hovered", "true")
+        active = page.locator(f"{GRID_ROW}[data-active=true]")
+        expect(active).to_have_count(1)
+        label = page.locator("[data-testid=crosshair-time]").inner_text()
+        assert active.inner_text().startswith(label)
+        assert et(int(active.get_attribute("data-ts") or 0)).strftime("%Y-%m-%d %H:%M") == label
+        viewport, shown = grid.locator(".grid-body").bounding_box(), active.bounding_box()
+        assert viewport is not None
+        assert shown is not None
+        assert viewport["y"] <= shown["y"]
+        assert shown["y"] + shown["height"] <= viewport["y"] + viewport["height"] + 1
+
+    # Clicking a row centres the chart on its bar.
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] + 200)
+    row = page.locator(GRID_ROW).nth(3)
+    ts = int(row.get_attribute("data-ts") or 0)
+    before = url_window(page.url)
+    row.click()
+    page.wait_for_url(lambda url: url_window(url) not in (None, before))
+    after = url_window(page.url)
+    assert after is not None
+    assert abs((after[0] + after[1]) / 2 - ts) < 0.1 * (after[1] - after[0]), (ts, after)
+
+
+def test_regular_hours_drop_extended_bars_and_live_in_the_url(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    table = demo_table(app, server, "minute")
+    day = et(minute_bar_ms(app, server, table, 4000)).date()
+    open_ = dt.datetime.combine(day, dt.time(4, 0), NEW_YORK)
+    start = int(open_.timestamp() * 1000)
+    end = int(dt.datetime.combine(day, dt.time(20, 0), NEW_YORK).timestamp() * 1000)
+    page.goto(f"{app}/analysis?table={table}&tf=1m&from={start}&to={end}")
+    wait_for_bars(page)
+    expect(page.locator("[data-testid=adjusted-badge]")).to_have_text("split-adjusted")
+    expect(page.locator("[data-testid=session-toggle]")).to_have_attribute("data-value", "extended")
+
+    def grid_times() -> list[dt.time]:
+        stamps = page.locator(GRID_ROW).evaluate_all("rs => rs.map((r) => Number(r.dataset.ts))")
+        assert stamps
+        return [et(ms).time() for ms in stamps]
+
+    assert min(grid_times()) < dt.time(9, 30)  # the list starts at the top of the day: pre-market
+
+    with page.expect_response(
+        lambda r: CHART_DATA in r.url and (r.request.post_data_json or {}).get("session") == "regular"
+    ) as answer:
+        page.locator("[data-testid=session-toggle] [data-session=regular]").click()
+    assert answer.value.ok
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("session") == ["regular"])
+    page.wait_for_function("(sel) => document.querySelector(sel).dataset.loading === 'false'", arg=CHART)
+    wait_for_bars(page)
+    times = grid_times()
+    assert all(dt.time(9, 30) <= t < dt.time(16, 0) for t in times), times
+    grid = page.locator("[data-testid=data-grid] .grid-body")
+    grid.evaluate("(el) => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_timeout(100)
+    times = grid_times()
+    assert all(dt.time(9, 30) <= t < dt.time(16, 0) for t in times), times
+
+    # Reloading the shared link keeps the session.
+    page.reload()
+    wait_for_bars(page)
+    expect(page.locator("[data-testid=session-toggle]")).to_have_attribute("data-value", "regular")
+    assert all(dt.time(9, 30) <= t < dt.time(16, 0) for t in grid_times())
+
+
+def test_auto_timeframe_and_download_of_the_window_in_view(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    table = demo_table(app, server, "minute")
+    page.goto(f"{app}/analysis?table={table}&tf=1m")
+    wait_for_bars(page)
+    with page.expect_request(lambda r: CHART_DATA in r.url) as sent:
+        page.locator("[data-testid=timeframe][data-tf=auto]").click()
+    assert (sent.value.post_data_json or {}).get("timeframe") is None
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("tf") == ["auto"])
+    wait_for_bars(page)
+    picked = page.locator("[data-testid=picked-timeframe]")
+    expect(picked).to_have_attribute("data-timeframe", re.compile(r"^(1m|5m|15m|30m|1h|4h|1d|1w|1M)$"))
+
+    page.wait_for_url(lambda url: url_window(url) is not None)
+    window = url_window(page.url)
+    assert window is not None
+    page.locator("[data-testid=export-format]").select_option("csv")
+    link = page.locator("[data-testid=export-download]")
+    href = link.get_attribute("href") or ""
+    query = parse_qs(urlparse(href).query)
+    assert urlparse(href).path == f"/api/v1/stocks/data/{table}"
+    assert query["format"] == ["csv"]
+    assert abs(int(query["from"][0]) - window[0]) <= 1
+    assert abs(int(query["to"][0]) - window[1]) <= 1
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith(".csv")
+    path = download.value.path()
+    header = Path(path).read_text().splitlines()[0]
+    assert header.replace('"', "").startswith("ts,open,high,low,close,volume"), header
 
 
 def test_landing_lists_datasets_and_ready_stores(

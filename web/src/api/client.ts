@@ -50,6 +50,8 @@ interface RequestOptions {
   refresh?: boolean;
   /** When the session turns out to be gone, run the session-lost handler (default true). */
   reportLost?: boolean;
+  /** Extra request headers (e.g. `If-None-Match`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +205,7 @@ function baseHeaders(method: Method, accept: string): Record<string, string> {
 
 async function fetchOnce(path: string, options: RequestOptions, accept: string): Promise<Response> {
   const method = options.method ?? "GET";
-  const headers = baseHeaders(method, accept);
+  const headers = { ...options.headers, ...baseHeaders(method, accept) };
   const init: RequestInit = { method, headers, credentials: "same-origin" };
   if (options.body !== undefined) {
     headers["Content-Type"] = "application/json";

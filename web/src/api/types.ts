@@ -23,7 +23,10 @@ export type ChartDataRequest = Schemas["ChartDataRequest"];
 export type Timespan = Dataset["timespan"];
 export type Source = Dataset["source"];
 export type JobState = JobStatus["state"];
-export type Timeframe = ChartDataRequest["timeframe"];
+/** A chart timeframe the user asks for (the request may omit it: then the server picks one). */
+export type Timeframe = NonNullable<ChartDataRequest["timeframe"]>;
+/** Which bars of a trading day: `regular` is 09:30–16:00 New York, `extended` adds pre/after-market. */
+export type TradingSession = ChartDataRequest["session"];
 
 export type Session = Schemas["Session"];
 export type SessionUser = Schemas["SessionUser"];

@@ -1,19 +1,19 @@
 /** The chart's container (which the chart hook draws into), its status overlay and the crosshair strip. */
-import { bucketMs } from "../state/timeframe";
 import { CrosshairStrip } from "./CrosshairStrip";
-import type { ChartHandles } from "./useChart";
+import type { CrosshairBar } from "./useCrosshairBar";
 import type { SliceState } from "./useChartSlices";
 
 interface Props {
   containerRef: (element: HTMLDivElement | null) => void;
-  handles: ChartHandles | null;
+  hovered: CrosshairBar | null;
   slice: SliceState;
-  timeframe: string;
+  /** Width of the bars shown, ms. */
+  bucketMs: number;
   empty: string | null;
 }
 
-export function ChartView({ containerRef, handles, slice, timeframe, empty }: Props) {
-  const width = bucketMs(slice.bucket) ?? bucketMs(timeframe) ?? 86_400_000;
+export function ChartView({ containerRef, hovered, slice, bucketMs, empty }: Props) {
+  const first = slice.data[0];
   return (
     <div className="chart-pane">
       <div className="chart-wrap">
@@ -24,8 +24,15 @@ export function ChartView({ containerRef, handles, slice, timeframe, empty }: Pr
           data-bars={slice.bars}
           data-bucket={slice.bucket ?? ""}
           data-loading={slice.loading ? "true" : "false"}
+          data-extending={slice.extending ?? ""}
+          data-first-ts={first?.ts ?? ""}
         />
         {slice.loading ? <div className="chart-loading" aria-live="polite">Loading…</div> : null}
+        {!slice.loading && slice.extending !== null ? (
+          <div className={`chart-extending chart-extending-${slice.extending}`} aria-live="polite">
+            {slice.extending === "left" ? "← Loading earlier bars…" : "Loading later bars →"}
+          </div>
+        ) : null}
         {slice.error !== null ? (
           <div className="chart-message error-text" role="alert" data-testid="chart-error">
             {slice.error}
@@ -34,7 +41,7 @@ export function ChartView({ containerRef, handles, slice, timeframe, empty }: Pr
           <div className="chart-message muted">{empty}</div>
         ) : null}
       </div>
-      <CrosshairStrip handles={handles} lastBar={slice.lastBar} bucketMs={width} />
+      <CrosshairStrip hovered={hovered} lastBar={slice.lastBar} bucketMs={bucketMs} />
     </div>
   );
 }

@@ -1,17 +1,16 @@
 /** Below the chart: the time and O H L C V of the bar under the crosshair (else the last bar). */
 import { formatBarTime, formatCompact, formatPrice, MARKET_TZ_LABEL } from "./time";
 import type { Bar } from "./series";
-import type { ChartHandles } from "./useChart";
-import { useCrosshairBar } from "./useCrosshairBar";
+import type { CrosshairBar } from "./useCrosshairBar";
 
 interface Props {
-  handles: ChartHandles | null;
+  /** The bar under the crosshair (`useCrosshairBar`). */
+  hovered: CrosshairBar | null;
   lastBar: Bar | null;
   bucketMs: number;
 }
 
-export function CrosshairStrip({ handles, lastBar, bucketMs }: Props) {
-  const hovered = useCrosshairBar(handles);
+export function CrosshairStrip({ hovered, lastBar, bucketMs }: Props) {
   const bar =
     hovered ??
     (lastBar === null

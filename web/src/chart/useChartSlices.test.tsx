@@ -5,6 +5,7 @@ import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { bucketMs } from "../state/timeframe";
 import { estimateBucketMs, type TimeWindow } from "./window";
 import type { ChartHandles } from "./useChart";
 import { DEBOUNCE_MS, type SliceParams, type SliceState, useChartSlices } from "./useChartSlices";
@@ -45,7 +46,7 @@ function fakeChart() {
 }
 
 interface Sent {
-  body: { table: string; timeframe: string; from: number; to: number; max_points: number; adjusted: boolean };
+  body: { table: string; timeframe?: string; from: number; to: number; max_points: number; adjusted: boolean; session: string };
   signal: AbortSignal | null;
 }
 
@@ -55,7 +56,7 @@ function fakeServer(delayMs = 5) {
   const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
     const body = JSON.parse(String(init.body)) as Sent["body"];
     sent.push({ body, signal: init.signal ?? null });
-    const bucket = estimateBucketMs({ fromMs: body.from, toMs: body.to }, body.max_points, MIN);
+    const bucket = estimateBucketMs({ fromMs: body.from, toMs: body.to }, body.max_points, bucketMs(body.timeframe) ?? MIN);
     const times: bigint[] = [];
     for (let t = Math.ceil(body.from / bucket) * bucket; t < body.to; t += bucket) times.push(BigInt(t));
     const ts = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND, "UTC"), length: times.length, data: BigInt64Array.from(times) }));
@@ -84,6 +85,10 @@ async function mount(handles: ChartHandles, params: SliceParams): Promise<void> 
   await act(async () => root?.render(<Harness handles={handles} params={params} />));
 }
 
+async function rerender(handles: ChartHandles, params: SliceParams): Promise<void> {
+  await act(async () => root?.render(<Harness handles={handles} params={params} />));
+}
+
 const settle = (ms = 40) => act(async () => new Promise((r) => setTimeout(r, ms)));
 
 beforeEach(() => {
@@ -97,7 +102,7 @@ afterEach(async () => {
 });
 
 describe("useChartSlices", () => {
-  const params: SliceParams = { table: "demo", timeframe: "1m", adjusted: true, bounds: BOUNDS, initialView: null };
+  const params: SliceParams = { table: "demo", timeframe: "1m", finestMs: MIN, adjusted: true, session: "extended", bounds: BOUNDS, initialView: null };
 
   it("loads the whole dataset first, with a pixel budget, and fits it", async () => {
     const server = fakeServer();
@@ -105,7 +110,7 @@ describe("useChartSlices", () => {
     const chart = fakeChart();
     await mount(chart.handles, params);
     await settle();
-    expect(server.sent[0]?.body).toEqual({ table: "demo", timeframe: "1m", from: 0, to: BOUNDS.toMs, max_points: 1600, adjusted: true });
+    expect(server.sent[0]?.body).toEqual({ table: "demo", timeframe: "1m", from: 0, to: BOUNDS.toMs, max_points: 1600, adjusted: true, session: "extended" });
     expect(latest?.bucket).toBe("1w");
     expect(latest?.bars).toBe(chart.bars());
     expect(latest?.loading).toBe(false);
@@ -125,7 +130,7 @@ describe("useChartSlices", () => {
     await act(async () => chart.user({ from: 100, to: 110 })); // weeks 100 … 110
     await settle(DEBOUNCE_MS + 60);
     const second = server.sent[1]?.body;
-    expect(second).toEqual({ table: "demo", timeframe: "1m", from: 90 * week, to: 120 * week, max_points: 1600, adjusted: true });
+    expect(second).toEqual({ table: "demo", timeframe: "1m", from: 90 * week, to: 120 * week, max_points: 1600, adjusted: true, session: "extended" });
     expect(latest?.bucket).toBe("4h");
     expect(views[0]).toEqual({ fromMs: 100 * week, toMs: 110 * week });
     const range = chart.range();
@@ -167,5 +172,81 @@ describe("useChartSlices", () => {
     const bucket = 30 * MIN; // 30 days / 1600 points → 30m
     expect(latest?.bucket).toBe("30m");
     expect(chart.range()?.from).toBeCloseTo((10 * DAY) / bucket, 6);
+  });
+
+  it("panning near the left edge prepends the slice before it, at the same bucket, without moving the view", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY } });
+    await settle();
+    expect(latest?.bucket).toBe("30m");
+    expect(latest?.bars).toBe(1440); // 990 … 1020 days at 30m
+    await act(async () => chart.user({ from: 100, to: 580 })); // within 10% of the first bar
+    await settle();
+    expect(server.sent[1]?.body).toEqual({
+      table: "demo",
+      timeframe: "30m",
+      from: 960 * DAY,
+      to: 990 * DAY - 1,
+      max_points: 1442,
+      adjusted: true,
+      session: "extended",
+    });
+    expect(latest?.bars).toBe(2880);
+    expect(latest?.data[0]?.ts).toBe(960 * DAY);
+    expect(latest?.bucket).toBe("30m");
+    expect(chart.range()).toEqual({ from: 1540, to: 2020 });
+    await settle(DEBOUNCE_MS + 60);
+    expect(server.sent).toHaveLength(2); // in view, far from both edges: nothing more
+  });
+
+  it("panning near the right edge appends once the view settles", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY } });
+    await settle();
+    await act(async () => chart.user({ from: 900, to: 1400 }));
+    await settle(20);
+    expect(server.sent).toHaveLength(1);
+    await settle(DEBOUNCE_MS + 60);
+    expect(server.sent[1]?.body).toMatchObject({ timeframe: "30m", from: 1020 * DAY - 30 * MIN, to: 1050 * DAY });
+    expect(latest?.bars).toBe(2880);
+    expect(latest?.data[0]?.ts).toBe(990 * DAY);
+    expect(chart.range()).toEqual({ from: 900, to: 1400 });
+  });
+
+  it("keeps one extension in flight and drops it when the timeframe changes", async () => {
+    const server = fakeServer(200);
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    const shared = { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY } };
+    await mount(chart.handles, shared);
+    await settle(250);
+    await act(async () => chart.user({ from: 100, to: 580 }));
+    await act(async () => chart.user({ from: 50, to: 530 }));
+    await act(async () => chart.user({ from: 10, to: 490 }));
+    await settle(20);
+    expect(server.sent).toHaveLength(2);
+    expect(latest?.extending).toBe("left");
+    await rerender(chart.handles, { ...shared, timeframe: "1h" });
+    await settle(20);
+    expect(server.sent[1]?.signal?.aborted).toBe(true);
+    expect(server.sent[2]?.body.timeframe).toBe("1h");
+    await settle(300);
+    expect(latest?.bucket).toBe("1h");
+    expect(latest?.extending).toBeNull();
+    expect(latest?.bars).toBe(chart.bars());
+  });
+
+  it("omits the timeframe in Auto and reports the server's pick", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, { ...params, timeframe: null });
+    await settle();
+    expect("timeframe" in (server.sent[0]?.body ?? {})).toBe(false);
+    expect(latest?.bucket).toBe("1w");
   });
 });

@@ -1,16 +1,25 @@
 /**
- * Binds chart-data slices to a chart: loads the first slice when the dataset or timeframe
- * changes, then watches the visible range (debounced) and loads a new slice when the user has
- * zoomed in or scrolled to the edge of the loaded bars (see `decideRefetch`). A newer request
- * aborts the one in flight. The visible time range is kept across each `setData`.
+ * Binds chart-data slices to a chart: loads the first slice when the dataset, timeframe or
+ * session changes, then follows the visible range:
+ *
+ * - near an edge of the loaded bars (behind which the dataset holds more), the slice beyond it is
+ *   loaded at the same bucket and merged in without moving the view (`extend.ts`) — at once for
+ *   the left edge, even mid-drag (prepending keeps lightweight-charts' right offset), and after
+ *   the pointer is released and the view settles for the right edge;
+ * - zoomed in or out past what the bucket suits (`decideRefetch`), a new padded slice replaces
+ *   the bars, keeping the visible time range.
+ *
+ * One request at a time: a new slice aborts whatever is in flight, an extension waits its turn,
+ * and answers for an older dataset, timeframe or session are dropped.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { fetchChartSlice } from "../api/chartData";
 import { errorMessage, isAbortError } from "../api/problem";
-import type { Timeframe } from "../api/types";
-import { bucketMs, timeframeMs } from "../state/timeframe";
-import { barsToSeries, type Bar, priceFormatFor, tableToBars } from "./series";
+import type { Timeframe, TradingSession } from "../api/types";
+import { bucketMs, TIMEFRAMES, timeframeMs } from "../state/timeframe";
+import { edgeToExtend, type ExtensionRequest, extensionRequest, mergeExtension, reusableBucket, type Side, trimPartialEdges } from "./extend";
+import { type Bar, barsToSeries, priceFormatFor, tableToBars } from "./series";
 import { applyTimeFormat, type ChartHandles } from "./useChart";
 import {
   decideRefetch,
@@ -27,9 +36,13 @@ export const DEBOUNCE_MS = 250;
 
 export interface SliceParams {
   table: string | null;
-  timeframe: Timeframe;
+  /** The timeframe asked for; `null` lets the server pick the finest that fits (Auto). */
+  timeframe: Timeframe | null;
+  /** Width of the dataset's own bars, ms: the finest any view can get. */
+  finestMs: number;
   /** Split-adjusted prices (the dataset's own setting). */
   adjusted: boolean;
+  session: TradingSession;
   /** Everything the dataset holds; `null` when unknown or empty. */
   bounds: TimeWindow | null;
   /** The window to show on (re)load, e.g. from the URL; `null` shows the whole dataset. */
@@ -41,9 +54,17 @@ export interface SliceParams {
 export interface SliceState {
   /** Bars currently set on the chart. */
   bars: number;
+  /** The bars themselves, ascending (the chart's logical index `i` is `data[i]`). */
+  data: readonly Bar[];
   /** Bar width the server used for the current slice (`X-K2Q-Bucket`). */
   bucket: string | null;
+  /** The timeframe asked for, or the one the server picked (`X-K2Q-Timeframe`). */
+  timeframe: string | null;
+  /** Split-adjusted or raw, as the server said (`X-K2Q-Adjusted`); `null` when it did not. */
+  adjusted: boolean | null;
   loading: boolean;
+  /** The edge being loaded beyond, if any. */
+  extending: Side | null;
   error: string | null;
   truncated: boolean;
   rows: number | null;
@@ -51,12 +72,39 @@ export interface SliceState {
   lastBar: Bar | null;
 }
 
-const INITIAL: SliceState = { bars: 0, bucket: null, loading: false, error: null, truncated: false, rows: null, sourceSeries: null, lastBar: null };
+const INITIAL: SliceState = {
+  bars: 0,
+  data: [],
+  bucket: null,
+  timeframe: null,
+  adjusted: null,
+  loading: false,
+  extending: null,
+  error: null,
+  truncated: false,
+  rows: null,
+  sourceSeries: null,
+  lastBar: null,
+};
 
 /** Which time range to show after a slice is set. */
 type Keep = { kind: "fit" } | { kind: "window"; window: TimeWindow } | { kind: "current"; fallback: TimeWindow };
 
-function currentView(handles: ChartHandles, loaded: LoadedSlice | null): TimeWindow | null {
+/** What is on the chart. */
+interface Current {
+  bars: readonly Bar[];
+  timesMs: readonly number[];
+  /** The raw-bar window asked for so far (see `extend.ts`). */
+  covered: TimeWindow;
+  bucket: string;
+  bucketMs: number;
+}
+
+function asSlice(current: Current): LoadedSlice {
+  return { request: current.covered, timesMs: current.timesMs, bucketMs: current.bucketMs, truncated: false };
+}
+
+function currentView(handles: ChartHandles, loaded: Current | null): TimeWindow | null {
   const logical = handles.chart.timeScale().getVisibleLogicalRange();
   if (loaded === null || logical === null || loaded.timesMs.length === 0) return null;
   return visibleTimeWindow(loaded.timesMs, logical, loaded.bucketMs);
@@ -67,71 +115,101 @@ function chartWidth(handles: ChartHandles): number {
   return width > 0 ? width : handles.container.clientWidth;
 }
 
+/** Sets bars on the chart (candles, volume, time and price formats); returns their times. */
+function applyBars(h: ChartHandles, bars: readonly Bar[], width: number): number[] {
+  const series = barsToSeries(bars);
+  applyTimeFormat(h.chart, width);
+  const lastBar = bars[bars.length - 1];
+  if (lastBar !== undefined) h.candles.applyOptions({ priceFormat: priceFormatFor(lastBar.close) });
+  h.candles.setData(series.candles);
+  h.volume.setData(series.volumes);
+  return series.timesMs;
+}
+
 export function useChartSlices(handles: ChartHandles | null, params: SliceParams): SliceState {
   const [state, setState] = useState<SliceState>(INITIAL);
   const paramsRef = useRef(params);
-  const loadedRef = useRef<LoadedSlice | null>(null);
+  const loadedRef = useRef<Current | null>(null);
+  /** The slice (replacing the bars) in flight. */
   const abortRef = useRef<AbortController | null>(null);
+  /** The extension in flight. */
+  const extendRef = useRef<AbortController | null>(null);
   const pendingRef = useRef<TimeWindow | null>(null);
+  /** Bumped by every new slice: extensions started before it are stale. */
+  const generationRef = useRef(0);
+  /** Re-evaluates the view soon (after an extension, which may not move it). */
+  const scheduleRef = useRef<() => void>(() => undefined);
+  const dragRef = useRef<{ dragging: boolean; waiters: (() => void)[] }>({ dragging: false, waiters: [] });
 
   useEffect(() => {
     paramsRef.current = params;
   });
 
+  const whenReleased = useCallback((): Promise<void> => {
+    const drag = dragRef.current;
+    return drag.dragging ? new Promise((resolve) => drag.waiters.push(resolve)) : Promise.resolve();
+  }, []);
+
   const load = useCallback(async (h: ChartHandles, window: TimeWindow, keep: Keep): Promise<void> => {
     const p = paramsRef.current;
     if (p.table === null) return;
     abortRef.current?.abort();
+    extendRef.current?.abort();
+    extendRef.current = null;
     const controller = new AbortController();
     abortRef.current = controller;
     pendingRef.current = window;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    generationRef.current += 1;
+    setState((s) => ({ ...s, loading: true, extending: null, error: null }));
     try {
       const slice = await fetchChartSlice(
         {
           table: p.table,
-          timeframe: p.timeframe,
+          timeframe: p.timeframe ?? undefined,
           from: Math.floor(window.fromMs),
           to: Math.ceil(window.toMs),
           max_points: maxPointsForWidth(chartWidth(h)),
           adjusted: p.adjusted,
+          session: p.session,
         },
         controller.signal,
       );
       if (controller.signal.aborted) return;
-      const bars = tableToBars(slice.table);
-      if (bars.length === 0 && keep.kind === "window" && p.bounds !== null) {
+      const raw = tableToBars(slice.table);
+      if (raw.length === 0 && keep.kind === "window" && p.bounds !== null) {
         // A shared link into a window without bars: show the whole dataset instead.
         void load(h, p.bounds, { kind: "fit" });
         return;
       }
-      const series = barsToSeries(bars);
-      const bucket = slice.bucket ?? p.timeframe;
-      const width = bucketMs(bucket) ?? timeframeMs(p.timeframe);
+      const bucket = slice.bucket ?? slice.timeframe ?? p.timeframe ?? "1d";
+      const width = bucketMs(bucket) ?? (p.timeframe !== null ? timeframeMs(p.timeframe) : p.finestMs);
+      const trimmed = trimPartialEdges(raw, { fromMs: Math.floor(window.fromMs), toMs: Math.ceil(window.toMs) }, p.bounds, bucket, width);
+      const bars = trimmed.length > 0 ? trimmed : raw;
       const view = keep.kind === "window" ? keep.window : keep.kind === "current" ? (currentView(h, loadedRef.current) ?? keep.fallback) : null;
 
-      applyTimeFormat(h.chart, width);
-      const lastBar = bars[bars.length - 1] ?? null;
-      if (lastBar !== null) h.candles.applyOptions({ priceFormat: priceFormatFor(lastBar.close) });
-      h.candles.setData(series.candles);
-      h.volume.setData(series.volumes);
-      const loaded: LoadedSlice = { request: window, timesMs: series.timesMs, bucketMs: width, truncated: slice.truncated };
-      loadedRef.current = loaded;
+      const timesMs = applyBars(h, bars, width);
+      const covered = { fromMs: slice.truncated ? Math.max(window.fromMs, bars[0]?.ts ?? window.fromMs) : window.fromMs, toMs: window.toMs };
+      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width };
+      loadedRef.current = current;
       if (view === null || bars.length === 0) {
         h.chart.timeScale().fitContent();
       } else {
-        const range = { from: timeToLogical(loaded.timesMs, view.fromMs, width), to: timeToLogical(loaded.timesMs, view.toMs, width) };
+        const range = { from: timeToLogical(timesMs, view.fromMs, width), to: timeToLogical(timesMs, view.toMs, width) };
         h.chart.timeScale().setVisibleLogicalRange(range);
       }
       setState({
         bars: bars.length,
+        data: bars,
         bucket,
+        timeframe: slice.timeframe ?? p.timeframe,
+        adjusted: slice.adjusted,
         loading: false,
+        extending: null,
         error: null,
         truncated: slice.truncated,
         rows: slice.rows,
         sourceSeries: slice.sourceSeries,
-        lastBar,
+        lastBar: bars[bars.length - 1] ?? null,
       });
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return;
@@ -144,13 +222,98 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     }
   }, []);
 
-  // (Re)load when the chart, dataset, timeframe or dataset bounds change.
-  const { table, timeframe } = params;
+  const reloadView = useCallback(
+    (h: ChartHandles): void => {
+      const view = currentView(h, loadedRef.current);
+      if (view !== null) void load(h, padWindow(view, paramsRef.current.bounds), { kind: "current", fallback: view });
+    },
+    [load],
+  );
+
+  const extend = useCallback(
+    async (h: ChartHandles, request: ExtensionRequest): Promise<void> => {
+      const p = paramsRef.current;
+      const current = loadedRef.current;
+      const timeframe = reusableBucket(current?.bucket ?? null, TIMEFRAMES);
+      if (p.table === null || current === null || timeframe === null) return;
+      if (abortRef.current !== null || extendRef.current !== null) return;
+      const controller = new AbortController();
+      extendRef.current = controller;
+      const generation = generationRef.current;
+      const stale = (): boolean => controller.signal.aborted || generation !== generationRef.current || loadedRef.current !== current;
+      setState((s) => ({ ...s, extending: request.side }));
+      try {
+        const slice = await fetchChartSlice(
+          {
+            table: p.table,
+            timeframe,
+            from: request.window.fromMs,
+            to: request.window.toMs,
+            max_points: request.maxPoints,
+            adjusted: p.adjusted,
+            session: p.session,
+          },
+          controller.signal,
+        );
+        // Appending moves lightweight-charts' right offset, which a drag in progress would undo.
+        if (!stale() && request.side === "right") await whenReleased();
+        if (stale()) return;
+        extendRef.current = null;
+        if (slice.bucket !== current.bucket) {
+          // The server would not keep the bucket: load the view afresh.
+          reloadView(h);
+          return;
+        }
+        const logical = h.chart.timeScale().getVisibleLogicalRange() ?? { from: 0, to: current.bars.length - 1 };
+        const merged = mergeExtension(
+          current,
+          { side: request.side, window: request.window, bars: tableToBars(slice.table), truncated: slice.truncated },
+          p.bounds,
+          current.bucket,
+          logical,
+        );
+        if (merged === null) {
+          reloadView(h);
+          return;
+        }
+        let timesMs = current.timesMs;
+        if (merged.added !== 0 || merged.bars.length !== current.bars.length) {
+          timesMs = applyBars(h, merged.bars, current.bucketMs);
+          h.chart.timeScale().setVisibleLogicalRange({ from: logical.from + merged.shift, to: logical.to + merged.shift });
+        }
+        loadedRef.current = { ...current, bars: merged.bars, timesMs, covered: merged.covered };
+        setState((s) => ({
+          ...s,
+          bars: merged.bars.length,
+          data: merged.bars,
+          extending: null,
+          error: null,
+          lastBar: merged.bars[merged.bars.length - 1] ?? null,
+        }));
+      } catch (error) {
+        if (stale() || isAbortError(error)) return;
+        setState((s) => ({ ...s, extending: null, error: errorMessage(error) }));
+      } finally {
+        if (extendRef.current === controller) extendRef.current = null;
+        if (generation === generationRef.current) {
+          setState((s) => (s.extending === null ? s : { ...s, extending: null }));
+          scheduleRef.current();
+        }
+      }
+    },
+    [reloadView, whenReleased],
+  );
+
+  // (Re)load when the chart, dataset, timeframe, session or dataset bounds change.
+  const { table, timeframe, session } = params;
   const boundsFrom = params.bounds?.fromMs ?? null;
   const boundsTo = params.bounds?.toMs ?? null;
   useEffect(() => {
     if (handles === null) return undefined;
     loadedRef.current = null;
+    generationRef.current += 1;
+    extendRef.current?.abort();
+    extendRef.current = null;
     handles.candles.setData([]);
     handles.volume.setData([]);
     if (table === null) {
@@ -169,43 +332,87 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     }
     return () => {
       abortRef.current?.abort();
+      extendRef.current?.abort();
     };
-  }, [handles, table, timeframe, boundsFrom, boundsTo, load]);
+  }, [handles, table, timeframe, session, boundsFrom, boundsTo, load]);
+
+  // Whether a drag is in progress (appending waits for its end).
+  useEffect(() => {
+    if (handles === null) return undefined;
+    const drag = dragRef.current;
+    const down = (): void => {
+      drag.dragging = true;
+    };
+    const up = (): void => {
+      drag.dragging = false;
+      const waiters = drag.waiters.splice(0);
+      for (const resolve of waiters) resolve();
+    };
+    handles.container.addEventListener("pointerdown", down);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("pointercancel", up);
+    window.addEventListener("blur", up);
+    return () => {
+      handles.container.removeEventListener("pointerdown", down);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
+      window.removeEventListener("blur", up);
+      up();
+    };
+  }, [handles]);
 
   // Follow pans and zooms.
   useEffect(() => {
     if (handles === null) return undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const evaluate = (): void => {
+    const check = (settled: boolean): void => {
       const loaded = loadedRef.current;
       const p = paramsRef.current;
       const logical = handles.chart.timeScale().getVisibleLogicalRange();
       if (loaded === null || logical === null || loaded.timesMs.length === 0) return;
       const view = visibleTimeWindow(loaded.timesMs, logical, loaded.bucketMs);
-      p.onViewChange?.(view);
-      const decision = decideRefetch({
-        loaded,
-        visible: logical,
-        timeframeMs: timeframeMs(p.timeframe),
-        bounds: p.bounds,
-        maxPoints: maxPointsForWidth(chartWidth(handles)),
-      });
-      if (decision === null) return;
-      const pending = pendingRef.current;
-      if (pending !== null && sameWindow(pending, decision.window, loaded.bucketMs)) return;
-      void load(handles, decision.window, { kind: "current", fallback: decision.visible });
+      const reusable = reusableBucket(loaded.bucket, TIMEFRAMES) !== null;
+      if (settled) {
+        p.onViewChange?.(view);
+        const decision = decideRefetch({
+          loaded: asSlice(loaded),
+          visible: logical,
+          timeframeMs: p.timeframe !== null ? timeframeMs(p.timeframe) : p.finestMs,
+          bounds: p.bounds,
+          maxPoints: maxPointsForWidth(chartWidth(handles)),
+          edges: !reusable,
+        });
+        if (decision !== null) {
+          const pending = pendingRef.current;
+          if (pending !== null && sameWindow(pending, decision.window, loaded.bucketMs)) return;
+          void load(handles, decision.window, { kind: "current", fallback: decision.visible });
+          return;
+        }
+      }
+      if (!reusable || p.bounds === null || abortRef.current !== null || extendRef.current !== null) return;
+      const side = edgeToExtend(loaded.timesMs.length, logical, loaded.covered, p.bounds);
+      // Prepending is safe mid-gesture; appending waits until the view has settled.
+      if (side === null || (side === "right" && !settled)) return;
+      const request = extensionRequest(side, loaded, p.bounds, view.toMs - view.fromMs);
+      if (request !== null) void extend(handles, request);
+    };
+    const schedule = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => check(true), DEBOUNCE_MS);
     };
     const onRange = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(evaluate, DEBOUNCE_MS);
+      check(false);
+      schedule();
     };
+    scheduleRef.current = schedule;
     const timeScale = handles.chart.timeScale();
     timeScale.subscribeVisibleLogicalRangeChange(onRange);
     return () => {
       clearTimeout(timer);
+      scheduleRef.current = () => undefined;
       timeScale.unsubscribeVisibleLogicalRangeChange(onRange);
     };
-  }, [handles, load]);
+  }, [handles, load, extend]);
 
   return state;
 }

@@ -102,6 +102,18 @@ describe("decideRefetch", () => {
     expect(decideRefetch({ loaded: whole, visible, timeframeMs: MIN, bounds, maxPoints })).toBeNull();
   });
 
+  it("loads a wider bucket when zoomed out past the pixel budget, and leaves edges to extensions when told", () => {
+    const minutes = serve({ fromMs: 100 * DAY, toMs: 106 * DAY }, bounds, MIN, 10_000);
+    expect(minutes.bucketMs).toBe(MIN);
+    const all = { from: 0, to: minutes.timesMs.length - 1 };
+    const decision = decideRefetch({ loaded: minutes, visible: all, timeframeMs: MIN, bounds, maxPoints: 2000, edges: false });
+    expect(decision?.reasons).toEqual(["zoom-out"]);
+    expect(decision?.window).toEqual({ fromMs: 94 * DAY + MIN, toMs: 112 * DAY - 2 * MIN }); // padded by the view's width each side
+    const few = { from: 100, to: 1500 };
+    expect(decideRefetch({ loaded: minutes, visible: few, timeframeMs: MIN, bounds, maxPoints: 2000, edges: false })).toBeNull();
+    expect(decideRefetch({ loaded: minutes, visible: { from: 0, to: 1500 }, timeframeMs: MIN, bounds, maxPoints: 2000 })?.reasons).toEqual(["edge-left"]);
+  });
+
   it("loads a finer slice, padded, when zoomed in on a coarse bucket", () => {
     const visible = { from: 1000, to: 1100 };
     const decision = decideRefetch({ loaded: whole, visible, timeframeMs: MIN, bounds, maxPoints });

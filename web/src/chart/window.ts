@@ -167,9 +167,11 @@ export interface RefetchInput {
   /** Everything the dataset holds (first bar … end of last bar); `null` when unknown. */
   bounds: TimeWindow | null;
   maxPoints: number;
+  /** Whether reaching an edge reloads (default); `false` when edges are extended instead (see `extend.ts`). */
+  edges?: boolean;
 }
 
-export type RefetchReason = "zoom-in" | "edge-left" | "edge-right";
+export type RefetchReason = "zoom-in" | "zoom-out" | "edge-left" | "edge-right";
 
 export interface RefetchDecision {
   window: TimeWindow;
@@ -183,7 +185,9 @@ export interface RefetchDecision {
  *
  * A new slice is loaded when the user has zoomed in (fewer than a third of the loaded bars
  * visible, the bucket is wider than the timeframe, and the padded window would come back at a
- * finer bucket, judged from the bars in view: see `estimateBucketMsFromBars`) or has scrolled to an edge of the loaded bars behind which the dataset holds more.
+ * finer bucket, judged from the bars in view: see `estimateBucketMsFromBars`), has zoomed out
+ * (more bars in view than the pixel budget, and a wider bucket exists), or — unless `edges` is
+ * false — has scrolled to an edge of the loaded bars behind which the dataset holds more.
  * Answers `null` otherwise, and when the window to load is the one already loaded — so setting
  * the new slice can never start a loop.
  */
@@ -207,14 +211,16 @@ export function decideRefetch(input: RefetchInput): RefetchDecision | null {
   ) {
     reasons.push("zoom-in");
   }
+  if (shown > maxPoints && loaded.bucketMs < timeframeMs("1M")) reasons.push("zoom-out");
 
   // What the loaded bars cover: the request, or only the bars themselves when truncated.
   const coveredFrom = loaded.truncated ? first : loaded.request.fromMs;
   const coveredTo = loaded.truncated ? last + loaded.bucketMs : loaded.request.toMs;
   const moreLeft = bounds === null ? false : coveredFrom > bounds.fromMs;
   const moreRight = bounds === null ? false : coveredTo < bounds.toMs;
-  if (visible.from <= EDGE_BARS && moreLeft) reasons.push("edge-left");
-  if (visible.to >= n - 1 - EDGE_BARS && moreRight) reasons.push("edge-right");
+  const edges = input.edges ?? true;
+  if (edges && visible.from <= EDGE_BARS && moreLeft) reasons.push("edge-left");
+  if (edges && visible.to >= n - 1 - EDGE_BARS && moreRight) reasons.push("edge-right");
 
   if (reasons.length === 0) return null;
   if (sameWindow(target, loaded.request, loaded.bucketMs)) return null;

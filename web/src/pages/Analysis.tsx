@@ -1,25 +1,36 @@
 /**
- * Analysis: datasets and timeframe on the left, the chart in the middle, the selected dataset's
- * details on the right. The dataset, timeframe and visible window live in the URL query.
+ * Analysis: datasets, timeframe and session on the left; the chart in the middle with the bars in
+ * view listed under it; the selected dataset's details and downloads on the right. The dataset,
+ * timeframe, session and visible window live in the URL query.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
+import type { UTCTimestamp } from "lightweight-charts";
 import { Link, useSearchParams } from "react-router-dom";
 
-import type { Dataset, Timeframe } from "../api/types";
+import type { Dataset, TradingSession } from "../api/types";
 import { ChartView } from "../chart/ChartView";
+import { DataGrid } from "../chart/DataGrid";
+import { centredOn } from "../chart/grid";
+import { SessionToggle } from "../chart/SessionToggle";
 import { TimeframeBar } from "../chart/TimeframeBar";
 import { useChart } from "../chart/useChart";
 import { useChartSlices } from "../chart/useChartSlices";
+import { useCrosshairBar } from "../chart/useCrosshairBar";
+import { useVisibleRange } from "../chart/useVisibleRange";
 import type { TimeWindow } from "../chart/window";
 import { useAuth } from "../features/auth/context";
 import { DatasetDetails } from "../features/datasets/DatasetDetails";
 import { DatasetList } from "../features/datasets/DatasetList";
 import { datasetBounds } from "../features/datasets/model";
 import { useDatasets } from "../features/datasets/useDatasets";
-import { nativeTimeframe } from "../state/timeframe";
-import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery } from "../state/url";
+import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, timeframeMs } from "../state/timeframe";
+import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
 import { ProblemBox } from "../ui/ProblemBox";
 import { SourceBadge } from "../ui/SourceBadge";
+
+/** The grid's share of the middle pane, within these bounds (px) when resized. */
+const GRID_MIN_PX = 80;
+const CHART_MIN_PX = 160;
 
 export default function Analysis() {
   const [params, setParams] = useSearchParams();
@@ -28,19 +39,25 @@ export default function Analysis() {
   const { can } = useAuth();
 
   const selected: Dataset | null = datasets?.find((d) => d.table === query.table) ?? null;
-  const timeframe: Timeframe = query.tf ?? (selected !== null ? nativeTimeframe(selected) : "1d");
+  const choice: TimeframeChoice = query.tf ?? (selected !== null ? nativeTimeframe(selected) : "1d");
+  const timeframe = choice === "auto" ? null : choice;
   const bounds = useMemo(() => (selected !== null ? datasetBounds(selected) : null), [selected]);
+  const intraday = selected === null || datasetBarMs(selected) < DAY_MS;
 
   // With no dataset in the URL, open the first one.
   const first = datasets?.[0] ?? null;
   useEffect(() => {
     if (query.table === null && first !== null) {
-      setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: first.table, tf: query.tf ?? nativeTimeframe(first) }), { replace: true });
+      setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: first.table, tf: query.tf ?? nativeTimeframe(first), session: query.session }), {
+        replace: true,
+      });
     }
-  }, [first, query.table, query.tf, setParams]);
+  }, [first, query.table, query.tf, query.session, setParams]);
 
   const [container, setContainer] = useState<HTMLDivElement | null>(null);
   const handles = useChart(container);
+  const hovered = useCrosshairBar(handles);
+  const range = useVisibleRange(handles);
 
   const onViewChange = useCallback(
     (view: TimeWindow) => {
@@ -55,19 +72,57 @@ export default function Analysis() {
   const slice = useChartSlices(handles, {
     table: selected?.table ?? null,
     timeframe,
+    finestMs: selected !== null ? datasetBarMs(selected) : DAY_MS,
     adjusted: selected?.adjusted ?? true,
+    session: query.session,
     bounds,
     initialView: query.from !== null && query.to !== null ? { fromMs: query.from, toMs: query.to } : null,
     onViewChange,
   });
+  const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
+  const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
 
+  // A clicked grid row: centre the chart on it and put the crosshair there.
+  const [picked, setPicked] = useState<number | null>(null);
+  const pickRow = (index: number): void => {
+    const bar = slice.data[index];
+    if (handles === null || bar === undefined) return;
+    handles.chart.timeScale().setVisibleLogicalRange(centredOn(index, range));
+    setPicked(bar.ts);
+    requestAnimationFrame(() => handles.chart.setCrosshairPosition(bar.close, Math.floor(bar.ts / 1000) as UTCTimestamp, handles.candles));
+  };
+  const activeTs = hovered !== null ? hovered.timeSec * 1000 : picked;
+
+  // The grid's height, dragged with the splitter above it (null: the stylesheet's 30%).
+  const centre = useRef<HTMLElement | null>(null);
+  const [gridPx, setGridPx] = useState<number | null>(null);
+  const startResize = (e: ReactPointerEvent<HTMLDivElement>): void => {
+    const pane = centre.current;
+    if (pane === null) return;
+    e.preventDefault();
+    const target = e.currentTarget;
+    target.setPointerCapture(e.pointerId);
+    const move = (ev: PointerEvent): void => {
+      const rect = pane.getBoundingClientRect();
+      setGridPx(Math.max(GRID_MIN_PX, Math.min(rect.bottom - ev.clientY, rect.height - CHART_MIN_PX)));
+    };
+    const up = (): void => {
+      target.removeEventListener("pointermove", move);
+      target.removeEventListener("pointerup", up);
+    };
+    target.addEventListener("pointermove", move);
+    target.addEventListener("pointerup", up);
+  };
+
+  const replaceQuery = (patch: Partial<typeof EMPTY_QUERY>): void => {
+    setParams((prev) => serializeAnalysisQuery({ ...parseAnalysisQuery(prev), ...patch }));
+  };
   const selectDataset = (d: Dataset): void => {
     if (d.table === query.table) return;
-    setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: d.table, tf: nativeTimeframe(d) }));
+    setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: d.table, tf: nativeTimeframe(d), session: query.session }));
   };
-  const selectTimeframe = (tf: Timeframe): void => {
-    setParams((prev) => serializeAnalysisQuery({ ...parseAnalysisQuery(prev), tf }));
-  };
+  const selectTimeframe = (tf: TimeframeChoice): void => replaceQuery({ tf });
+  const selectSession = (session: TradingSession): void => replaceQuery({ session });
   const onDeleted = (table: string): void => {
     const next = datasets?.find((d) => d.table !== table) ?? null;
     drop(table);
@@ -81,11 +136,15 @@ export default function Analysis() {
   else if (datasets !== null && datasets.length === 0) empty = can("analyst") ? "No datasets yet — fetch some bars first." : "No datasets yet.";
   else if (query.table !== null && datasets !== null && selected === null) empty = `No dataset named “${query.table}”.`;
 
+  const view = query.from !== null && query.to !== null ? { fromMs: query.from, toMs: query.to } : null;
+
   return (
     <div className="analysis">
       <aside className="pane pane-left">
         <div className="pane-head">Timeframe</div>
-        <TimeframeBar value={timeframe} dataset={selected} onChange={selectTimeframe} />
+        <TimeframeBar value={choice} dataset={selected} onChange={selectTimeframe} />
+        <div className="pane-head">Session</div>
+        <SessionToggle value={query.session} disabled={!intraday} onChange={selectSession} />
         <div className="pane-head">
           Datasets
           {can("analyst") ? (
@@ -98,14 +157,35 @@ export default function Analysis() {
         {datasets !== null ? <DatasetList datasets={datasets} selected={selected?.table ?? null} onSelect={selectDataset} /> : null}
       </aside>
 
-      <main className="pane pane-center">
+      <main className="pane pane-center" ref={centre}>
         <div className="chart-head">
           <span className="symbol">{selected?.symbol ?? "—"}</span>
-          <span className="muted">{timeframe}</span>
-          {slice.bucket !== null && slice.bucket !== timeframe ? <span className="muted">· bucket {slice.bucket}</span> : null}
+          <span className="muted" data-testid="chart-timeframe">
+            {choice === "auto" ? `auto · ${slice.timeframe ?? "…"}` : choice}
+          </span>
+          {slice.bucket !== null && slice.bucket !== (slice.timeframe ?? timeframe) ? <span className="muted">· bucket {slice.bucket}</span> : null}
+          {adjusted !== null ? (
+            <span
+              className={adjusted ? "badge badge-adjusted" : "badge badge-raw"}
+              data-testid="adjusted-badge"
+              data-adjusted={adjusted ? "true" : "false"}
+              title={adjusted ? "Prices are adjusted for splits" : "Prices as traded, not adjusted for splits"}
+            >
+              {adjusted ? "split-adjusted" : "raw"}
+            </span>
+          ) : null}
+          {query.session === "regular" && intraday ? (
+            <span className="badge badge-source" data-testid="session-badge">
+              regular hours
+            </span>
+          ) : null}
           {selected?.source === "synthetic" ? <SourceBadge source="synthetic" long /> : null}
         </div>
-        <ChartView containerRef={setContainer} handles={handles} slice={slice} timeframe={timeframe} empty={empty} />
+        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} />
+        <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
+        <div className="grid-pane" style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
+          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} />
+        </div>
       </main>
 
       <aside className="pane pane-right">
@@ -113,7 +193,10 @@ export default function Analysis() {
           <DatasetDetails
             dataset={selected}
             bucket={slice.bucket}
-            timeframe={timeframe}
+            timeframe={choice}
+            served={slice.timeframe}
+            session={query.session}
+            view={view}
             bars={slice.bars}
             truncated={slice.truncated}
             onDeleted={can("admin") ? onDeleted : null}

@@ -84,3 +84,21 @@ export function timeframeAvailable(tf: Timeframe, dataset: Pick<Dataset, "timesp
 export function isDailyOrWider(ms: number): boolean {
   return ms >= DAY;
 }
+
+/**
+ * The longest a bucket of this width can last, ms: buckets are aligned in New York time, so a
+ * day may last 25 hours (DST), a week 7 days and an hour, a month 31 days and an hour.
+ *
+ * @example maxBucketMs("1M") // 2682000000 (31 d + 1 h)
+ */
+export function maxBucketMs(bucket: string | null | undefined): number | null {
+  const ms = bucketMs(bucket);
+  if (ms === null || bucket === null || bucket === undefined) return null;
+  const unit = bucket.trim().slice(-1);
+  const count = ms / (UNIT_MS[unit] ?? ms);
+  if (unit === "d" || unit === "w") return ms + HOUR;
+  if (unit === "M") return count * 31 * DAY + HOUR;
+  if (unit === "q") return count * 92 * DAY + HOUR;
+  if (unit === "y") return count * 366 * DAY + HOUR;
+  return ms;
+}

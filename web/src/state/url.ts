@@ -1,19 +1,24 @@
 /**
  * The Analysis view's state in the URL query, so a view can be shared and reloaded:
- * `?table=<dataset>&tf=1d&from=<epoch ms>&to=<epoch ms>`.
+ * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular`.
  */
-import type { Timeframe } from "../api/types";
+import type { Timeframe, TradingSession } from "../api/types";
 import { isTimeframe } from "./timeframe";
+
+/** A timeframe, or `auto`: the server picks the finest one that fits the pixel budget. */
+export type TimeframeChoice = Timeframe | "auto";
 
 export interface AnalysisQuery {
   table: string | null;
-  tf: Timeframe | null;
+  tf: TimeframeChoice | null;
   /** Visible window, epoch ms UTC; both set or both null. */
   from: number | null;
   to: number | null;
+  /** `extended` (the default, omitted from the URL) or `regular`. */
+  session: TradingSession;
 }
 
-export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null };
+export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended" };
 
 function parseMs(value: string | null): number | null {
   if (value === null || !/^-?\d{1,16}$/.test(value.trim())) return null;
@@ -21,19 +26,20 @@ function parseMs(value: string | null): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** Reads the Analysis state from a query string; invalid parts become `null`. */
+/** Reads the Analysis state from a query string; invalid parts become `null` (or the default). */
 export function parseAnalysisQuery(params: URLSearchParams): AnalysisQuery {
   const tableRaw = params.get("table");
   const table = tableRaw !== null && tableRaw.trim() !== "" ? tableRaw.trim() : null;
   const tfRaw = params.get("tf");
-  const tf = isTimeframe(tfRaw) ? tfRaw : null;
+  const tf = tfRaw === "auto" ? "auto" : isTimeframe(tfRaw) ? tfRaw : null;
+  const session: TradingSession = params.get("session") === "regular" ? "regular" : "extended";
   const from = parseMs(params.get("from"));
   const to = parseMs(params.get("to"));
-  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null };
-  return { table, tf, from, to };
+  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session };
+  return { table, tf, from, to, session };
 }
 
-/** Writes the Analysis state as a query string (stable key order, empty parts omitted). */
+/** Writes the Analysis state as a query string (stable key order, empty and default parts omitted). */
 export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
   const params = new URLSearchParams();
   if (query.table !== null) params.set("table", query.table);
@@ -42,10 +48,11 @@ export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
     params.set("from", String(Math.round(query.from)));
     params.set("to", String(Math.round(query.to)));
   }
+  if (query.session === "regular") params.set("session", "regular");
   return params;
 }
 
 /** A link to the Analysis page for a dataset (and optionally a timeframe). */
-export function analysisHref(table: string, tf: Timeframe | null = null): string {
+export function analysisHref(table: string, tf: TimeframeChoice | null = null): string {
   return `/analysis?${serializeAnalysisQuery({ ...EMPTY_QUERY, table, tf }).toString()}`;
 }

@@ -471,16 +471,21 @@ export interface components {
         ChartDataRequest: {
             symbol?: string | null;
             table?: string | null;
-            /**
-             * @default 1d
-             * @enum {string}
-             */
-            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
             from?: string | number | null;
             to?: string | number | null;
             /** @default 2000 */
             max_points: number;
             adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            indicators?: string[];
+            projections?: string[];
+            run_id?: string | null;
         };
         /** Dataset */
         Dataset: {
@@ -745,6 +750,11 @@ export interface operations {
             query?: {
                 offset?: number;
                 limit?: number;
+                /** @description Stream a file instead */
+                format?: "parquet" | "arrow" | "csv" | "json" | null;
+                from?: string | null;
+                to?: string | null;
+                columns?: string | null;
             };
             header?: never;
             path: {
@@ -761,7 +771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BarPage"];
+                    "application/json": components["schemas"]["BarPage"] | unknown;
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -3,16 +3,24 @@ import { type ReactNode, useState } from "react";
 
 import { deleteDataset } from "../../api/client";
 import type { Dataset } from "../../api/types";
-import { formatCompact, MARKET_TZ_LABEL } from "../../chart/time";
+import { formatCompact, formatInstantEt, MARKET_TZ_LABEL } from "../../chart/time";
+import type { TimeWindow } from "../../chart/window";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { SourceBadge } from "../../ui/SourceBadge";
+import { ExportControl } from "./ExportControl";
 import { timespanLabel } from "./model";
 
 interface Props {
   dataset: Dataset;
   /** The bar width the server used for the current view (`X-K2Q-Bucket`). */
   bucket: string | null;
+  /** The timeframe chosen: one of the ladder, or `auto`. */
   timeframe: string;
+  /** The timeframe the server used or picked (`X-K2Q-Timeframe`). */
+  served: string | null;
+  session: string;
+  /** The visible window (what Download exports). */
+  view: TimeWindow | null;
   bars: number;
   truncated: boolean;
   /** Called after deleting the dataset; `null` when the user may not delete (only admins may). */
@@ -24,7 +32,7 @@ function when(value: string | null): string {
   return value.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC");
 }
 
-export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, onDeleted }: Props) {
+export function DatasetDetails({ dataset, bucket, timeframe, served, session, view, bars, truncated, onDeleted }: Props) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -48,7 +56,7 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
     ["Table", <code key="t">{dataset.table}</code>],
     ["Source", <SourceBadge key="src" source={dataset.source} />],
     ["Bars", timespanLabel(dataset)],
-    ["Adjusted", dataset.adjusted ? "yes" : "no"],
+    ["Prices", dataset.adjusted ? "split-adjusted" : "raw (not adjusted)"],
     ["Records", formatCompact(dataset.total_records)],
     [
       "Date range",
@@ -84,14 +92,26 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
       <dl className="facts">
         <div className="fact">
           <dt>Timeframe</dt>
-          <dd>{timeframe}</dd>
+          <dd data-testid="picked-timeframe" data-timeframe={served ?? ""}>
+            {timeframe === "auto" ? (
+              <>
+                {served ?? "…"} <span className="muted">(auto: the finest that fits)</span>
+              </>
+            ) : (
+              timeframe
+            )}
+          </dd>
         </div>
         <div className="fact">
           <dt>Bucket used</dt>
           <dd data-testid="bucket-used">
             {bucket ?? "—"}
-            {bucket !== null && bucket !== timeframe ? <span className="muted"> (wider: too many bars for the view)</span> : null}
+            {bucket !== null && served !== null && bucket !== served ? <span className="muted"> (wider: too many bars for the view)</span> : null}
           </dd>
+        </div>
+        <div className="fact">
+          <dt>Session</dt>
+          <dd>{session === "regular" ? "regular (09:30–16:00 ET)" : "extended (04:00–20:00 ET)"}</dd>
         </div>
         <div className="fact">
           <dt>Bars shown</dt>
@@ -104,7 +124,22 @@ export function DatasetDetails({ dataset, bucket, timeframe, bars, truncated, on
           <dt>Times</dt>
           <dd>{MARKET_TZ_LABEL} (America/New_York)</dd>
         </div>
+        <div className="fact">
+          <dt>In view</dt>
+          <dd data-testid="view-window">
+            {view !== null ? (
+              <>
+                <span className="nowrap">{formatInstantEt(view.fromMs)}</span> → <span className="nowrap">{formatInstantEt(view.toMs)}</span>
+              </>
+            ) : (
+              "—"
+            )}
+          </dd>
+        </div>
       </dl>
+
+      <h3 className="section-title">Download</h3>
+      <ExportControl table={dataset.table} window={view} />
 
       {onDeleted !== null ? (
       <div className="danger-zone">
