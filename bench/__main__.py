@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import chart_data, chart_scale, ingest, startup
+from bench import chart_data, chart_scale, export, ingest, startup
 
 BENCHES = {
     "chart_data": chart_data.main,
     "chart_scale": chart_scale.main,
+    "export": export.main,
     "ingest": ingest.main,
     "startup": startup.main,
 }

@@ -1,6 +1,6 @@
 """Exports: a dataset's bars as Parquet, Arrow, CSV or JSON, streamed a chunk at a time.
 
-Memory stays bounded whatever the size: bars are read a month (intraday) or a decade (daily and
+Memory stays bounded whatever the size: bars are read half a year (intraday) or a decade (daily and
 wider) at a time and each chunk is written out before the next is read.
 """
 
@@ -83,7 +83,7 @@ Window = tuple[dt.datetime, dt.datetime]
 
 
 def _chunks(start: dt.datetime, end: dt.datetime, intraday: bool) -> Iterator[Window]:
-    step_months = 1 if intraday else 120
+    step_months = 6 if intraday else 120
     lower = start
     while lower <= end:
         month = lower.month - 1 + step_months
