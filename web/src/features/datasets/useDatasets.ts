@@ -1,9 +1,9 @@
 /** The dataset list from `GET /api/v1/stocks/tables`, sorted, with a reload. */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback } from "react";
 
 import { listDatasets } from "../../api/client";
-import { isAbortError } from "../../api/problem";
 import type { Dataset } from "../../api/types";
+import { useResource } from "../../lib/useResource";
 import { sortDatasets } from "./model";
 
 export interface DatasetsState {
@@ -15,33 +15,18 @@ export interface DatasetsState {
   drop: (table: string) => void;
 }
 
+async function loadSorted(signal: AbortSignal): Promise<Dataset[]> {
+  return sortDatasets(await listDatasets(signal));
+}
+
 export function useDatasets(): DatasetsState {
-  const [datasets, setDatasets] = useState<Dataset[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setLoading(true);
-    listDatasets(controller.signal)
-      .then((list) => {
-        setDatasets(sortDatasets(list));
-        setError(null);
-        setLoading(false);
-      })
-      .catch((e: unknown) => {
-        if (isAbortError(e)) return;
-        setError(e);
-        setLoading(false);
-      });
-    return () => controller.abort();
-  }, [version]);
-
-  const reload = useCallback(() => setVersion((v) => v + 1), []);
-  const drop = useCallback((table: string) => {
-    setDatasets((list) => (list === null ? list : list.filter((d) => d.table !== table)));
-    setVersion((v) => v + 1);
-  }, []);
-  return { datasets, error, loading, reload, drop };
+  const { data, error, loading, reload, set } = useResource(loadSorted, "datasets");
+  const drop = useCallback(
+    (table: string) => {
+      set((list) => (list === null ? list : list.filter((d) => d.table !== table)));
+      reload();
+    },
+    [set, reload],
+  );
+  return { datasets: data, error, loading, reload, drop };
 }
