@@ -25,18 +25,18 @@ class SeriesVersions:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def _epoch(self) -> str:
-        await self.redis.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
-        epoch = await self.redis.get(_EPOCH_KEY)
-        return epoch.decode() if isinstance(epoch, bytes) else str(epoch)
-
     async def get(self, ref: SeriesRef) -> str:
-        """The current version of ``ref``."""
-        epoch = await self._epoch()
-        count = await self.redis.get(_key(ref))
-        return f"{epoch}.{int(count or 0)}"
+        """The current version of ``ref`` (one round trip: chart requests ask on their hot path)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
+            pipe.get(_EPOCH_KEY)
+            pipe.get(_key(ref))
+            _, epoch, count = await pipe.execute()
+        return f"{epoch.decode() if isinstance(epoch, bytes) else epoch}.{int(count or 0)}"
 
     async def bump(self, ref: SeriesRef) -> None:
         """Record that ``ref``'s bars changed."""
-        await self._epoch()
-        await self.redis.incr(_key(ref))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
+            pipe.incr(_key(ref))
+            await pipe.execute()

@@ -60,7 +60,10 @@ class AuthenticationMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate, then pass the request on."""
         if scope["type"] in ("http", "websocket"):
-            principal, via_cookie = await self._authenticate(scope)
+            handler = scope.get("route_handler")
+            # The web app's files are public and many: asking the catalog who sent each would be waste.
+            needed = handler is None or handler.opt.get("authenticate", True)
+            principal, via_cookie = await self._authenticate(scope) if needed else (None, False)
             scope["user"] = principal
             scope["auth"] = principal.auth if principal else None
             scope[VIA_COOKIE] = via_cookie  # type: ignore[typeddict-unknown-key]

@@ -53,4 +53,4 @@ def web_router(dist: Path) -> Router:
             headers={"Cache-Control": REVALIDATE},
         )
 
-    return Router(path="/", route_handlers=[serve], opt=PUBLIC)
+    return Router(path="/", route_handlers=[serve], opt={**PUBLIC, "authenticate": False})

@@ -101,9 +101,11 @@ class DatasetRepository:
         return _to_dataset(row)
 
     async def touch(self, table: str) -> None:
-        """Record that ``table`` was just read."""
+        """Record that ``table`` was just read (at most once a minute: charts read on every pan)."""
+        sql = """UPDATE datasets SET last_accessed = now() WHERE table_name = %s
+                 AND (last_accessed IS NULL OR last_accessed < now() - interval '1 minute')"""
         async with self.pool.connection() as conn:
-            await conn.execute("UPDATE datasets SET last_accessed = now() WHERE table_name = %s", (table,))
+            await conn.execute(sql, (table,))
 
     async def for_symbol(self, symbol: str, adjusted: bool | None = None) -> list[Dataset]:
         """Datasets of ``symbol`` (of one adjustment when ``adjusted`` is given)."""
