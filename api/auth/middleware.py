@@ -128,7 +128,7 @@ class AuditMiddleware:
         with contextlib.suppress(Exception):
             await _runtime(scope).auth.audit.record(
                 actor=principal.actor if principal else None,
-                actor_kind=("api_key" if principal.key_prefix else "user") if principal else "anonymous",
+                actor_kind=principal.actor_kind if principal else "anonymous",
                 action=f"{method} {template}",
                 target=",".join(str(v) for v in (scope.get("path_params") or {}).values()) or None,
                 outcome=outcome,

@@ -9,7 +9,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 
-from schemas.auth import AuthKind, Role
+from schemas.auth import ActorKind, AuthKind, Role
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,6 +21,11 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthKind
     session_id: uuid.UUID | None = None
     key_prefix: str | None = None
+
+    @property
+    def actor_kind(self) -> ActorKind:
+        """How the audit log classes this principal."""
+        return "user" if self.key_prefix is None else "api_key"
 
     @property
     def actor(self) -> str:

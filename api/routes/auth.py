@@ -83,7 +83,7 @@ class AuthController(Controller):
         principal = principal_of(request)
         created = await runtime.auth.create_key(principal.username, data.name, data.role, data.expires_at)
         await runtime.auth.audit.record(
-            actor=principal.actor, actor_kind="user" if principal.key_prefix is None else "api_key",
+            actor=principal.actor, actor_kind=principal.actor_kind,
             action="auth.api_key.create", target=created.info.prefix, outcome="ok", status=201,
             ip=client_ip(request.scope), detail={"role": created.info.role, "name": created.info.name},
         )  # fmt: skip
@@ -97,7 +97,7 @@ class AuthController(Controller):
         principal = principal_of(request)
         await runtime.auth.keys.revoke(prefix, principal.username)
         await runtime.auth.audit.record(
-            actor=principal.actor, actor_kind="user" if principal.key_prefix is None else "api_key",
+            actor=principal.actor, actor_kind=principal.actor_kind,
             action="auth.api_key.revoke", target=prefix, outcome="ok", status=204,
             ip=client_ip(request.scope),
         )  # fmt: skip
