@@ -327,21 +327,16 @@ def _coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncat
 
 def _reduce(table: pa.Table, keys: pa.ChunkedArray) -> pa.Table:
     """OHLCV per run of equal ``keys`` (rows are sorted, so each bucket is one run)."""
+    if table.num_rows == 0:
+        return CHART_SLICE_ARROW_SCHEMA.empty_table()
     key = keys.to_numpy().astype("datetime64[ms]").astype(np.int64)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1)) if len(key) else np.array([], np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
     ends = np.append(starts[1:], len(key)) - 1
 
     def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         values: np.ndarray[Any, np.dtype[np.float64]] = table.column(name).to_numpy()
         return values
 
-    if len(key) == 0:
-        return pa.table(
-            {
-                name: pa.array([], field.type)
-                for name, field in zip(CHART_SLICE_ARROW_SCHEMA.names, CHART_SLICE_ARROW_SCHEMA, strict=True)
-            }
-        )
     return pa.table(
         {
             "ts": pa.array(key[starts], TS_TYPE),
