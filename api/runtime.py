@@ -19,7 +19,9 @@ from api.stack import Stack, start_stack
 from pipelines.datasets import DatasetService
 from pipelines.exports import Exporter
 from pipelines.fetch import Fetcher
+from pipelines.flat_files import FlatFileLoader
 from pipelines.publish import EventPublisher
+from pipelines.quality import QualityAssessor
 from pipelines.services import Services
 from pipelines.sources.base import BarSource
 from pipelines.sources.polygon_rest import PolygonRestSource
@@ -28,10 +30,13 @@ from pipelines.versions import SeriesVersions
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
 from warehouse.catalog.datasets import DatasetRepository
+from warehouse.catalog.fetch_windows import FetchWindowRepository
 from warehouse.catalog.jobs import JobRepository
+from warehouse.catalog.quality import QualityRepository
 from warehouse.catalog.sessions import SessionRepository
 from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
+from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
 
 QUEUE_NAME = "k2q:queue"
 
@@ -62,16 +67,28 @@ class Runtime:
                     settings.polygon.api_key,
                     base_url=settings.polygon.base_url,
                     max_in_flight=settings.polygon.max_in_flight,
+                    requests_per_minute=settings.polygon.requests_per_minute,
                 )
+            quality = QualityAssessor(catalog, bars, QualityRepository(stack.pool))
+            flat_files = FlatFileStore(stack.clickhouse, s3_access(settings))
             services = Services(
                 bars=bars,
                 catalog=catalog,
                 jobs=JobRepository(stack.pool),
-                datasets=DatasetService(catalog, bars, versions),
-                fetcher=Fetcher(sources, bars, catalog, versions),
+                datasets=DatasetService(catalog, bars, versions, settings.hot_cache_mb * 1024 * 1024),
+                fetcher=Fetcher(
+                    sources,
+                    bars,
+                    catalog,
+                    versions,
+                    windows=FetchWindowRepository(stack.pool),
+                    quality=quality,
+                ),
                 publisher=EventPublisher(stack.redis),
                 versions=versions,
                 exporter=Exporter(catalog, bars),
+                quality=quality,
+                flat_files=FlatFileLoader(flat_files, bars, catalog, versions, quality),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(
@@ -98,6 +115,16 @@ class Runtime:
                 with contextlib.suppress(Exception):
                     await close()
         await self.stack.close()
+
+
+def s3_access(settings: Settings) -> S3Access:
+    """Where flat files in S3 are read from, with the credentials from the environment."""
+    config = settings.flat_files
+    return S3Access(
+        endpoint=config.s3_endpoint,
+        access_key_id=config.access_key_id,
+        secret_access_key=config.secret_access_key,
+    )
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -15,6 +15,7 @@ import uvicorn
 
 from api.app import create_app
 from api.demo import seed_demo
+from api.live import start_live_demo
 from api.lock import CLI_KEY_FILE, DataDirLock
 from api.runtime import Runtime
 from api.settings import Settings
@@ -150,6 +151,9 @@ async def _serve(
     server: _Server | None = None
     if worker:
         tasks.append(asyncio.create_task(build_worker(runtime).async_run(), name="worker"))
+    live = None  # the synthetic live feed: caught up before the API says ready, stopped last
+    if seed and settings.seed_demo and settings.live_demo and not settings.polygon.api_key:
+        live = await start_live_demo(runtime)
     if api:
         config = uvicorn.Config(
             create_app(runtime),
@@ -183,6 +187,8 @@ async def _serve(
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, SystemExit):
             await task
+    if live is not None:
+        await live.stop()
     waiter.cancel()
     for signum in (2, 15):
         loop.remove_signal_handler(signum)

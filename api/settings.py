@@ -13,6 +13,8 @@ from pathlib import Path
 import msgspec
 
 DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
+DEFAULT_POLYGON_WS_URL = "wss://socket.polygon.io/stocks"
+DEFAULT_S3_ENDPOINT = "https://files.polygon.io"
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,7 +65,24 @@ class PolygonSettings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = DEFAULT_POLYGON_BASE_URL
     """API base URL (``POLYGON_BASE_URL``); the old host and the Massive host both work."""
     max_in_flight: int = 50
-    """Requests in flight at once across a fetch (``POLYGON_MAX_IN_FLIGHT``)."""
+    """Requests in flight at once across every window, symbol and job (``POLYGON_MAX_IN_FLIGHT``)."""
+    requests_per_minute: int = 0
+    """Requests started per rolling minute, e.g. 5 on a free plan (``POLYGON_RPM``; 0: unlimited)."""
+    ws_url: str = DEFAULT_POLYGON_WS_URL
+    """Stocks WebSocket for ``k2q stream`` (``POLYGON_WS_URL``); ``wss://delayed.polygon.io/stocks`` on
+    plans with 15-minute delayed data."""
+
+
+class FlatFileSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where ``k2q backfill --flat-files s3://…`` reads Polygon's flat files from."""
+
+    s3_endpoint: str = DEFAULT_S3_ENDPOINT
+    """S3-compatible endpoint (``K2Q_S3_ENDPOINT``): Polygon's by default; ``https://s3.amazonaws.com``
+    or any S3-compatible store holding a copy."""
+    access_key_id: str | None = None
+    """S3 access key (``AWS_ACCESS_KEY_ID``); Polygon's flat-file keys are on its dashboard."""
+    secret_access_key: str | None = None
+    """S3 secret key (``AWS_SECRET_ACCESS_KEY``); without both keys requests go unsigned."""
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,12 +112,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
     stores: StoreSettings = msgspec.field(default_factory=StoreSettings)
     polygon: PolygonSettings = msgspec.field(default_factory=PolygonSettings)
+    flat_files: FlatFileSettings = msgspec.field(default_factory=FlatFileSettings)
     web_dist: Path | None = None
     """Built web app to serve at ``/`` (``K2Q_WEB_DIST``; default ``web/dist`` when it exists)."""
     log_format: str = "auto"
     """``json``, ``console`` or ``auto`` (console on a terminal, JSON otherwise) (``K2Q_LOG_FORMAT``)."""
     seed_demo: bool = True
     """Load synthetic demo data on ``k2q up`` when no Polygon key is set (``K2Q_SEED_DEMO``)."""
+    live_demo: bool = True
+    """With the demo data, run a synthetic live feed for the demo symbols (``K2Q_LIVE_DEMO``)."""
+    hot_cache_mb: int = 256
+    """Memory for recently charted months of fine bars, per process (``K2Q_HOT_CACHE_MB``; 0 = off)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +152,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         )
         if not 0 <= port <= 65535:
             raise ValueError(f"K2Q_PORT must be between 0 and 65535, not {port}")
+        if (in_flight := integer("POLYGON_MAX_IN_FLIGHT", 50)) < 1:
+            raise ValueError(f"POLYGON_MAX_IN_FLIGHT must be at least 1, not {in_flight}")
+        if (rpm := integer("POLYGON_RPM", 0)) < 0:
+            raise ValueError(f"POLYGON_RPM must be 0 (unlimited) or more, not {rpm}")
         web_dist = text("K2Q_WEB_DIST")
         return cls(
             server=ServerSettings(host=text("K2Q_HOST") or "127.0.0.1", port=port),
@@ -140,7 +168,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             polygon=PolygonSettings(
                 api_key=text("POLYGON_API_KEY"),
                 base_url=text("POLYGON_BASE_URL") or DEFAULT_POLYGON_BASE_URL,
-                max_in_flight=integer("POLYGON_MAX_IN_FLIGHT", 50),
+                max_in_flight=in_flight,
+                requests_per_minute=rpm,
+                ws_url=text("POLYGON_WS_URL") or DEFAULT_POLYGON_WS_URL,
+            ),
+            flat_files=FlatFileSettings(
+                s3_endpoint=text("K2Q_S3_ENDPOINT") or DEFAULT_S3_ENDPOINT,
+                access_key_id=text("AWS_ACCESS_KEY_ID"),
+                secret_access_key=text("AWS_SECRET_ACCESS_KEY"),
             ),
             auth=AuthSettings(
                 secret_key=text("K2Q_SECRET_KEY"),
@@ -153,6 +188,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             web_dist=Path(web_dist) if web_dist else None,
             log_format=text("K2Q_LOG_FORMAT") or "auto",
             seed_demo=(text("K2Q_SEED_DEMO") or "1").lower() not in ("0", "false", "no"),
+            live_demo=(text("K2Q_LIVE_DEMO") or "1").lower() not in ("0", "false", "no"),
+            hot_cache_mb=integer("K2Q_HOT_CACHE_MB", 256),
         )
 
 
@@ -163,12 +200,19 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "K2Q_WEB_DIST",
     "K2Q_LOG_FORMAT",
     "K2Q_SEED_DEMO",
+    "K2Q_LIVE_DEMO",
+    "K2Q_HOT_CACHE_MB",
     "CLICKHOUSE_URL",
     "DATABASE_URL",
     "REDIS_URL",
     "POLYGON_API_KEY",
     "POLYGON_BASE_URL",
     "POLYGON_MAX_IN_FLIGHT",
+    "POLYGON_RPM",
+    "POLYGON_WS_URL",
+    "K2Q_S3_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
     "K2Q_SECRET_KEY",
     "K2Q_ADMIN_USER",
     "K2Q_ADMIN_PASSWORD",

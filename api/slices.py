@@ -35,7 +35,8 @@ async def chart_data(
     services = runtime.services
     plan = await services.datasets.plan(data)
     as_json = wants_json(request)
-    etag = _etag(await services.versions.get(plan.ref), data, as_json)
+    version = await services.versions.get(plan.ref)
+    etag = _etag(version, data, as_json)
     validators = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=validators)
@@ -46,7 +47,7 @@ async def chart_data(
         cached = msgspec.msgpack.decode(hit, type=_Cached)
         headers = cached.headers | validators | {"X-K2Q-Cache": "hit"}
         return Response(cached.body, media_type=cached.media_type, headers=headers)
-    result, meta = await services.datasets.chart_slice(plan, data)
+    result, meta = await services.datasets.chart_slice(plan, data, version)
     response = slice_response(request, result.table, meta)
     body = response.content
     if len(body) <= CACHE_MAX_BYTES and not meta.truncated:

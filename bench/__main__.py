@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import chart_data, chart_scale, export, ingest, startup
+from bench import chart_data, chart_scale, export, flat_files, ingest, quality, rest_pipeline, startup
 
 BENCHES = {
     "chart_data": chart_data.main,
     "chart_scale": chart_scale.main,
     "export": export.main,
+    "flat_files": flat_files.main,
     "ingest": ingest.main,
+    "quality": quality.main,
+    "rest_pipeline": rest_pipeline.main,
     "startup": startup.main,
 }
 

@@ -11,8 +11,11 @@ to, so the machine's drift hits both sides alike:
   show where the time of a request goes.
 
 Cold cases alternate symbols and start the window one second earlier per run, so neither chDB's
-caches nor the API's Redis slice cache ever see the same request twice; the "repeat" cases send
-one request again and again (Redis cache hits), and again with ``If-None-Match`` (304s).
+caches nor the API's Redis slice cache ever see the same request twice (the API's in-memory hot
+cache of months and rollups does serve them: it is warmed by one request per symbol first); the
+"first after a change" cases bump a series' version before each request, so the hot cache must
+load that series again, as after new bars arrive; the "repeat" cases send one request again and
+again (Redis cache hits), and again with ``If-None-Match`` (304s).
 
 Sizes: ``K2Q_BENCH_SYMBOLS`` (10), ``K2Q_BENCH_SEED_SYMBOLS`` (2: loading Postgres is slow),
 ``K2Q_BENCH_RUNS`` (40), ``K2Q_BENCH_FIRST_YEAR`` (2016; history runs to 2024-12-31).
@@ -51,7 +54,7 @@ CHART = "/api/v1/stocks/chart-data"
 END = dt.date(2024, 12, 31)
 WEEK = dt.datetime(2024, 6, 10, tzinfo=dt.UTC)
 MAX_POINTS = 2000
-SHIFT_PROBE, SHIFT_BREAKDOWN, SHIFT_SEED = 1_000, 2_000, 3_000
+SHIFT_PROBE, SHIFT_BREAKDOWN, SHIFT_SEED, SHIFT_CHANGED = 1_000, 2_000, 3_000, 4_000
 """Seconds the window of each kind of K2 request starts early by (plus the run), so none repeats."""
 
 Call = Callable[[int], Awaitable[Any]]
@@ -268,6 +271,23 @@ class _Bench:
         returned = pa.ipc.open_stream(probe.content).read_all().num_rows
         self.buckets[label] = bucket
 
+        # A series' first request after its bars change loads its months and rollups into the
+        # API's hot cache: timed apart, by bumping the version before each request.
+        changed_hits: list[str] = []
+        request = self.api_call(lo, hi, self.symbols, changed_hits, base=SHIFT_CHANGED)
+        versions = self.runtime.services.versions
+
+        async def after_change(n: int) -> None:
+            await versions.bump(
+                SeriesRef(symbol=self.symbols[n % len(self.symbols)], series="1m", adjusted=True)
+            )
+            began = time.perf_counter()
+            await request(n)
+            changed_s.append(time.perf_counter() - began)
+
+        changed_s: list[float] = []
+        await _paired({"changed": after_change}, self.runs, warmup=0)
+
         cold_hits: list[str] = []
         cold = await _paired(
             {
@@ -275,6 +295,7 @@ class _Bench:
                 "raw": self.raw_call(bucket, lo, hi, self.symbols),
             },
             self.runs,
+            warmup=len(self.symbols),
         )
         raw_p50 = _ms(cold["raw"])
         self.cold_p50[label] = _ms(cold["api"])
@@ -306,7 +327,8 @@ class _Bench:
             }
 
         self.api_rows += [
-            row(f"cold ({len(self.symbols)} symbols)", cold["api"], _tally(cold_hits[3:])),
+            row(f"first after a change ({len(self.symbols)} symbols)", changed_s, _tally(changed_hits)),
+            row(f"cold ({len(self.symbols)} symbols)", cold["api"], _tally(cold_hits[len(self.symbols) :])),
             row("repeat", repeated["repeat"], _tally(repeat_hits[3:])),
             row("repeat + If-None-Match", repeated["304"], _tally([str(s) for s in statuses[3:]])),
         ]
@@ -426,6 +448,7 @@ class _TimedClickHouse(ClickHouse):
 
     def __init__(self, inner: ClickHouse) -> None:  # shares ``inner``'s client and thread
         self.inner = inner
+        self.embedded = inner.embedded
         self.seconds = 0.0
 
     async def run(self, fn: Callable[[Client], T]) -> T:

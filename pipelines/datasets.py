@@ -8,7 +8,12 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from pipelines.hot_bars import DEFAULT_MAX_BYTES as DEFAULT_HOT_CACHE_BYTES
+from pipelines.hot_bars import HotBars
+from pipelines.indicators import IndicatorSpec, compute, parse_indicator
 from pipelines.versions import SeriesVersions
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, BarPage, BarRow, ChartDataRequest, ChartSliceMeta
 from schemas.datasets import Dataset, DeletedDataset
@@ -19,6 +24,8 @@ from warehouse.clickhouse.buckets import EXCHANGE_TZ, LADDER, tiles
 from warehouse.errors import InvalidQuery, NotFound
 
 NEW_YORK = ZoneInfo(EXCHANGE_TZ)
+WARMUP_LIMIT = 50_000
+"""Most earlier buckets read to warm indicators up."""
 
 
 def dataset_name(
@@ -58,15 +65,25 @@ class SlicePlan(msgspec.Struct, frozen=True, kw_only=True):
     widths: tuple[str, ...] | None
     start: dt.datetime | None
     end: dt.datetime | None
+    indicators: tuple[IndicatorSpec, ...] = ()
 
 
 class DatasetService:
     """Reads and deletes datasets; builds chart slices."""
 
-    def __init__(self, catalog: DatasetRepository, bars: BarStore, versions: SeriesVersions) -> None:
+    def __init__(
+        self,
+        catalog: DatasetRepository,
+        bars: BarStore,
+        versions: SeriesVersions,
+        hot_cache_bytes: int = DEFAULT_HOT_CACHE_BYTES,
+    ) -> None:
         self.catalog = catalog
         self.bars = bars
         self.versions = versions
+        self.hot = HotBars(bars, hot_cache_bytes)
+        self._rolled: dict[SeriesRef, str] = {}
+        """The series version each series' rollups were last refreshed at, by this process."""
 
     async def all(self) -> list[Dataset]:
         """Every dataset."""
@@ -108,9 +125,11 @@ class DatasetService:
             NotFound: the dataset or symbol has no stored bars.
             InvalidQuery: the request names neither or both of ``symbol`` and ``table``, the window is
                 inverted, or it asks for series that are not computed.
+            InvalidIndicator: an indicator spec is malformed.
         """
-        if request.indicators or request.projections or request.run_id:
-            raise InvalidQuery("no indicator, projection or backtest series are stored yet to join to bars")
+        if request.projections or request.run_id:
+            raise InvalidQuery("no projection or backtest series are stored yet to join to bars")
+        indicators = tuple({spec.text: spec for spec in map(parse_indicator, request.indicators)}.values())
         datasets = await self._datasets_for(request)
         ref, timeframe = _choose_series(datasets, request.timeframe)
         widths = None if request.timeframe else tuple(tf for tf in TIMEFRAMES if tiles(timeframe, tf))
@@ -124,24 +143,37 @@ class DatasetService:
         if first is not None and last is not None:
             start = max(start or first, first)
             end = min(end or last, last)
-        return SlicePlan(ref=ref, timeframe=timeframe, widths=widths, start=start, end=end)
+        return SlicePlan(
+            ref=ref, timeframe=timeframe, widths=widths, start=start, end=end, indicators=indicators
+        )
 
-    async def chart_slice(self, plan: SlicePlan, request: ChartDataRequest) -> tuple[Slice, ChartSliceMeta]:
-        """OHLCV for a chart, as planned, within the request's pixel budget."""
+    async def chart_slice(
+        self, plan: SlicePlan, request: ChartDataRequest, version: str | None = None
+    ) -> tuple[Slice, ChartSliceMeta]:
+        """OHLCV for a chart, as planned, within the request's pixel budget.
+
+        ``version`` is the series' current version (see :class:`SeriesVersions`): while it stays
+        the same, the rollups refreshed at it need no check for changed days.
+        """
+        version = version or await self.versions.get(plan.ref)
         if plan.start is None or plan.end is None or plan.end < plan.start:
             result = Slice(
                 table=CHART_SLICE_ARROW_SCHEMA.empty_table(), bucket=plan.timeframe, truncated=False
             )
         else:
-            result = await self.bars.chart_slice(
+            regular = request.session == "regular"
+            result = await self._slice(
                 plan.ref,
+                version,
                 plan.timeframe,
                 plan.start,
                 plan.end,
                 request.max_points,
-                regular_session=request.session == "regular",
-                widths=plan.widths,
+                regular,
+                plan.widths,
             )
+            if plan.indicators:
+                result = await self._with_indicators(plan, version, result, regular)
         if request.table:
             await self.catalog.touch(request.table)
         picked = request.timeframe or (result.bucket if result.bucket in TIMEFRAMES else plan.timeframe)
@@ -158,6 +190,75 @@ class DatasetService:
             session=request.session,
         )
         return result, meta
+
+    async def _slice(
+        self,
+        ref: SeriesRef,
+        version: str,
+        timeframe: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        max_points: int,
+        regular: bool,
+        widths: tuple[str, ...] | None,
+    ) -> Slice:
+        """A slice from the hot cache when it serves the window, else from ClickHouse."""
+        hot = await self.hot.chart_slice(
+            ref, version, timeframe, start, end, max_points, regular_session=regular, widths=widths
+        )
+        if hot is not None:
+            return hot
+        result = await self.bars.chart_slice(
+            ref,
+            timeframe,
+            start,
+            end,
+            max_points,
+            regular_session=regular,
+            widths=widths,
+            rollups_fresh=self._rolled.get(ref) == version,
+        )
+        self._rolled[ref] = version  # that call refreshed the rollups wherever it read them
+        return result
+
+    async def _with_indicators(self, plan: SlicePlan, version: str, result: Slice, regular: bool) -> Slice:
+        """``result`` plus a column per indicator output, computed over earlier buckets too."""
+        assert plan.start is not None
+        bars = result.table
+        warmup = min(max(spec.warmup for spec in plan.indicators), WARMUP_LIMIT)
+        width_ms = BarWidth.of(result.bucket).approx_ms
+        reach = max(dt.timedelta(milliseconds=width_ms * warmup * 3), dt.timedelta(days=10))
+        before = plan.start - dt.timedelta(milliseconds=1)
+        earlier = await self._slice(
+            plan.ref,
+            version,
+            result.bucket,
+            before - reach,
+            before,
+            max(warmup, 2),
+            regular,
+            (result.bucket,),
+        )
+        history = earlier.table
+        if bars.num_rows:
+            first = bars.column("ts")[0]
+            history = history.filter(pc.less(history.column("ts"), first))
+        combined = pa.concat_tables([history.select(bars.column_names).cast(bars.schema), bars])
+        skip = history.num_rows
+        for spec in plan.indicators:
+            for output, values in compute(spec, combined).items():
+                field = pa.field(
+                    spec.column(output),
+                    pa.float64(),
+                    metadata={
+                        "k2q.indicator": spec.text,
+                        "k2q.output": output,
+                        "k2q.overlay": "true" if spec.overlay else "false",
+                        "k2q.display_name": spec.display_name,
+                    },
+                )
+                bars = bars.append_column(field, pa.array(values[skip:], pa.float64(), from_pandas=True))
+        return Slice(table=bars, bucket=result.bucket, truncated=result.truncated)
 
     async def _datasets_for(self, request: ChartDataRequest) -> list[Dataset]:
         if (request.symbol is None) == (request.table is None):

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pipelines.datasets import DatasetService
 from pipelines.exports import Exporter
 from pipelines.fetch import Fetcher
+from pipelines.flat_files import FlatFileLoader
 from pipelines.publish import EventPublisher
+from pipelines.quality import QualityAssessor
 from pipelines.versions import SeriesVersions
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
@@ -26,3 +28,5 @@ class Services:
     publisher: EventPublisher
     versions: SeriesVersions
     exporter: Exporter
+    quality: QualityAssessor
+    flat_files: FlatFileLoader

@@ -6,18 +6,32 @@ from typing import Any
 
 import msgspec
 
+from pipelines.flat_files import run_flat_file_job
 from pipelines.jobs import run_fetch_job
 from pipelines.services import Services
 from schemas.datasets import FetchRequest
+from schemas.flat_files import FlatFileRequest
 
 
 async def fetch_bars(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str) -> str:
     """Fetch bars for a recorded job started by ``owner``; returns the job's final state."""
     services: Services = ctx["services"]
-    outcome = await run_fetch_job(services, job_id, msgspec.convert(request, FetchRequest), owner)
-    if outcome is None or outcome.failed:
-        return "failed"
-    return "complete"
+    await run_fetch_job(services, job_id, msgspec.convert(request, FetchRequest), owner)
+    return (await services.jobs.get(job_id)).state
 
 
-TASKS = (fetch_bars,)
+async def load_flat_files(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str) -> str:
+    """Load Polygon flat files for a recorded job started by ``owner``; returns the job's final state."""
+    services: Services = ctx["services"]
+    outcome = await run_flat_file_job(
+        services.flat_files,
+        services.jobs,
+        services.publisher,
+        job_id,
+        msgspec.convert(request, FlatFileRequest),
+        owner,
+    )
+    return "failed" if outcome is None or outcome.failed else "complete"
+
+
+TASKS = (fetch_bars, load_flat_files)

@@ -7,6 +7,7 @@ token from before the loss can match again.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 
 from redis.asyncio import Redis
 
@@ -39,4 +40,12 @@ class SeriesVersions:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
             pipe.incr(_key(ref))
+            await pipe.execute()
+
+    async def bump_many(self, refs: Iterable[SeriesRef]) -> None:
+        """Record that the bars of every one of ``refs`` changed (one round trip)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
+            for ref in refs:
+                pipe.incr(_key(ref))
             await pipe.execute()

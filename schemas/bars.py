@@ -111,6 +111,8 @@ class ChartSliceJson(msgspec.Struct, kw_only=True):
 
     meta: ChartSliceMeta
     bars: list[ChartBar]
+    series: dict[str, list[float | None]] = msgspec.field(default_factory=dict)
+    """Columns joined to the bars, row for row (``ind:<spec>:<output>`` …); null where undefined."""
 
 
 class BarRow(msgspec.Struct, kw_only=True):

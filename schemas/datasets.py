@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
-from schemas.values import SourceName, Symbol, Timespan
+from schemas.quality import DataQuality
+from schemas.values import FetchSourceName, SourceName, Symbol, Timespan
 
 Multiplier = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+
+EARLIEST_DATE: Final = dt.date(1970, 1, 1)
+"""The earliest day a fetch may ask for (Polygon stamps bars in Unix milliseconds)."""
 
 
 class DateRange(msgspec.Struct, kw_only=True):
@@ -40,23 +44,40 @@ class Dataset(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     updated_at: dt.datetime
     last_accessed: dt.datetime | None
+    quality: DataQuality | None = None
+    """The last data-quality assessment (``None`` until the dataset is assessed)."""
 
 
 class FetchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Body of ``POST /api/v1/stocks/fetch``: fetch bars for symbols and register datasets."""
+    """Body of ``POST /api/v1/stocks/fetch``: fetch bars for symbols and register datasets.
 
-    symbols: Annotated[list[Symbol], msgspec.Meta(min_length=1, max_length=1000)]
+    Name ``symbols``, or set ``market`` for every US stock's daily bars (Polygon's grouped-daily
+    endpoint: one request per trading day); each ticker becomes a dataset either way.
+    """
+
+    symbols: Annotated[list[Symbol], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    market: bool = False
+    """Every US stock instead of ``symbols`` (daily bars only)."""
     timespan: Timespan = "day"
     multiplier: Multiplier = 1
     from_: dt.date = msgspec.field(name="from")
     to: dt.date
     adjusted: bool = True
-    source: SourceName = "polygon"
+    source: FetchSourceName = "polygon"
 
     def __post_init__(self) -> None:
-        """Reject an inverted range and normalise symbols."""
+        """Reject an inverted range, a market fetch that is not daily, and normalise symbols."""
         if self.to < self.from_:
-            raise ValueError("'to' is before 'from'")
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+        if self.from_ < EARLIEST_DATE:
+            raise ValueError(f"'from' ({self.from_}) is before {EARLIEST_DATE}: no market data is that old")
+        if self.market:
+            if self.symbols:
+                raise ValueError("name symbols or set market, not both")
+            if self.timespan != "day" or self.multiplier != 1:
+                raise ValueError("a whole-market fetch is of daily bars: timespan 'day', multiplier 1")
+        elif not self.symbols:
+            raise ValueError("name at least one symbol (or set market for every US stock)")
         self.symbols = sorted({symbol.upper() for symbol in self.symbols})
 
 

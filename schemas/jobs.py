@@ -13,11 +13,16 @@ class SymbolProgress(msgspec.Struct, kw_only=True):
     """Progress of one symbol inside a fetch job."""
 
     symbol: str
+    """The symbol, or ``*`` for a whole-market fetch (one entry for every ticker)."""
     windows_done: int = 0
+    """Windows whose bars are stored (and checkpointed)."""
     windows_total: int = 0
     bars: int = 0
+    """Bars stored from the source so far (windows resumed from an earlier run included)."""
     error: str | None = None
     table: str | None = None
+    windows_failed: int = 0
+    """Windows that failed after every retry; a re-run of the same fetch fetches only these and the rest."""
 
 
 class JobStatus(msgspec.Struct, kw_only=True):

@@ -18,8 +18,12 @@ Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d", "1w", "1M"]
 Timespan = Literal["second", "minute", "hour", "day", "week", "month", "quarter", "year"]
 """A Polygon aggregate timespan; with a multiplier it names a stored series."""
 
-SourceName = Literal["polygon", "synthetic"]
-"""Where bars come from. ``synthetic`` is generated demo data, never market data."""
+SourceName = Literal["polygon", "synthetic", "file"]
+"""Where bars come from. ``synthetic`` is generated demo data, never market data; ``file`` was imported
+from a user's CSV or Parquet file."""
+
+FetchSourceName = Literal["polygon", "synthetic"]
+"""The sources a fetch can pull from (``file`` bars arrive through an import instead)."""
 
 SortOrder = Literal["asc", "desc"]
 

@@ -16,11 +16,12 @@ async def store_minute_dataset(
 ) -> None:
     """Store ``bars`` as ``symbol``'s adjusted 1-minute series and register dataset ``name`` over them.
 
-    The parts are merged afterwards, as the fetch path does.
+    The parts are merged and the rollups built afterwards, as the fetch path does.
     """
     ref = SeriesRef(symbol=symbol, series="1m", adjusted=True)
     await services.bars.insert(ref, "synthetic", bars)
     await services.bars.compact(ref, bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py())
+    await services.bars.refresh_rollups(ref)
     await services.catalog.upsert(
         DatasetRecord(
             table=name,

@@ -29,7 +29,16 @@ def k2q_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env.pop("CLICKHOUSE_URL", None)
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    env.update({"K2Q_DATA_DIR": str(data_dir), "K2Q_PORT": str(port), "K2Q_LOG_FORMAT": "json", **extra})
+    # The synthetic live feed changes the demo datasets every minute; tests that want it turn it on.
+    env.update(
+        {
+            "K2Q_DATA_DIR": str(data_dir),
+            "K2Q_PORT": str(port),
+            "K2Q_LOG_FORMAT": "json",
+            "K2Q_LIVE_DEMO": "0",
+            **extra,
+        }
+    )
     return env
 
 

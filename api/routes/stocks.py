@@ -17,6 +17,7 @@ from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
 from api.slices import chart_data as answer_chart_data
 from pipelines.exports import MEDIA_TYPES, parse_columns
+from pipelines.fetch import MARKET
 from schemas.bars import BarPage, ChartDataRequest
 from schemas.datasets import Dataset, DeletedDataset, FetchRequest
 from schemas.jobs import JobAccepted
@@ -35,11 +36,15 @@ class StocksController(Controller):
     async def fetch(
         self, data: JSONBody[FetchRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> JobAccepted:
-        """Queue a fetch of bars for one or more symbols; each becomes a dataset."""
-        runtime.services.fetcher.source(data.source)
+        """Queue a fetch of bars for symbols, or with ``market`` every US stock; each becomes a dataset.
+
+        Bad dates, timespans or sources are refused here (422) with the reason. Follow the job at
+        ``status_url``; ``POST /api/v1/jobs/{job_id}/cancel`` stops it.
+        """
+        runtime.services.fetcher.check(data)
         job_id = uuid.uuid4().hex
         owner = principal_of(request).username
-        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols, owner)
+        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols or [MARKET], owner)
         await runtime.queue.enqueue_job(
             "fetch_bars", job_id, msgspec.to_builtins(data), owner, _job_id=job_id, _queue_name=QUEUE_NAME
         )

@@ -4,8 +4,9 @@ Only the regular full-day holidays are modelled (rule 7.2 of the NYSE): New Year
 Luther King Jr. Day, Washington's Birthday, Good Friday, Memorial Day, Juneteenth (from 2022),
 Independence Day, Labor Day, Thanksgiving and Christmas, with the weekend rule (a Saturday
 holiday is observed on the Friday before, a Sunday one on the Monday after; New Year's Day on a
-Saturday is not observed at all). Unscheduled closings (2001-09-11, Hurricane Sandy, national
-days of mourning) and early closes are not.
+Saturday is not observed at all). The regular early closes (13:00 New York time) are modelled
+too: the day after Thanksgiving, and July 3 and December 24 when they fall on Monday to Thursday.
+Unscheduled closings (2001-09-11, Hurricane Sandy, national days of mourning) are not.
 """
 
 from __future__ import annotations
@@ -87,6 +88,54 @@ def nyse_holidays(year: int) -> frozenset[dt.date]:
     if year >= 2022:
         days.add(_observed(dt.date(year, 6, 19)))  # Juneteenth
     return frozenset(days)
+
+
+@cache
+def early_closes(year: int) -> frozenset[dt.date]:
+    """The NYSE's regular early closes (13:00 New York time) in ``year``.
+
+    The day after Thanksgiving always; July 3 and December 24 when they fall on Monday to
+    Thursday (on a Friday they are the observed holiday, at a weekend there is no session).
+
+    >>> sorted(early_closes(2024))
+    [datetime.date(2024, 7, 3), datetime.date(2024, 11, 29), datetime.date(2024, 12, 24)]
+    """
+    days = {_nth_weekday(year, 11, _THU, 4) + dt.timedelta(days=1)}
+    for eve in (dt.date(year, 7, 3), dt.date(year, 12, 24)):
+        if eve.weekday() <= _THU:
+            days.add(eve)
+    return frozenset(days)
+
+
+REGULAR_OPEN_MIN: Final = 570
+"""09:30, in minutes after New York midnight."""
+REGULAR_CLOSE_MIN: Final = 960
+"""16:00, in minutes after New York midnight."""
+EARLY_CLOSE_MIN: Final = 780
+"""13:00, the close of an early-close day."""
+
+
+def regular_sessions(
+    start: dt.date, end: dt.date
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The regular sessions of the NYSE trading days in ``[start, end]``.
+
+    Returns:
+        Per trading day, ascending: its New York midnight, its 09:30 open and its close (16:00,
+        or 13:00 on an early close), all as UTC epoch milliseconds.
+
+    >>> midnight, open_, close = regular_sessions(dt.date(2024, 11, 29), dt.date(2024, 11, 29))
+    >>> (open_ - midnight).tolist(), (close - midnight).tolist()
+    ([34200000], [46800000])
+    """
+    days = trading_days(start, end).astype(np.int64)
+    midnight = ny_midnight_ms(days)
+    early = np.array(
+        sorted(e for year in range(start.year, end.year + 1) for e in early_closes(year)),
+        dtype="datetime64[D]",
+    ).astype(np.int64)
+    close_min = np.where(is_member(days, early), EARLY_CLOSE_MIN, REGULAR_CLOSE_MIN)
+    return midnight, midnight + REGULAR_OPEN_MIN * 60_000, midnight + close_min * 60_000
 
 
 def is_trading_day(day: dt.date) -> bool:

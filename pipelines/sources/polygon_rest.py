@@ -2,8 +2,11 @@
 
 A request's date range is split into windows that each stay under the API's per-request limit of
 *base* aggregates (minute bars for minute and hour requests), the windows are fetched concurrently
-under a bound, every ``next_url`` page is followed with the key and ``adjusted`` re-sent, and each
-page is decoded by msgspec into typed Structs and turned into one Arrow batch.
+under one bound per source (so per API key: every window, symbol and job in the process shares it),
+every ``next_url`` page is followed with the key and ``adjusted`` re-sent, and each page is decoded
+by msgspec into typed Structs and turned into one Arrow batch. An optional requests-per-minute
+budget keeps free plans under their limit, and a ``Retry-After`` holds every request back, not
+only the one that was told. The grouped-daily endpoint serves a whole market's day in one request.
 
 Example:
     >>> from schemas.bars import SeriesKey
@@ -22,11 +25,12 @@ import email.utils
 import logging
 import random
 import re
-from typing import TYPE_CHECKING, Final, Self, TypeAlias
+from typing import TYPE_CHECKING, Final, Self, TypeAlias, overload
 from urllib.parse import quote
 
 import httpx
 import msgspec
+import numpy as np
 import pyarrow as pa
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base
@@ -39,16 +43,18 @@ from pipelines.errors import (
     SourceUnavailable,
     UnsupportedRequest,
 )
+from pipelines.sources._budget import RequestBudget
+from pipelines.sources._calendar import NEW_YORK, trading_days
 from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from types import TracebackType
 
-    from pipelines.sources.base import WindowProgress
+    from pipelines.sources.base import Window, WindowProgress
     from schemas.values import SourceName, Timespan
 
-__all__ = ["PolygonRestSource", "plan_windows"]
+__all__ = ["MARKET_SCHEMA", "PolygonRestSource", "plan_windows"]
 
 _log = logging.getLogger(__name__)
 
@@ -85,6 +91,27 @@ class _AggsPage(msgspec.Struct, gc=False):
     next_url: str | None = None
 
 
+class _GroupedAgg(msgspec.Struct, gc=False):
+    """One ticker's day in a grouped-daily answer (``t`` marks the end of the day's window)."""
+
+    ticker: str = msgspec.field(name="T")
+    o: float = 0.0
+    h: float = 0.0
+    low: float = msgspec.field(default=0.0, name="l")
+    c: float = 0.0
+    v: float = 0.0
+    vw: float | None = None
+    n: int | None = None
+
+
+class _GroupedPage(msgspec.Struct, gc=False):
+    """A grouped-daily answer: one page, no ``next_url``; a day without trading has no ``results``."""
+
+    status: str
+    results_count: int = msgspec.field(default=0, name="resultsCount")
+    results: list[_GroupedAgg] = msgspec.field(default_factory=list)
+
+
 class _ErrorBody(msgspec.Struct):
     """An error answer: ``error`` (401, 429) or ``message`` (403, 400) carries the reason."""
 
@@ -94,7 +121,11 @@ class _ErrorBody(msgspec.Struct):
 
 
 _PAGE_DECODER: Final = msgspec.json.Decoder(_AggsPage)
+_GROUPED_DECODER: Final = msgspec.json.Decoder(_GroupedPage)
 _ERROR_DECODER: Final = msgspec.json.Decoder(_ErrorBody)
+
+MARKET_SCHEMA: Final = pa.schema([pa.field("symbol", pa.string(), nullable=False), *BAR_ARROW_SCHEMA])
+"""A whole market's day: a ``symbol`` column, then the bar columns."""
 
 
 class _Transient(Exception):
@@ -185,6 +216,29 @@ def _to_batch(aggs: list[_Agg]) -> pa.RecordBatch:
     )
 
 
+def _to_market_table(day: dt.date, aggs: list[_GroupedAgg]) -> pa.Table:
+    """A grouped-daily page as :data:`MARKET_SCHEMA`, stamped at ``day``'s New York midnight.
+
+    The endpoint stamps each bar at the end of the day's window; the per-ticker endpoint stamps
+    day bars at the start of the day. Both must be the same bar in the store, so the start wins.
+    """
+    midnight = int(dt.datetime.combine(day, dt.time(), NEW_YORK).timestamp() * 1000)
+    return pa.Table.from_arrays(
+        [
+            pa.array([a.ticker for a in aggs], pa.string()),
+            pa.array(np.full(len(aggs), midnight, dtype=np.int64)).cast(TS_TYPE),
+            pa.array([a.o for a in aggs], pa.float64()),
+            pa.array([a.h for a in aggs], pa.float64()),
+            pa.array([a.low for a in aggs], pa.float64()),
+            pa.array([a.c for a in aggs], pa.float64()),
+            pa.array([a.v for a in aggs], pa.float64()),
+            pa.array([a.vw for a in aggs], pa.float64()),
+            pa.array([a.n for a in aggs], pa.uint32()),
+        ],
+        schema=MARKET_SCHEMA,
+    )
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` (delta-seconds or an HTTP date)."""
     value = response.headers.get("retry-after", "").strip()
@@ -202,13 +256,14 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class PolygonRestSource:
-    """Bars from Polygon's ``/v2/aggs`` endpoint, one :class:`pyarrow.RecordBatch` per page.
+    """Bars from Polygon's ``/v2/aggs`` endpoints, one :class:`pyarrow.RecordBatch` per page.
 
     Args:
         api_key: The Polygon key; sent only as an ``Authorization: Bearer`` header, never logged.
         base_url: The API host (``https://api.polygon.io`` or ``https://api.massive.com``).
         client: An ``httpx.AsyncClient`` to use (and not close); one is built when omitted.
-        max_in_flight: Most windows fetched at once.
+        max_in_flight: Most requests in flight at once, across every fetch through this source.
+        requests_per_minute: Most requests started in any rolling minute (0: unlimited).
         page_limit: ``limit`` per request in base aggregates (at most 50,000).
         max_attempts: Attempts per page before a transient failure becomes an error.
         max_backoff_s: Longest wait between attempts, also the cap on ``Retry-After``.
@@ -225,6 +280,7 @@ class PolygonRestSource:
         base_url: str = "https://api.polygon.io",
         client: httpx.AsyncClient | None = None,
         max_in_flight: int = 50,
+        requests_per_minute: int = 0,
         page_limit: int = MAX_PAGE_LIMIT,
         max_attempts: int = 5,
         max_backoff_s: float = 30.0,
@@ -239,12 +295,24 @@ class PolygonRestSource:
         self._api_key = api_key
         self._base = httpx.URL(base_url.rstrip("/"))
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": "k2-quant"})
+        self._client = client or httpx.AsyncClient(
+            timeout=timeout_s,
+            headers={"User-Agent": "k2-quant"},
+            limits=httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight),
+        )
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._max_in_flight = max_in_flight
         self._page_limit = page_limit
         self._max_attempts = max_attempts
         self._wait = _Backoff(backoff_base_s, max_backoff_s)
+        self._max_backoff_s = max_backoff_s
+        self.budget = RequestBudget(requests_per_minute)
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    @property
+    def concurrency(self) -> int:
+        """Windows a fetch may run at once: as many as requests may be in flight."""
+        return self._max_in_flight
 
     async def __aenter__(self) -> Self:
         """Enter an ``async with`` block; the source closes its own client on exit."""
@@ -261,13 +329,22 @@ class PolygonRestSource:
         if self._owns_client:
             await self._client.aclose()
 
+    def plan(self, request: SeriesRequest) -> list[Window]:
+        """The windows of ``request`` (see :func:`plan_windows`)."""
+        return plan_windows(request, self._page_limit)
+
+    def plan_market(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """The NYSE trading days of ``[start, end]``: the grouped-daily endpoint is empty on others."""
+        return [day.item() for day in trading_days(start, end)]
+
     async def fetch(
         self, request: SeriesRequest, progress: WindowProgress | None = None
     ) -> AsyncIterator[pa.RecordBatch]:
         """Yield the bars of ``request`` as batches of :data:`BAR_ARROW_SCHEMA`, one per page.
 
         Windows run concurrently, so batches arrive in no particular order; an empty range yields
-        nothing. The first failure cancels the other windows and is raised here.
+        nothing. The first failure cancels the other windows and is raised here (the fetch path
+        runs windows itself, through :meth:`fetch_window`, to let the others finish).
 
         Args:
             request: The series and inclusive range of exchange dates.
@@ -283,20 +360,21 @@ class PolygonRestSource:
             SourceProtocolError: The answers kept not being the documented format.
             UnsupportedRequest: The request is malformed or Polygon rejected it (400, 404, 422).
         """
-        windows = plan_windows(request, self._page_limit)
+        windows = self.plan(request)
         queue: asyncio.Queue[_Item] = asyncio.Queue(_QUEUE_DEPTH)
-        slots = asyncio.Semaphore(self._max_in_flight)
 
-        async def run(first: dt.date, last: dt.date) -> None:
+        async def run(window: Window) -> None:
             try:
-                async with slots:
-                    rows = await self._fetch_window(request, first, last, queue)
+                rows = 0
+                async for batch in self.fetch_window(request, window):
+                    rows += batch.num_rows
+                    await queue.put(batch)
                 await queue.put(rows)
             except Exception as exc:
                 await queue.put(exc)  # the consumer raises it; re-raised for gather() below
                 raise
 
-        tasks = [asyncio.create_task(run(first, last)) for first, last in windows]
+        tasks = [asyncio.create_task(run(window)) for window in windows]
         done = bars = 0
         try:
             while done < len(windows):
@@ -315,33 +393,46 @@ class PolygonRestSource:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _fetch_window(
-        self,
-        request: SeriesRequest,
-        first: dt.date,
-        last: dt.date,
-        out: asyncio.Queue[_Item],
-    ) -> int:
-        """Fetch every page of one window into ``out``; return the number of bars."""
+    async def fetch_window(self, request: SeriesRequest, window: Window) -> AsyncIterator[pa.RecordBatch]:
+        """Yield every page of one window, following ``next_url``, as batches of :data:`BAR_ARROW_SCHEMA`.
+
+        Raises:
+            SourceError: as :meth:`fetch` does.
+        """
         key = request.key
+        first, last = window
         adjusted = "true" if key.adjusted else "false"
         ticker = quote(key.symbol, safe="")
         path = f"/v2/aggs/ticker/{ticker}/range/{key.multiplier}/{key.timespan}/{first}/{last}"
-        url = self._base.copy_with(
-            raw_path=self._base.raw_path.rstrip(b"/") + path.encode()
-        ).copy_merge_params({"adjusted": adjusted, "sort": "asc", "limit": str(self._page_limit)})
-        rows = 0
+        url = self._url(path).copy_merge_params(
+            {"adjusted": adjusted, "sort": "asc", "limit": str(self._page_limit)}
+        )
         while True:
             page = await self._get_page(url)
             if page.results:
-                await out.put(_to_batch(page.results))
-                rows += len(page.results)
+                yield _to_batch(page.results)
             if not page.next_url:
-                return rows
+                return
             following = self._follow(page.next_url, adjusted)
             if following == url:
                 raise SourceProtocolError("next_url points at the page just read", source=self.name)
             url = following
+
+    async def fetch_market_day(self, day: dt.date, adjusted: bool) -> pa.Table:
+        """Every US stock's bar of ``day`` from the grouped-daily endpoint, as :data:`MARKET_SCHEMA`.
+
+        Raises:
+            SourceError: as :meth:`fetch` does.
+        """
+        url = self._url(f"/v2/aggs/grouped/locale/us/market/stocks/{day.isoformat()}").copy_merge_params(
+            {"adjusted": "true" if adjusted else "false"}
+        )
+        page = await self._get_page(url, grouped=True)
+        assert isinstance(page, _GroupedPage)
+        return _to_market_table(day, page.results)
+
+    def _url(self, path: str) -> httpx.URL:
+        return self._base.copy_with(raw_path=self._base.raw_path.rstrip(b"/") + path.encode())
 
     def _follow(self, next_url: str, adjusted: str) -> httpx.URL:
         """The next page's URL with ``adjusted`` kept, on our own origin (the key goes nowhere else)."""
@@ -356,7 +447,13 @@ class PolygonRestSource:
             target = self._base.copy_with(raw_path=target.raw_path)
         return target.copy_set_param("adjusted", adjusted)
 
-    async def _get_page(self, url: httpx.URL) -> _AggsPage:
+    @overload
+    async def _get_page(self, url: httpx.URL) -> _AggsPage: ...
+
+    @overload
+    async def _get_page(self, url: httpx.URL, *, grouped: bool) -> _AggsPage | _GroupedPage: ...
+
+    async def _get_page(self, url: httpx.URL, *, grouped: bool = False) -> _AggsPage | _GroupedPage:
         """GET one page, retrying transient failures; raise the public error once attempts run out."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts),
@@ -368,37 +465,66 @@ class PolygonRestSource:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._get_once(url)
+                    return await self._get_once(url, grouped=grouped)
         except _Transient as exc:
             tries = f"{self._max_attempts} attempt{'s' if self._max_attempts > 1 else ''}"
             raise exc.kind(f"{exc.message} (after {tries})", source=self.name, status=exc.status) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    async def _get_once(self, url: httpx.URL) -> _AggsPage:
+    def _in_flight(self) -> asyncio.Semaphore:
+        """The bound on requests in flight, made in (and kept for) the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self._max_in_flight))
+        return self._slots[1]
+
+    async def _get_once(self, url: httpx.URL, *, grouped: bool = False) -> _AggsPage | _GroupedPage:
         """One GET of one page, its status mapped to a page, a :class:`_Transient` or a public error."""
-        try:
-            response = await self._client.get(url, headers=self._headers)
-        except httpx.TimeoutException as exc:
-            raise _Transient(
-                SourceUnavailable, f"polygon timed out ({type(exc).__name__})", status=None
-            ) from None
-        except httpx.TransportError as exc:
-            detail = self._redact(f"{type(exc).__name__}: {exc}")
-            raise _Transient(SourceUnavailable, f"polygon unreachable ({detail})", status=None) from None
+        async with self._in_flight():
+            await self.budget.acquire()
+            try:
+                response = await self._client.get(url, headers=self._headers)
+            except httpx.TimeoutException as exc:
+                raise _Transient(
+                    SourceUnavailable, f"polygon timed out ({type(exc).__name__})", status=None
+                ) from None
+            except httpx.TransportError as exc:
+                detail = self._redact(f"{type(exc).__name__}: {exc}")
+                raise _Transient(SourceUnavailable, f"polygon unreachable ({detail})", status=None) from None
         status, body = response.status_code, response.content
         if status == 200:
-            return self._decode_page(body)
+            return self._decode_grouped(body) if grouped else self._decode_page(body)
         reason = self._reason(body)
         message = f"polygon answered HTTP {status}: {reason}"
         if status in (401, 403):
             raise SourceAuthError(message, source=self.name, status=status)
         if status == 429:
-            raise _Transient(SourceRateLimited, message, status=status, retry_after=_retry_after(response))
+            retry_after = _retry_after(response)
+            if retry_after is not None:  # everybody waits, not only this request
+                self.budget.pause(min(retry_after, self._max_backoff_s))
+            raise _Transient(SourceRateLimited, message, status=status, retry_after=retry_after)
         if status >= 500 or status == 408:
             raise _Transient(SourceUnavailable, message, status=status)
         if status in (400, 404, 422):
             raise UnsupportedRequest(message)
         raise SourceError(message, source=self.name, status=status)
+
+    def _decode_grouped(self, body: bytes) -> _GroupedPage:
+        """Decode a grouped-daily 200 body; anything else is a (retried) protocol failure."""
+        try:
+            page = _GROUPED_DECODER.decode(body)
+        except msgspec.DecodeError as exc:
+            message = (
+                f"polygon sent a body that is not the grouped-daily format ({exc}): {self._snippet(body)}"
+            )
+            raise _Transient(SourceProtocolError, message, status=200) from None
+        if page.status not in _OK_STATUSES:
+            message = f"polygon sent status {self._redact(page.status)!r} on HTTP 200: {self._snippet(body)}"
+            raise _Transient(SourceProtocolError, message, status=200)
+        if page.results_count and not page.results:
+            message = f"polygon counted {page.results_count} results but attached none"
+            raise _Transient(SourceProtocolError, message, status=200)
+        return page
 
     def _decode_page(self, body: bytes) -> _AggsPage:
         """Decode a 200 body; anything but the documented shape is a (retried) protocol failure."""

@@ -48,7 +48,7 @@ from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from pipelines.sources.base import WindowProgress
+    from pipelines.sources.base import Window, WindowProgress
     from schemas.bars import SeriesRequest
     from schemas.values import SourceName
 
@@ -69,6 +69,8 @@ _CHUNK_DAYS: Final = 16  # 16 x 960 float64 = 120 KiB: under glibc's mmap thresh
 _MINUTE_MS: Final = 60_000
 _EPOCH_ORD: Final = (EPOCH - dt.date(1970, 1, 1)).days  # also the anchor of n-day and n-week bars
 _UINT32_MAX: Final = 2**32 - 1
+CONCURRENCY: Final = 2
+"""Windows generated at once: generation is CPU-bound NumPy work, and chDB inserts on one thread."""
 
 # ---------------------------------------------------------------------------------------------
 # Counter-based randomness: SplitMix64 over (symbol, stream, day, minute). NumPy's integer
@@ -484,12 +486,33 @@ class SyntheticSource:
         today = dt.datetime.now(NEW_YORK).date()
         return dt.datetime.combine(today, dt.time(), NEW_YORK)
 
+    @property
+    def concurrency(self) -> int:
+        """Windows generated at once (each in a worker thread)."""
+        return CONCURRENCY
+
+    def plan(self, request: SeriesRequest) -> list[Window]:
+        """Calendar months (intraday) or years of ``request``, up to the last day with bars.
+
+        Raises:
+            UnsupportedRequest: as :func:`generate_bars` does.
+        """
+        key = request.key
+        _check(key, request.start)
+        last = min(request.end, _to_date(_to_ms(self._until()) // DAY_MS + 1))
+        return _chunks(request.start, last, yearly=key.timespan not in ("minute", "hour"))
+
+    async def fetch_window(self, request: SeriesRequest, window: Window) -> AsyncIterator[pa.RecordBatch]:
+        """Yield the bars of one window, generated in a worker thread so the event loop never blocks."""
+        until = self._until()
+        table = await asyncio.to_thread(generate_bars, request.key, window[0], window[1], until=until)
+        for batch in table.to_batches():
+            yield batch
+
     async def fetch(
         self, request: SeriesRequest, progress: WindowProgress | None = None
     ) -> AsyncIterator[pa.RecordBatch]:
         """Yield the bars of ``request`` one calendar month (intraday) or year at a time.
-
-        Each chunk is generated in a worker thread, so long ranges never block the event loop.
 
         Args:
             request: The series and the inclusive range of New York dates.
@@ -501,16 +524,11 @@ class SyntheticSource:
         Raises:
             UnsupportedRequest: as :func:`generate_bars` does.
         """
-        key = request.key
-        until = self._until()
-        _check(key, request.start)
-        last = min(request.end, _to_date(_to_ms(until) // DAY_MS + 1))
-        chunks = _chunks(request.start, last, yearly=key.timespan not in ("minute", "hour"))
+        chunks = self.plan(request)
         bars = 0
-        for done, (chunk_start, chunk_end) in enumerate(chunks, start=1):
-            table = await asyncio.to_thread(generate_bars, key, chunk_start, chunk_end, until=until)
-            bars += table.num_rows
-            for batch in table.to_batches():
+        for done, chunk in enumerate(chunks, start=1):
+            async for batch in self.fetch_window(request, chunk):
+                bars += batch.num_rows
                 yield batch
             if progress is not None:
                 progress(done, len(chunks), bars)

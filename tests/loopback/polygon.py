@@ -7,6 +7,11 @@ and ``limit`` apply; a longer answer pages with a ``next_url`` that, like Polygo
 cursor (``limit`` and ``sort``) but neither ``apiKey`` nor ``adjusted``; an empty range has no
 ``results`` key. The key is checked from ``Authorization: Bearer`` or ``apiKey``.
 
+``GET /v2/aggs/grouped/locale/us/market/stocks/{date}`` (grouped daily) answers every ticker's
+day bar of that date from the held ``(ticker, 1, "day", adjusted)`` series, each result with its
+ticker in ``T`` and, as Polygon documents it, ``t`` at the *end* of the day's window (16:00 New
+York); a date with no bars has no ``results`` key.
+
 Failures are scripted with :meth:`PolygonLoopback.inject` (403, 429 with or without
 ``Retry-After``, a 502 HTML page, truncated JSON, slow answers, any JSON error), and every request
 is recorded in :attr:`PolygonLoopback.requests`.
@@ -56,6 +61,7 @@ MAX_LIMIT = 50_000
 TIMESPANS = frozenset({"second", "minute", "hour", "day", "week", "month", "quarter", "year"})
 _BASE_PER_BAR = {"hour": 60}  # base aggregates per bar of multiplier 1: minutes for hours, else 1
 _AGGS_PATH = re.compile(r"^/v2/aggs/ticker/([^/]+)/range/([^/]+)/([^/]+)/([^/]+)/([^/]+)/?$")
+_GROUPED_PATH = re.compile(r"^/v2/aggs/grouped/locale/us/market/stocks/([^/]+)/?$")
 _COLUMNS = {  # accepted input column -> Polygon field
     "ts": "t", "t": "t", "open": "o", "o": "o", "high": "h", "h": "h", "low": "l", "l": "l",
     "close": "c", "c": "c", "volume": "v", "v": "v", "vwap": "vw", "vw": "vw", "transactions": "n", "n": "n",
@@ -144,6 +150,18 @@ class _Series:
     columns: dict[str, np.ndarray[Any, np.dtype[Any]]] = field(default_factory=dict)
 
 
+class _GroupedResult(msgspec.Struct, omit_defaults=True, kw_only=True):
+    ticker: str = msgspec.field(name="T")
+    v: float | int
+    vw: float | None = None
+    o: float
+    c: float
+    h: float
+    low: float = msgspec.field(name="l")
+    t: int
+    n: int | None = None
+
+
 class _Result(msgspec.Struct, omit_defaults=True, kw_only=True):
     v: float | int
     vw: float | None = None
@@ -201,10 +219,14 @@ class PolygonLoopback:
         self.in_flight = 0
         self.max_concurrency = 0
 
-    def inject(self, fault: Fault, times: int | None = 1) -> None:
-        """Apply ``fault`` to the next ``times`` authenticated requests (``None``: until cleared)."""
+    def inject(self, fault: Fault, times: int | None = 1, *, path_contains: str | None = None) -> None:
+        """Apply ``fault`` to the next ``times`` authenticated requests (``None``: until cleared).
+
+        With ``path_contains``, only requests whose path contains it are affected (one window,
+        one ticker); faults are tried in the order they were injected.
+        """
         with self._lock:
-            self._faults.append([fault, times])
+            self._faults.append([fault, times, path_contains])
 
     def clear_faults(self) -> None:
         """Drop every scripted fault."""
@@ -343,7 +365,7 @@ class PolygonLoopback:
             return (401, self._error("ERROR", error="API Key was not provided"), "application/json", ())
         if given != self.api_key:
             return (401, self._error("ERROR", error="Unknown API Key"), "application/json", ())
-        fault = self._next_fault()
+        fault = self._next_fault(record.path)
         if fault is not None and fault.kind == "respond":
             return fault.status, fault.body, fault.content_type, fault.headers
         if fault is not None and fault.kind == "delay":
@@ -353,22 +375,61 @@ class PolygonLoopback:
             body = body[: max(1, len(body) // 2)]
         return status, body, "application/json", ()
 
-    def _next_fault(self) -> Fault | None:
+    def _next_fault(self, path: str) -> Fault | None:
         with self._lock:
-            if not self._faults:
+            entry = next((e for e in self._faults if e[2] is None or e[2] in path), None)
+            if entry is None:
                 return None
-            entry = self._faults[0]
             if entry[1] is not None:
                 entry[1] -= 1
                 if entry[1] <= 0:
-                    self._faults.popleft()
+                    self._faults.remove(entry)
             fault: Fault = entry[0]
             return fault
 
     def _error(self, status: str, **fields: str) -> bytes:
         return _json({"status": status, "request_id": _request_id(), **fields})
 
+    def _grouped(self, record: RecordedRequest, day_text: str) -> tuple[int, bytes]:
+        """Every ticker's day bar of one date, as the grouped-daily endpoint answers it."""
+        if "adjusted" not in record.query:
+            self.missing_adjusted += 1
+            if self.require_adjusted:
+                return 400, self._error("ERROR", error="loopback: the request lacks the 'adjusted' parameter")
+        try:
+            day = dt.date.fromisoformat(day_text)
+        except ValueError:
+            return 400, self._error("ERROR", error="Could not parse the date")
+        adjusted = record.query.get("adjusted", "true").lower() != "false"
+        midnight, close = (
+            _start_ms(day_text),
+            int(dt.datetime.combine(day, dt.time(16), NEW_YORK).timestamp() * 1000),
+        )
+        with self._lock:
+            held = [
+                (key[0], series) for key, series in self._series.items() if key[1:] == (1, "day", adjusted)
+            ]
+        results = []
+        for ticker, series in sorted(held, key=lambda item: item[0]):
+            at = int(np.searchsorted(series.t, midnight))
+            if at < len(series.t) and series.t[at] == midnight:
+                (row,) = _results(series, np.array([at]))
+                results.append(_GroupedResult(ticker=ticker, **{**msgspec.structs.asdict(row), "t": close}))
+        payload: dict[str, Any] = {
+            "adjusted": adjusted,
+            "queryCount": len(results),
+            "resultsCount": len(results),
+            "status": self.status,
+            "request_id": _request_id(),
+        }
+        if results:
+            payload["results"] = results
+        return 200, _json(payload)
+
     def _aggregates(self, record: RecordedRequest) -> tuple[int, bytes]:
+        grouped = _GROUPED_PATH.match(record.path)
+        if record.method == "GET" and grouped is not None:
+            return self._grouped(record, grouped.group(1))
         match = _AGGS_PATH.match(record.path)
         if record.method != "GET" or match is None:
             return 404, self._error("NOT_FOUND", message="Route not found")

@@ -513,6 +513,88 @@ def test_auto_timeframe_and_download_of_the_window_in_view(
     assert header.replace('"', "").startswith("ts,open,high,low,close,volume"), header
 
 
+# Pixels near each of the given colours, over every canvas of the chart (each pane draws its own).
+CANVAS_COLORS_JS = """
+(chart, colors) => {
+  const counts = colors.map(() => 0);
+  for (const canvas of chart.querySelectorAll("canvas")) {
+    if (canvas.width === 0 || canvas.height === 0) continue;
+    const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < data.length; i += 4) {
+      colors.forEach(([r, g, b], k) => {
+        const distance = Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b);
+        if (distance <= 60) counts[k] += 1;
+      });
+    }
+  }
+  return counts;
+}
+"""
+# The first two indicator colours (web/src/chart/indicators.ts INDICATOR_COLORS).
+FIRST_LINE_RGB, SECOND_LINE_RGB = (0x4F, 0x9C, 0xF9), (0xC0, 0x84, 0xFC)
+
+
+def test_indicators_in_the_url_are_drawn_and_read_at_the_crosshair(
+    app: str, server: K2qServer, users: dict[str, User], page: Page
+) -> None:
+    sign_in(page, app, users["analyst"])
+    table = demo_table(app, server, "day")
+    page.goto(f"{app}/analysis?table={table}&tf=1d&ind=sma(20)&ind=rsi")
+    assert wait_for_bars(page) > 100
+    chart = page.locator(CHART)
+    expect(chart).to_have_attribute("data-indicators", "ind:sma(20):real ind:rsi:real")
+    chips = page.locator("[data-testid=indicator-chip]")
+    expect(chips).to_have_count(2)
+    assert chips.evaluate_all("cs => cs.map((c) => c.dataset.spec)") == ["sma(20)", "rsi"]
+    # The moving average is drawn with the candles, RSI in a pane of its own.
+    painted(page)
+    sma_pixels, rsi_pixels = chart.evaluate(CANVAS_COLORS_JS, [FIRST_LINE_RGB, SECOND_LINE_RGB])
+    # One-pixel lines, anti-aliased: a few hundred pixels each keep their colour; a blank pane has none.
+    assert sma_pixels > 100, sma_pixels
+    assert rsi_pixels > 100, rsi_pixels
+    assert_chart_drawn(page)
+    grid_head = page.locator("[data-testid=data-grid] .grid-head")
+    expect(grid_head).to_contain_text("sma(20)")
+    expect(grid_head).to_contain_text("rsi")
+
+    # Hovering a bar shows its indicator values next to its OHLCV.
+    box = chart.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.3)
+    strip = page.locator("[data-testid=crosshair-strip]")
+    expect(strip).to_have_attribute("data-hovered", "true")
+    expect(strip.locator(".strip-indicator[data-spec=rsi] b")).to_have_text("rsi")
+    rsi = strip.locator("[data-testid=crosshair-indicator][data-key='ind:rsi:real']")
+    expect(rsi).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    assert 0 <= float(rsi.inner_text()) <= 100, rsi.inner_text()
+    sma = strip.locator("[data-testid=crosshair-indicator][data-key='ind:sma(20):real']")
+    expect(sma).to_have_text(re.compile(r"^[\d,]+\.\d+$"))
+    # The same values in the grid's row for the hovered bar.
+    active = page.locator(f"{GRID_ROW}[data-active=true]")
+    expect(active.locator("[data-key='ind:rsi:real']")).to_have_text(rsi.inner_text())
+
+    # A spec the server refuses: its reason is shown, it is dropped, and the chart keeps the others.
+    allow_statuses(page, 422)
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] + 200)
+    page.locator("[data-testid=indicator-input]").fill("nosuch(3)")
+    page.locator("[data-testid=indicator-input]").press("Enter")
+    expect(page.locator("[data-testid=indicator-problem]")).to_contain_text("not a TA-Lib function")
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("ind") == ["sma(20)", "rsi"])
+    expect(chips).to_have_count(2)
+    page.wait_for_function("(sel) => document.querySelector(sel).dataset.loading === 'false'", arg=CHART)
+    expect(chart).to_have_attribute("data-indicators", "ind:sma(20):real ind:rsi:real")
+    expect(page.locator("[data-testid=chart-error]")).to_have_count(0)
+
+    # Removing one takes its line (and pane) away and updates the shared link.
+    page.locator("[aria-label='Remove rsi']").click()
+    page.wait_for_url(lambda url: parse_qs(urlparse(url).query).get("ind") == ["sma(20)"])
+    expect(chart).to_have_attribute("data-indicators", "ind:sma(20):real")
+    painted(page)
+    sma_pixels, rsi_pixels = chart.evaluate(CANVAS_COLORS_JS, [FIRST_LINE_RGB, SECOND_LINE_RGB])
+    assert sma_pixels > 100, sma_pixels
+    assert rsi_pixels < 10, rsi_pixels
+
+
 def test_landing_lists_datasets_and_ready_stores(
     app: str, server: K2qServer, users: dict[str, User], page: Page
 ) -> None:

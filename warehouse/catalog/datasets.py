@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -10,11 +11,13 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from schemas.datasets import Dataset, DateRange
+from warehouse.catalog.quality import decode_summary
 from warehouse.errors import NotFound
 
 _COLUMNS: Final = (
     "table_name, symbol, timespan, multiplier, adjusted, source, start_date, end_date, record_count,"
-    " first_bar, last_bar, created_at, updated_at, last_accessed"
+    " first_bar, last_bar, created_at, updated_at, last_accessed,"
+    " (SELECT q.summary::text FROM dataset_quality q WHERE q.table_name = datasets.table_name) AS quality"
 )
 
 
@@ -50,6 +53,7 @@ def _to_dataset(row: dict[str, Any]) -> Dataset:
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
             "last_accessed": row["last_accessed"],
+            "quality": decode_summary(row["quality"]),
         },
         Dataset,
         from_attributes=True,
@@ -79,6 +83,69 @@ class DatasetRepository:
             row = await cur.fetchone()
         assert row is not None
         return _to_dataset(row)
+
+    async def upsert_many(self, records: Sequence[DatasetRecord]) -> list[Dataset]:
+        """:meth:`upsert` of many records in one statement (a fetch of hundreds of tickers)."""
+        if not records:
+            return []
+        fields = [
+            ("table", "text"),
+            ("symbol", "text"),
+            ("timespan", "text"),
+            ("multiplier", "int4"),
+            ("adjusted", "bool"),
+            ("source", "text"),
+            ("start_date", "date"),
+            ("end_date", "date"),
+            ("record_count", "int8"),
+            ("first_bar", "timestamptz"),
+            ("last_bar", "timestamptz"),
+        ]
+        arrays = ", ".join(f"%({name})s::{kind}[]" for name, kind in fields)
+        sql = f"""
+            INSERT INTO datasets (table_name, symbol, timespan, multiplier, adjusted, source, start_date,
+                                  end_date, record_count, first_bar, last_bar)
+            SELECT * FROM unnest({arrays})
+            ON CONFLICT (table_name) DO UPDATE SET
+                record_count = EXCLUDED.record_count, first_bar = EXCLUDED.first_bar,
+                last_bar = EXCLUDED.last_bar, source = EXCLUDED.source, updated_at = now()
+            RETURNING {_COLUMNS}
+        """
+        params = {name: [getattr(record, name) for record in records] for name, _ in fields}
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql, params)
+            return [_to_dataset(row) for row in await cur.fetchall()]
+
+    async def extend(self, record: DatasetRecord) -> Dataset:
+        """Register ``record``, or widen the dataset of that name to its range and take its counts.
+
+        Live datasets grow: unlike :meth:`upsert`, the stored range becomes the union of the old one
+        and ``record``'s.
+        """
+        sql = f"""
+            INSERT INTO datasets (table_name, symbol, timespan, multiplier, adjusted, source, start_date,
+                                  end_date, record_count, first_bar, last_bar)
+            VALUES (%(table)s, %(symbol)s, %(timespan)s, %(multiplier)s, %(adjusted)s, %(source)s,
+                    %(start_date)s, %(end_date)s, %(record_count)s, %(first_bar)s, %(last_bar)s)
+            ON CONFLICT (table_name) DO UPDATE SET
+                start_date = LEAST(datasets.start_date, EXCLUDED.start_date),
+                end_date = GREATEST(datasets.end_date, EXCLUDED.end_date),
+                record_count = EXCLUDED.record_count, first_bar = EXCLUDED.first_bar,
+                last_bar = EXCLUDED.last_bar, updated_at = now()
+            RETURNING {_COLUMNS}
+        """
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql, msgspec.structs.asdict(record))
+            row = await cur.fetchone()
+        assert row is not None
+        return _to_dataset(row)
+
+    async def for_symbols(self, symbols: Sequence[str], adjusted: bool) -> list[Dataset]:
+        """Datasets of any of ``symbols`` with adjustment ``adjusted`` (one query for many symbols)."""
+        sql = f"SELECT {_COLUMNS} FROM datasets WHERE symbol = ANY(%s) AND adjusted = %s ORDER BY symbol"
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql, (list(symbols), adjusted))
+            return [_to_dataset(row) for row in await cur.fetchall()]
 
     async def all(self) -> list[Dataset]:
         """Every dataset, by symbol then bar width then start."""

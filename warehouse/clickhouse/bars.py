@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -17,7 +17,16 @@ from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE
 from schemas.values import BarWidth
 from warehouse.clickhouse.buckets import bucket_sql, ladder_from, tiles
 from warehouse.clickhouse.client import ClickHouse
-from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE
+from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
+from warehouse.clickhouse.rollups import (
+    REGULAR_SESSION,
+    Rollups,
+    cut_points,
+    exchange_days,
+    rollup_rows_sql,
+    rollup_source,
+    rollup_widths,
+)
 from warehouse.errors import InvalidQuery
 
 QUERY_TIME_BUDGET_S: Final = 15
@@ -27,11 +36,6 @@ SERIES_WHERE: Final = (
     "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
     " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
 )
-
-REGULAR_SESSION: Final = (
-    " AND toHour(ts, 'America/New_York') * 60 + toMinute(ts, 'America/New_York') BETWEEN 570 AND 959"
-)
-"""Keeps intraday bars that start within 09:30–16:00 New York time."""
 
 _SETTINGS: Final = {"max_execution_time": QUERY_TIME_BUDGET_S}
 
@@ -70,18 +74,99 @@ class Slice(msgspec.Struct, frozen=True, kw_only=True):
     truncated: bool
 
 
+class LevelPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """Which widths a slice may use and where its search for the narrowest that fits starts."""
+
+    ladder: tuple[str, ...]
+    """Widths allowed, narrowest first."""
+    width_ms: tuple[int, ...]
+    cap: int
+    """Most rows the first query may return."""
+    first: int
+    """Index of the narrowest width whose buckets over the whole window stay within ``cap``."""
+    fits: int
+    """Index of the narrowest width that fits the budget even if every bucket held bars."""
+
+
+def plan_levels(
+    series: str,
+    timeframe: str,
+    widths: Sequence[str] | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    max_points: int,
+) -> LevelPlan:
+    """The widths a slice of ``series`` at ``timeframe`` over ``[start, end]`` may use.
+
+    Raises:
+        InvalidQuery: the series is not fine enough for ``timeframe``.
+    """
+    allowed = ladder_from(timeframe) if widths is None else tuple(w for w in widths if tiles(timeframe, w))
+    ladder = tuple(code for code in allowed if tiles(series, code))
+    if not ladder:
+        raise InvalidQuery(f"a {series} series cannot be drawn at {timeframe}")
+    span_ms = max((end - start) / dt.timedelta(milliseconds=1), 1.0)
+    cap = max(16 * max_points, 20_000)
+    width_ms = tuple(BarWidth.of(code).approx_ms for code in ladder)
+    last = len(ladder) - 1
+    return LevelPlan(
+        ladder=ladder,
+        width_ms=width_ms,
+        cap=cap,
+        first=next((i for i, ms in enumerate(width_ms) if span_ms / ms <= cap), last),
+        fits=next((i for i, ms in enumerate(width_ms) if span_ms / ms + 2 <= max_points), last),
+    )
+
+
+Stage = Callable[[int, int], Awaitable[tuple[pa.Table, bool]]]
+"""``stage(index, top)``: the window at width ``ladder[index]``, each row with its bucket at every
+wider width up to ``ladder[top]`` (columns ``b_<code>``), and whether the row cap cut it short."""
+
+
+async def staged_slice(levels: LevelPlan, series: str, max_points: int, stage: Stage) -> Slice:
+    """Find the narrowest width whose buckets fit ``max_points`` with as few stages as possible.
+
+    The search starts one width narrower than the widest guess: for dense bars its count decides
+    between the two at once, and rollups serve it for long windows. Counts of buckets only shrink
+    as widths grow, so when a width already fits the budget a narrower one might too (sparse
+    bars): it looks again, first one width narrower, then the narrowest the row cap allows, for as
+    long as that holds.
+    """
+    ladder, width_ms, cap = levels.ladder, levels.width_ms, levels.cap
+    index = levels.first
+    if rollup_source(series, ladder[max(levels.first, levels.fits - 1)]) is not None:
+        index = max(levels.first, levels.fits - 1)
+    top = max(index, levels.fits)
+    table, truncated = await stage(index, top)
+    stepped = False
+    while index > 0 and not truncated and table.num_rows <= max_points:
+        known = table.num_rows
+        finer = index - 1
+        if stepped:
+            finer = next((i for i in range(index) if known * width_ms[index] / width_ms[i] <= cap), finer)
+        stepped = True
+        top = max(top, index)
+        index = finer
+        table, truncated = await stage(index, top)
+    return coarsen(table, ladder[index : top + 1], max_points, truncated=truncated)
+
+
 class BarStore:
     """Every bar, in one ReplacingMergeTree table (see :mod:`warehouse.clickhouse.ddl`)."""
 
     def __init__(self, clickhouse: ClickHouse) -> None:
         self.clickhouse = clickhouse
+        self.rollups = Rollups(merge=clickhouse.embedded)
 
     async def ensure_schema(self) -> None:
-        """Create the tables if they do not exist."""
+        """Create the tables if they do not exist (and schedule rollups of bars stored before them)."""
 
         def create(client: Client) -> None:
+            had_rollups = bool(client.command(f"EXISTS TABLE {ROLLUPS_TABLE}"))
             for ddl in ALL_DDL:
                 client.command(ddl)
+            if not had_rollups:
+                self.rollups.seed(client)
 
         await self.clickhouse.run(create)
 
@@ -104,12 +189,84 @@ class BarStore:
         )
         chunks = _partition_chunks(table, intraday=BarWidth.of(ref.series).is_intraday)
 
+        days = exchange_days(table.column("ts"))
+
         def insert(client: Client) -> None:
             for chunk in chunks:
                 client.insert_arrow(BARS_TABLE, chunk)
+            self.rollups.mark(client, ref, days)
 
         await self.clickhouse.run(insert)
         return int(rows)
+
+    async def insert_symbols(self, series: str, adjusted: bool, source: str, table: pa.Table) -> int:
+        """Store bars of many symbols of one bar width in one insert; return how many rows were sent.
+
+        ``table`` holds a ``symbol`` column and the columns of ``BAR_ARROW_SCHEMA`` (a whole-market
+        day, or pages of several symbols buffered together).
+        """
+        rows = table.num_rows
+        if rows == 0:
+            return 0
+        symbols = table.column("symbol").cast(pa.string())
+        table = (
+            table.select(BAR_ARROW_SCHEMA.names)
+            .cast(BAR_ARROW_SCHEMA)
+            .append_column("symbol", symbols)
+            .append_column("timespan", pa.repeat(series, rows))
+            .append_column("adjusted", pa.repeat(adjusted, rows))
+            .append_column("source", pa.repeat(source, rows))
+        )
+        chunks = _partition_chunks(table, intraday=BarWidth.of(series).is_intraday)
+        touched: dict[str, list[dt.date]] = {}
+        if rollup_widths(series):  # only intraday series keep rollups to mark
+            for symbol in pc.unique(symbols).to_pylist():
+                mine = table.filter(pc.equal(table.column("symbol"), symbol))
+                touched[symbol] = exchange_days(mine.column("ts"))
+
+        def insert(client: Client) -> None:
+            for chunk in chunks:
+                client.insert_arrow(BARS_TABLE, chunk)
+            for symbol, days in touched.items():
+                self.rollups.mark(client, SeriesRef(symbol=symbol, series=series, adjusted=adjusted), days)
+
+        await self.clickhouse.run(insert)
+        return int(rows)
+
+    async def stats_many(
+        self,
+        series: str,
+        adjusted: bool,
+        start: dt.datetime,
+        end: dt.datetime,
+        symbols: Sequence[str] | None,
+        *,
+        source: str | None = None,
+    ) -> dict[str, SeriesStats]:
+        """:meth:`stats` of many symbols in one query (every symbol with bars when ``symbols`` is None).
+
+        With ``source``, only symbols with bars from that source count.
+        """
+        where = (
+            "timespan = {series:String} AND adjusted = {adjusted:Bool}"
+            " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
+        )
+        params: dict[str, Any] = {"series": series, "adjusted": adjusted, "start": start, "end": end}
+        if symbols is not None:
+            where += " AND symbol IN {symbols:Array(String)}"
+            params["symbols"] = list(symbols)
+        if source is not None:
+            where += " AND source = {source:String}"
+            params["source"] = source
+        sql = f"SELECT symbol, count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {where}"
+        sql += " GROUP BY symbol"
+        result = await self.clickhouse.run(
+            lambda client: client.query(sql, parameters=params, settings=_SETTINGS)
+        )
+        return {
+            str(symbol): SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
+            for symbol, count, first, last in result.result_rows
+        }
 
     async def compact(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> int:
         """Merge the partitions holding ``ref`` in ``[start, end]`` into one part each; return how many.
@@ -125,6 +282,7 @@ class BarStore:
         def optimize(client: Client) -> None:
             for partition_id in ids:  # digits we computed: safe in the statement
                 client.command(f"OPTIMIZE TABLE {BARS_TABLE} PARTITION ID '{partition_id}' FINAL")
+            client.command(f"OPTIMIZE TABLE {ROLLUP_DIRTY_TABLE} FINAL")  # one small part per insert
 
         await self.clickhouse.run(optimize)
         return len(ids)
@@ -192,13 +350,22 @@ class BarStore:
             params[f"ke{index}"] = keep_end
 
         def delete(client: Client) -> int:
-            count = client.query(f"SELECT count() FROM {BARS_TABLE} FINAL WHERE {where}", parameters=params)
-            deleted = int(count.result_rows[0][0])
+            days = client.query(
+                f"SELECT toDate32(ts, 'America/New_York') AS day, count() FROM {BARS_TABLE} FINAL"
+                f" WHERE {where} GROUP BY day",
+                parameters=params,
+            ).result_rows
+            deleted = sum(int(count) for _, count in days)
             if deleted:
                 client.command(f"DELETE FROM {BARS_TABLE} WHERE {where}", parameters=params)
+                self.rollups.mark(client, ref, sorted(day for day, _ in days), removed=True)
             return deleted
 
         return await self.clickhouse.run(delete)
+
+    async def refresh_rollups(self, ref: SeriesRef) -> int:
+        """Rebuild ``ref``'s rollups wherever its bars changed; return how many days were rebuilt."""
+        return await self.clickhouse.run(lambda client: self.rollups.refresh(client, ref))
 
     async def chart_slice(
         self,
@@ -210,6 +377,7 @@ class BarStore:
         *,
         regular_session: bool = False,
         widths: Sequence[str] | None = None,
+        rollups_fresh: bool = False,
     ) -> Slice:
         """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to fit ``max_points``.
 
@@ -226,39 +394,85 @@ class BarStore:
             max_points: Most buckets to return.
             regular_session: Keep only 09:30–16:00 New York bars (intraday series only).
             widths: The widths that may be used (default: every ladder width).
+            rollups_fresh: The caller knows nothing changed since the rollups were last refreshed
+                (otherwise they are refreshed first when this slice reads them).
 
         Raises:
             InvalidQuery: the series is not fine enough for ``timeframe``.
         """
-        allowed = (
-            ladder_from(timeframe) if widths is None else tuple(w for w in widths if tiles(timeframe, w))
-        )
-        ladder = tuple(code for code in allowed if tiles(ref.series, code))
-        if not ladder:
-            raise InvalidQuery(f"a {ref.series} series cannot be drawn at {timeframe}")
-        span_ms = max((end - start) / dt.timedelta(milliseconds=1), 1.0)
-        cap = max(16 * max_points, 20_000)
-        base = next((code for code in ladder if span_ms / BarWidth.of(code).approx_ms <= cap), ladder[-1])
-        levels: list[str] = []
-        for code in ladder[ladder.index(base) :]:
-            levels.append(code)
-            if span_ms / BarWidth.of(code).approx_ms + 2 <= max_points:
-                break
+        levels = plan_levels(ref.series, timeframe, widths, start, end, max_points)
         session = regular_session and BarWidth.of(ref.series).is_intraday
-        sql = _slice_sql(
-            base,
-            levels[1:],
-            raw=ref.series == base,
-            where=SERIES_WHERE + (REGULAR_SESSION if session else ""),
-        )
-        table = await self.clickhouse.run(
-            lambda client: client.query_arrow(
-                sql, parameters=ref.params(start, end) | {"cap": cap + 1}, settings=_SETTINGS
+        stale = not rollups_fresh
+
+        async def stage(index: int, top: int) -> tuple[pa.Table, bool]:
+            nonlocal stale
+            table, truncated, stale = await self._stage(
+                ref, levels.ladder, index, top, start, end, levels.cap, session, stale
             )
+            return table, truncated
+
+        return await staged_slice(levels, ref.series, max_points, stage)
+
+    async def rollup_series(self, ref: SeriesRef, width: str, session: str) -> pa.Table:
+        """Every ``width`` rollup row of ``ref`` for ``session`` (refresh first), oldest first."""
+        sql = (
+            "SELECT ts, open, high, low, close, volume FROM bar_rollups FINAL"
+            " WHERE symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
+            " AND width = {width:String} AND session = {session:String} ORDER BY ts"
         )
-        truncated = table.num_rows > cap
-        table = _with_utc_ts(table.slice(0, cap))
-        return _coarsen(table, levels, max_points, truncated=truncated)
+        params = {
+            "symbol": ref.symbol,
+            "series": ref.series,
+            "adjusted": ref.adjusted,
+            "width": width,
+            "session": session,
+        }
+        table = await self.clickhouse.run(
+            lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+        )
+        return _with_utc_ts(table).cast(CHART_SLICE_ARROW_SCHEMA)
+
+    async def _stage(
+        self,
+        ref: SeriesRef,
+        ladder: Sequence[str],
+        index: int,
+        top: int,
+        start: dt.datetime,
+        end: dt.datetime,
+        cap: int,
+        session: bool,
+        stale: bool,
+    ) -> tuple[pa.Table, bool, bool]:
+        """The window at width ``ladder[index]``, from rollups where they tile it.
+
+        Each row also carries its bucket at every wider width up to ``ladder[top]``. Returns the
+        table, whether ``cap`` cut it short, and whether the rollups may still be ``stale`` (they
+        are refreshed before they are read).
+        """
+        base, wider = ladder[index], ladder[index + 1 : top + 1]
+        where = SERIES_WHERE + (REGULAR_SESSION if session else "")
+        params = ref.params(start, end) | {"cap": cap + 1}
+        sql = _slice_sql(base, wider, raw=ref.series == base, where=where)
+        source = rollup_source(ref.series, base)
+        if source is not None:
+            mid_lo, mid_hi = cut_points(source, start, end)
+            if mid_lo < mid_hi:
+                rows = f"{rollup_rows_sql(source, regular=session)} UNION ALL " + _edge_rows_sql(where)
+                sql = _slice_sql(base, wider, raw=False, rows=rows)
+                params |= {"mid_lo": mid_lo, "mid_hi": mid_hi}
+            else:
+                source = None
+
+        refresh = source is not None and stale
+
+        def query(client: Client) -> pa.Table:
+            if refresh:
+                self.rollups.refresh(client, ref)
+            return client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+
+        table = await self.clickhouse.run(query)
+        return _with_utc_ts(table.slice(0, cap)), table.num_rows > cap, stale and not refresh
 
 
 def _partition_ids(intraday: bool, start: dt.datetime, end: dt.datetime) -> list[str]:
@@ -291,17 +505,37 @@ def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
     return [ordered.slice(lo, hi - lo) for lo, hi in itertools.pairwise(edges)]
 
 
-def _slice_sql(base: str, wider: Sequence[str], *, raw: bool, where: str = SERIES_WHERE) -> str:
-    """SQL for the window at width ``base`` plus, per ``wider`` width, the bucket each row falls in."""
+def _edge_rows_sql(where: str) -> str:
+    """Bars of the window outside the part rollups cover, as rows ``(t, o, h, l, c, v)``."""
+    return (
+        "SELECT ts AS t, open AS o, high AS h, low AS l, close AS c, volume AS v"
+        f" FROM {BARS_TABLE} FINAL WHERE {where}"
+        " AND (ts < {mid_lo:DateTime64(3, 'UTC')} OR ts >= {mid_hi:DateTime64(3, 'UTC')})"
+    )
+
+
+def _slice_sql(
+    base: str, wider: Sequence[str], *, raw: bool, where: str = SERIES_WHERE, rows: str | None = None
+) -> str:
+    """SQL for the window at width ``base`` plus, per ``wider`` width, the bucket each row falls in.
+
+    ``rows`` replaces the bars as the input (``t, o, h, l, c, v`` per row, e.g. rollups plus the
+    bars at the window's edges); ``raw`` returns the bars themselves, unaggregated.
+    """
     extra = "".join(f", {bucket_sql(code, 'ts')} AS b_{code}" for code in wider)
     if raw:
         return (
             f"SELECT ts, open, high, low, close, volume{extra} FROM {BARS_TABLE} FINAL"
             f" WHERE {where} ORDER BY ts LIMIT {{cap:UInt64}}"
         )
+    if rows is None:
+        rows = (
+            "SELECT ts AS t, open AS o, high AS h, low AS l, close AS c, volume AS v"
+            f" FROM {BARS_TABLE} FINAL WHERE {where}"
+        )
     inner = (
-        f"SELECT {bucket_sql(base, 'ts')} AS b, argMin(open, ts) AS o, max(high) AS h, min(low) AS l,"
-        f" argMax(close, ts) AS c, sum(volume) AS v FROM {BARS_TABLE} FINAL WHERE {where} GROUP BY b"
+        f"SELECT {bucket_sql(base, 't')} AS b, argMin(o, t) AS o, max(h) AS h, min(l) AS l,"
+        f" argMax(c, t) AS c, sum(v) AS v FROM ({rows}) GROUP BY b"
     )
     extra = "".join(f", {bucket_sql(code, 'b')} AS b_{code}" for code in wider)
     return (
@@ -310,7 +544,7 @@ def _slice_sql(base: str, wider: Sequence[str], *, raw: bool, where: str = SERIE
     )
 
 
-def _coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncated: bool) -> Slice:
+def coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncated: bool) -> Slice:
     """Pick the first of ``levels`` whose bucket count fits ``max_points`` and reduce ``table`` to it."""
     for index, code in enumerate(levels):
         keys = table.column("ts") if index == 0 else table.column(f"b_{code}")
@@ -321,7 +555,8 @@ def _coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncat
             if bars.num_rows > max_points:
                 bars = bars.slice(bars.num_rows - max_points)
                 truncated = True
-            return Slice(table=bars.select(CHART_SLICE_ARROW_SCHEMA.names), bucket=code, truncated=truncated)
+            table = bars.select(CHART_SLICE_ARROW_SCHEMA.names).cast(CHART_SLICE_ARROW_SCHEMA)
+            return Slice(table=table, bucket=code, truncated=truncated)
     raise AssertionError("unreachable: the last level always returns")
 
 

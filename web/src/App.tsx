@@ -16,6 +16,7 @@ import StockFetcher from "./pages/StockFetcher";
 const Analysis = lazy(() => import("./pages/Analysis"));
 const Account = lazy(() => import("./pages/Account"));
 const Admin = lazy(() => import("./pages/Admin"));
+const Import = lazy(() => import("./pages/Import"));
 
 const linkClass = ({ isActive }: { isActive: boolean }): string => (isActive ? "nav-link active" : "nav-link");
 
@@ -35,6 +36,11 @@ function Shell() {
             {can("analyst") ? (
               <NavLink to="/fetch" className={linkClass} data-testid="nav-fetch">
                 Fetch
+              </NavLink>
+            ) : null}
+            {can("analyst") ? (
+              <NavLink to="/import" className={linkClass} data-testid="nav-import">
+                Import
               </NavLink>
             ) : null}
             <NavLink to="/analysis" className={linkClass}>
@@ -65,6 +71,14 @@ function Shell() {
             element={
               <RequireAuth role="analyst">
                 <StockFetcher />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/import"
+            element={
+              <RequireAuth role="analyst">
+                <Import />
               </RequireAuth>
             }
           />

@@ -17,6 +17,8 @@ import type {
   ApiKeyInfo,
   AuditEntry,
   BarPage,
+  DataQuality,
+  DataQualityReport,
   Dataset,
   DeletedDataset,
   FetchRequest,
@@ -42,6 +44,7 @@ const UNSAFE_METHODS: ReadonlySet<Method> = new Set(["POST", "PUT", "PATCH", "DE
 
 interface RequestOptions {
   method?: Method;
+  /** JSON-encoded, except a `Blob` (e.g. a `File`), which is sent as it is with its own type. */
   body?: unknown;
   signal?: AbortSignal | undefined;
   /** Statuses besides 2xx whose JSON body is a normal answer (e.g. 503 from /ready). */
@@ -207,7 +210,10 @@ async function fetchOnce(path: string, options: RequestOptions, accept: string):
   const method = options.method ?? "GET";
   const headers = { ...options.headers, ...baseHeaders(method, accept) };
   const init: RequestInit = { method, headers, credentials: "same-origin" };
-  if (options.body !== undefined) {
+  if (options.body instanceof Blob) {
+    headers["Content-Type"] = options.body.type !== "" ? options.body.type : "application/octet-stream";
+    init.body = options.body;
+  } else if (options.body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.body);
   }
@@ -273,6 +279,27 @@ export function startFetch(request: FetchRequest, signal?: AbortSignal): Promise
 
 export function getJob(jobId: string, signal?: AbortSignal): Promise<JobStatus> {
   return requestJson<JobStatus>(`${API_PREFIX}/jobs/${encodeURIComponent(jobId)}`, { signal });
+}
+
+/** Asks the server to stop a fetch job: 202 with its status (a 409 problem when it has already finished). */
+export function cancelJob(jobId: string): Promise<JobStatus> {
+  return requestJson<JobStatus>(`${API_PREFIX}/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
+}
+
+/** A dataset's data quality and its gaps overlapping `[fromMs, toMs]` (the whole range when omitted). */
+export function getTableQuality(table: string, window: { fromMs?: number; toMs?: number; limit?: number } = {}, signal?: AbortSignal): Promise<DataQualityReport> {
+  const query = new URLSearchParams();
+  if (window.fromMs !== undefined) query.set("from", String(Math.floor(window.fromMs)));
+  if (window.toMs !== undefined) query.set("to", String(Math.ceil(window.toMs)));
+  if (window.limit !== undefined) query.set("limit", String(window.limit));
+  const text = query.toString();
+  const suffix = text !== "" ? `?${text}` : "";
+  return requestJson<DataQualityReport>(`${API_PREFIX}/stocks/table/${encodeURIComponent(table)}/quality${suffix}`, { signal });
+}
+
+/** Assesses a dataset's stored bars again (analysts and admins). */
+export function assessTableQuality(table: string): Promise<DataQuality> {
+  return requestJson<DataQuality>(`${API_PREFIX}/stocks/table/${encodeURIComponent(table)}/quality`, { method: "POST" });
 }
 
 export function deleteDataset(table: string): Promise<DeletedDataset> {

@@ -7,6 +7,9 @@ import type { components } from "./generated/schema";
 type Schemas = components["schemas"];
 
 export type Dataset = Schemas["Dataset"];
+export type DataQuality = Schemas["DataQuality"];
+export type DataQualityReport = Schemas["DataQualityReport"];
+export type Gap = Schemas["Gap"];
 export type DateRange = Schemas["DateRange"];
 export type FetchRequest = Schemas["FetchRequest"];
 export type JobAccepted = Schemas["JobAccepted"];
@@ -23,6 +26,8 @@ export type ChartDataRequest = Schemas["ChartDataRequest"];
 export type Timespan = Dataset["timespan"];
 export type Source = Dataset["source"];
 export type JobState = JobStatus["state"];
+/** A `fetch_progress` event from `/api/v1/ws` (WebSocket events are not in the OpenAPI document; its fields are JobStatus's). */
+export type FetchProgressEvent = Pick<JobStatus, "job_id" | "owner" | "state" | "symbols"> & { type: "fetch_progress" };
 /** A chart timeframe the user asks for (the request may omit it: then the server picks one). */
 export type Timeframe = NonNullable<ChartDataRequest["timeframe"]>;
 /** Which bars of a trading day: `regular` is 09:30–16:00 New York, `extended` adds pre/after-market. */

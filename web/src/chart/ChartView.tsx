@@ -1,5 +1,6 @@
 /** The chart's container (which the chart hook draws into), its status overlay and the crosshair strip. */
 import { CrosshairStrip } from "./CrosshairStrip";
+import type { IndicatorLine } from "./indicators";
 import type { CrosshairBar } from "./useCrosshairBar";
 import type { SliceState } from "./useChartSlices";
 
@@ -10,9 +11,11 @@ interface Props {
   /** Width of the bars shown, ms. */
   bucketMs: number;
   empty: string | null;
+  /** Indicator outputs drawn (`useIndicatorLines`). */
+  indicators?: readonly IndicatorLine[];
 }
 
-export function ChartView({ containerRef, hovered, slice, bucketMs, empty }: Props) {
+export function ChartView({ containerRef, hovered, slice, bucketMs, empty, indicators = [] }: Props) {
   const first = slice.data[0];
   return (
     <div className="chart-pane">
@@ -26,6 +29,7 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty }: Pro
           data-loading={slice.loading ? "true" : "false"}
           data-extending={slice.extending ?? ""}
           data-first-ts={first?.ts ?? ""}
+          data-indicators={indicators.map((line) => line.column.key).join(" ")}
         />
         {slice.loading ? <div className="chart-loading" aria-live="polite">Loading…</div> : null}
         {!slice.loading && slice.extending !== null ? (
@@ -41,7 +45,7 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty }: Pro
           <div className="chart-message muted">{empty}</div>
         ) : null}
       </div>
-      <CrosshairStrip hovered={hovered} lastBar={slice.lastBar} bucketMs={bucketMs} />
+      <CrosshairStrip hovered={hovered} lastBar={slice.lastBar} bucketMs={bucketMs} lines={indicators} bars={slice.data} />
     </div>
   );
 }

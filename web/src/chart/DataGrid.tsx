@@ -1,16 +1,23 @@
 /**
- * Under the chart: the bars of the visible window as a table (time in ET, O H L C V), rendering
- * only the rows in view (fixed row height, one spacer). The row under the crosshair is
- * highlighted and scrolled into view; clicking a row centres the chart on that bar.
+ * Under the chart: the bars of the visible window as a table (time in ET, O H L C V, then each
+ * indicator output drawn), rendering only the rows in view (fixed row height, one spacer). The
+ * row under the crosshair is highlighted and scrolled into view; clicking a row centres the
+ * chart on that bar.
  */
-import { type UIEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { type CSSProperties, type UIEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
 
 import { indexOfTime, type IndexRange, rowWindow, scrollToReveal, visibleBarRange } from "./grid";
+import { formatIndicatorValue, type IndicatorLine } from "./indicators";
 import type { Bar } from "./series";
 import { formatBarTime, formatCompact, formatPrice, MARKET_TZ_LABEL } from "./time";
 import type { LogicalWindow } from "./window";
 
 export const ROW_PX = 22;
+/** The grid's own columns (time, O H L C, volume); indicator columns follow. */
+const BASE_COLUMNS = "minmax(130px, 1.6fr) repeat(4, minmax(60px, 1fr)) minmax(60px, 1fr)";
+const INDICATOR_COLUMN_PX = 64;
+/** The narrowest the grid gets before it scrolls sideways: its columns, their gaps and padding (px). */
+const minGridPx = (indicators: number): number => 130 + 5 * 60 + indicators * INDICATOR_COLUMN_PX + (5 + indicators) * 8 + 2 * 10 + 18;
 
 interface Props {
   bars: readonly Bar[];
@@ -20,9 +27,11 @@ interface Props {
   bucketMs: number;
   /** Called with the index (into `bars`) of a clicked row. */
   onPick: (index: number) => void;
+  /** Indicator outputs drawn on the chart (`useIndicatorLines`), listed after the volume. */
+  indicators?: readonly IndicatorLine[];
 }
 
-export function DataGrid({ bars, range, activeTs, bucketMs, onPick }: Props) {
+export function DataGrid({ bars, range, activeTs, bucketMs, onPick, indicators = [] }: Props) {
   const viewport = useRef<HTMLDivElement | null>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(0);
@@ -41,6 +50,10 @@ export function DataGrid({ bars, range, activeTs, bucketMs, onPick }: Props) {
   const count = shown.end - shown.start;
   const rows = rowWindow(scrollTop, height, count, ROW_PX);
   const activeIndex = activeTs !== null ? indexOfTime(bars, activeTs) : -1;
+  const columns: CSSProperties | undefined =
+    indicators.length > 0 ? { gridTemplateColumns: `${BASE_COLUMNS} repeat(${indicators.length}, minmax(${INDICATOR_COLUMN_PX}px, 1fr))` } : undefined;
+  // Many indicator columns: head and body scroll sideways together.
+  const wide: CSSProperties | undefined = indicators.length > 0 ? { minWidth: minGridPx(indicators.length) } : undefined;
 
   // Follow the crosshair.
   useEffect(() => {
@@ -67,7 +80,7 @@ export function DataGrid({ bars, range, activeTs, bucketMs, onPick }: Props) {
         key={bar.ts}
         role="row"
         className={`grid-row${active ? " active" : ""}`}
-        style={{ top: row * ROW_PX }}
+        style={{ ...columns, top: row * ROW_PX }}
         data-testid="grid-row"
         data-ts={bar.ts}
         data-active={active ? "true" : "false"}
@@ -84,21 +97,31 @@ export function DataGrid({ bars, range, activeTs, bucketMs, onPick }: Props) {
           {formatPrice(bar.close)}
         </span>
         <span role="cell">{formatCompact(bar.volume)}</span>
+        {indicators.map((line) => (
+          <span key={line.column.key} role="cell" data-key={line.column.key}>
+            {formatIndicatorValue(bar.extra?.[line.column.key])}
+          </span>
+        ))}
       </div>,
     );
   }
 
   return (
     <div className="grid" role="table" aria-label="Bars in view" aria-rowcount={count} data-testid="data-grid" data-rows={count}>
-      <div className="grid-row grid-head" role="row">
+      <div className="grid-row grid-head" role="row" style={{ ...columns, ...wide }}>
         <span role="columnheader">Time ({MARKET_TZ_LABEL})</span>
         <span role="columnheader">Open</span>
         <span role="columnheader">High</span>
         <span role="columnheader">Low</span>
         <span role="columnheader">Close</span>
         <span role="columnheader">Volume</span>
+        {indicators.map((line) => (
+          <span key={line.column.key} role="columnheader" className="grid-ind" style={{ color: line.color }} title={`${line.column.displayName}: ${line.label}`}>
+            {line.shortLabel}
+          </span>
+        ))}
       </div>
-      <div className="grid-body" ref={viewport} onScroll={onScroll}>
+      <div className="grid-body" ref={viewport} onScroll={onScroll} style={wide}>
         <div className="grid-spacer" style={{ height: count * ROW_PX }}>
           {items}
         </div>

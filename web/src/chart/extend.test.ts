@@ -134,6 +134,26 @@ describe("mergeExtension", () => {
     expect(mergeExtension(loaded, { side: "right", window, bars: [], truncated: true }, bounds, "1m", { from: 0, to: 1 })).toBeNull();
   });
 
+  it("keeps each bar's indicator values with it on both sides, the appended answer's values winning at the old last bar", () => {
+    // Values as the server computes them: a function of the bar time (warmed up, so equal in every slice).
+    const SMA = "ind:sma(20):real";
+    const withValue = (b: Bar): Bar => ({ ...b, extra: { [SMA]: b.ts / MIN } });
+    const base: Loaded = { ...loaded, bars: loaded.bars.map(withValue) };
+    const left = mergeExtension(
+      base,
+      { side: "left", window: { fromMs: 900 * MIN, toMs: 1000 * MIN - 1 }, bars: bars(900 * MIN, 1000 * MIN, MIN).map(withValue), truncated: false },
+      bounds,
+      "1m",
+      { from: 0, to: 10 },
+    );
+    expect(left?.bars.every((b) => b.extra?.[SMA] === b.ts / MIN)).toBe(true);
+    const incoming = [{ ...bar(1099 * MIN, 7), extra: { [SMA]: -1 } }, ...bars(1100 * MIN, 1200 * MIN, MIN).map(withValue)];
+    const right = mergeExtension(base, { side: "right", window: { fromMs: 1099 * MIN, toMs: 1200 * MIN }, bars: incoming, truncated: false }, bounds, "1m", { from: 50, to: 99 });
+    expect(right?.bars[99]?.extra?.[SMA]).toBe(-1);
+    expect(right?.bars.slice(100).every((b) => b.extra?.[SMA] === b.ts / MIN)).toBe(true);
+    expect(right?.bars.slice(0, 99).every((b) => b.extra?.[SMA] === b.ts / MIN)).toBe(true);
+  });
+
   it("keeps at most `cap` bars, dropping the far side but nothing in view", () => {
     const window = { fromMs: 900 * MIN, toMs: 1000 * MIN - 1 };
     const left = mergeExtension(loaded, { side: "left", window, bars: bars(900 * MIN, 1000 * MIN, MIN), truncated: false }, bounds, "1m", { from: 1, to: 20 }, 150);

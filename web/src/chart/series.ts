@@ -1,12 +1,15 @@
 /**
  * Arrow chart slice → lightweight-charts series data (pure).
  *
- * The slice has columns `ts` (timestamp, UTC), `open`, `high`, `low`, `close`, `volume`, and maybe
- * more after them, which are ignored here. Rows come out strictly ascending in time (the chart
+ * The slice has columns `ts` (timestamp, UTC), `open`, `high`, `low`, `close`, `volume`, then
+ * maybe indicator outputs (`ind:<spec>:<output>`, see `indicators.ts`), which each bar carries in
+ * `extra`; other columns are ignored here. Rows come out strictly ascending in time (the chart
  * requires it): out-of-order rows are sorted and a repeated timestamp keeps its last row.
  */
 import type { Table } from "apache-arrow";
 import type { CandlestickData, HistogramData, UTCTimestamp } from "lightweight-charts";
+
+import { indicatorColumns } from "./indicators";
 
 export interface Bar {
   /** Epoch ms UTC. */
@@ -16,6 +19,8 @@ export interface Bar {
   low: number;
   close: number;
   volume: number;
+  /** Indicator outputs at this bar by column name (`null` where undefined); absent without any. */
+  extra?: Readonly<Record<string, number | null>>;
 }
 
 export interface SeriesData {
@@ -45,9 +50,10 @@ function toNumber(value: unknown): number | null {
 
 /**
  * Reads bars from an Arrow table. Timestamps of any unit arrive as epoch ms (apache-arrow
- * converts); rows with a missing time or price are skipped; a missing volume is 0.
+ * converts); rows with a missing time or price are skipped; a missing volume is 0; indicator
+ * columns land in each bar's `extra`.
  */
-export function tableToBars(table: Pick<Table, "getChild" | "numRows">): Bar[] {
+export function tableToBars(table: Pick<Table, "getChild" | "numRows" | "schema">): Bar[] {
   const columns: Partial<Record<(typeof REQUIRED)[number] | "volume", Column>> = {};
   for (const name of [...REQUIRED, "volume"] as const) {
     const child = table.getChild(name);
@@ -59,6 +65,11 @@ export function tableToBars(table: Pick<Table, "getChild" | "numRows">): Bar[] {
   if (ts === undefined || open === undefined || high === undefined || low === undefined || close === undefined) {
     return [];
   }
+  const extras: [string, Column][] = [];
+  for (const { key } of indicatorColumns(table.schema)) {
+    const child = table.getChild(key);
+    if (child !== null) extras.push([key, child]);
+  }
   const bars: Bar[] = [];
   for (let i = 0; i < table.numRows; i += 1) {
     const t = toNumber(ts.get(i));
@@ -67,7 +78,13 @@ export function tableToBars(table: Pick<Table, "getChild" | "numRows">): Bar[] {
     const l = toNumber(low.get(i));
     const c = toNumber(close.get(i));
     if (t === null || o === null || h === null || l === null || c === null) continue;
-    bars.push({ ts: t, open: o, high: h, low: l, close: c, volume: volume === undefined ? 0 : (toNumber(volume.get(i)) ?? 0) });
+    const bar: Bar = { ts: t, open: o, high: h, low: l, close: c, volume: volume === undefined ? 0 : (toNumber(volume.get(i)) ?? 0) };
+    if (extras.length > 0) {
+      const extra: Record<string, number | null> = {};
+      for (const [key, column] of extras) extra[key] = toNumber(column.get(i));
+      bar.extra = extra;
+    }
+    bars.push(bar);
   }
   return normalizeBars(bars);
 }

@@ -44,3 +44,13 @@ export const VOLUME_OPTIONS = {
 
 /** Share of the chart's height given to the volume pane. */
 export const VOLUME_PANE_STRETCH = 0.22;
+
+/** Share of the chart's height given to each indicator pane (RSI, MACD…), relative to the two above. */
+export const INDICATOR_PANE_STRETCH = 0.22;
+
+export const INDICATOR_LINE_OPTIONS = {
+  lineWidth: 1,
+  priceLineVisible: false,
+  lastValueVisible: false,
+  crosshairMarkerRadius: 3,
+} as const;

@@ -6,6 +6,8 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { bucketMs } from "../state/timeframe";
+import type { RejectedIndicator } from "./indicators";
+import { sliceWithIndicators } from "./sliceFixture";
 import { estimateBucketMs, type TimeWindow } from "./window";
 import type { ChartHandles } from "./useChart";
 import { DEBOUNCE_MS, type SliceParams, type SliceState, useChartSlices } from "./useChartSlices";
@@ -46,22 +48,36 @@ function fakeChart() {
 }
 
 interface Sent {
-  body: { table: string; timeframe?: string; from: number; to: number; max_points: number; adjusted: boolean; session: string };
+  body: { table: string; timeframe?: string; from: number; to: number; max_points: number; adjusted: boolean; session: string; indicators?: string[] };
   signal: AbortSignal | null;
 }
 
-/** A chart-data endpoint with bars at every ladder bucket in the window. */
+/** The fake server's indicator values: the bar's time in minutes (the same in every slice, as when warmed up). */
+const indicatorValue = (ts: number): number => ts / MIN;
+/** Specs the fake server refuses, as the real one does: a 422 whose reason names no spec. */
+const BAD_SPEC = "nosuch(3)";
+
+/** A chart-data endpoint with bars at every ladder bucket in the window (and one column per indicator asked for). */
 function fakeServer(delayMs = 5) {
   const sent: Sent[] = [];
   const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
     const body = JSON.parse(String(init.body)) as Sent["body"];
     sent.push({ body, signal: init.signal ?? null });
+    if (body.indicators?.includes(BAD_SPEC) === true) {
+      const problem = { title: "Unprocessable Content", status: 422, detail: "unknown indicator 'nosuch': not a TA-Lib function" };
+      return new Response(JSON.stringify(problem), { status: 422, headers: { "Content-Type": "application/problem+json" } });
+    }
     const bucket = estimateBucketMs({ fromMs: body.from, toMs: body.to }, body.max_points, bucketMs(body.timeframe) ?? MIN);
     const times: bigint[] = [];
     for (let t = Math.ceil(body.from / bucket) * bucket; t < body.to; t += bucket) times.push(BigInt(t));
     const ts = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND, "UTC"), length: times.length, data: BigInt64Array.from(times) }));
     const ones = () => makeVector(new Float64Array(times.length).fill(1));
-    const ipc = tableToIPC(new Table({ ts, open: ones(), high: ones(), low: ones(), close: ones(), volume: ones() }), "stream");
+    const indicators = (body.indicators ?? []).map((spec) => ({ spec, output: "real", overlay: spec.startsWith("sma"), values: times.map((t) => indicatorValue(Number(t))) }));
+    const table =
+      indicators.length > 0
+        ? sliceWithIndicators(times.map(Number), times.map(() => 1), indicators)
+        : new Table({ ts, open: ones(), high: ones(), low: ones(), close: ones(), volume: ones() });
+    const ipc = tableToIPC(table, "stream");
     const bytes = new Uint8Array(ipc.byteLength);
     bytes.set(ipc);
     await new Promise((r) => setTimeout(r, delayMs));
@@ -238,6 +254,85 @@ describe("useChartSlices", () => {
     expect(latest?.bucket).toBe("1h");
     expect(latest?.extending).toBeNull();
     expect(latest?.bars).toBe(chart.bars());
+  });
+
+  it("asks for the indicators with the first slice and every extension, and keeps their values on the merged bars", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    await mount(chart.handles, { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY }, indicators: ["sma(20)", "rsi"] });
+    await settle();
+    expect(server.sent[0]?.body.indicators).toEqual(["sma(20)", "rsi"]);
+    expect(latest?.indicators.map((c) => [c.key, c.overlay])).toEqual([
+      ["ind:sma(20):real", true],
+      ["ind:rsi:real", false],
+    ]);
+    await act(async () => chart.user({ from: 100, to: 580 })); // near the left edge: an extension
+    await settle();
+    expect(server.sent[1]?.body).toMatchObject({ timeframe: "30m", to: 990 * DAY - 1, indicators: ["sma(20)", "rsi"] });
+    expect(latest?.bars).toBe(2880);
+    const data = latest?.data ?? [];
+    expect(data.every((b) => b.extra?.["ind:sma(20):real"] === indicatorValue(b.ts) && b.extra["ind:rsi:real"] === indicatorValue(b.ts))).toBe(true);
+  });
+
+  it("sends no indicators field without indicators", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    await mount(fakeChart().handles, { ...params, indicators: [] });
+    await settle();
+    expect("indicators" in (server.sent[0]?.body ?? {})).toBe(false);
+    expect(latest?.indicators).toEqual([]);
+  });
+
+  it("a new list of indicators reloads the window in view", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    const shared = { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY } };
+    await mount(chart.handles, shared);
+    await settle();
+    const before = chart.range();
+    await rerender(chart.handles, { ...shared, indicators: ["ema(50)"] });
+    await settle();
+    expect(server.sent).toHaveLength(2);
+    expect(server.sent[1]?.body).toMatchObject({ from: 990 * DAY, to: 1020 * DAY, indicators: ["ema(50)"] });
+    expect(latest?.indicators.map((c) => c.key)).toEqual(["ind:ema(50):real"]);
+    expect(chart.range()?.from).toBeCloseTo(before?.from ?? NaN, 6);
+    await rerender(chart.handles, { ...shared, indicators: ["ema(50)"] });
+    await settle(DEBOUNCE_MS + 60);
+    expect(server.sent).toHaveLength(2); // the same list again: nothing to load
+  });
+
+  it("finds a spec the server refuses, hands it over instead of failing the chart, and loads without it", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    const chart = fakeChart();
+    const rejected: RejectedIndicator[][] = [];
+    const shared = { ...params, initialView: { fromMs: 1000 * DAY, toMs: 1010 * DAY }, onRejectedIndicators: (r: RejectedIndicator[]) => rejected.push(r) };
+    await mount(chart.handles, { ...shared, indicators: ["sma(20)", BAD_SPEC] });
+    await settle();
+    // The slice, then each spec alone over the window's last millisecond.
+    expect(server.sent.map((s) => s.body.indicators)).toEqual([["sma(20)", BAD_SPEC], ["sma(20)"], [BAD_SPEC]]);
+    expect(server.sent[1]?.body).toMatchObject({ from: 1020 * DAY - 1, to: 1020 * DAY, max_points: 2 });
+    expect(rejected).toEqual([[{ spec: BAD_SPEC, reason: "unknown indicator 'nosuch': not a TA-Lib function" }]]);
+    expect(latest?.error).toBeNull();
+    expect(latest?.loading).toBe(false);
+    // The page drops it: the slice loads with the rest.
+    await rerender(chart.handles, { ...shared, indicators: ["sma(20)"] });
+    await settle();
+    expect(server.sent[3]?.body).toMatchObject({ from: 990 * DAY, to: 1020 * DAY, indicators: ["sma(20)"] });
+    expect(latest?.bars).toBe(1440);
+    expect(latest?.indicators.map((c) => c.key)).toEqual(["ind:sma(20):real"]);
+  });
+
+  it("shows a refusal as the chart error when nobody drops refused specs", async () => {
+    const server = fakeServer();
+    vi.stubGlobal("fetch", server.fetchMock);
+    await mount(fakeChart().handles, { ...params, indicators: [BAD_SPEC] });
+    await settle();
+    // Without a handler for refused specs, the refusal is the chart's error (and nothing is probed).
+    expect(latest?.error).toMatch(/not a TA-Lib function/);
+    expect(server.sent).toHaveLength(1);
   });
 
   it("omits the timeframe in Auto and reports the server's pick", async () => {

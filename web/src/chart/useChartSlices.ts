@@ -11,16 +11,24 @@
  *
  * One request at a time: a new slice aborts whatever is in flight, an extension waits its turn,
  * and answers for an older dataset, timeframe or session are dropped.
+ *
+ * Every request (first slice, extensions) asks for the same indicators, whose outputs each bar
+ * carries (`Bar.extra`); a new list of indicators reloads the window in view. When the server
+ * refuses a spec (422), the specs are tried one by one to find which, and those are handed to
+ * `onRejectedIndicators` (which drops them) instead of failing the chart.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { fetchChartSlice } from "../api/chartData";
-import { errorMessage, isAbortError } from "../api/problem";
+import { ApiError, errorMessage, isAbortError } from "../api/problem";
 import type { Timeframe, TradingSession } from "../api/types";
 import { bucketMs, TIMEFRAMES, timeframeMs } from "../state/timeframe";
+import { type IndicatorColumn, indicatorColumns, type RejectedIndicator, rejectedIndicators } from "./indicators";
 import { edgeToExtend, type ExtensionRequest, extensionRequest, mergeExtension, reusableBucket, type Side, trimPartialEdges } from "./extend";
+import { bindLive } from "./liveBinding";
 import { type Bar, barsToSeries, priceFormatFor, tableToBars } from "./series";
 import { applyTimeFormat, type ChartHandles } from "./useChart";
+import type { LiveSource } from "./useLiveBars";
 import {
   decideRefetch,
   type LoadedSlice,
@@ -49,6 +57,12 @@ export interface SliceParams {
   initialView: TimeWindow | null;
   /** Called (debounced) with the visible time window after each pan or zoom. */
   onViewChange?: (view: TimeWindow) => void;
+  /** Live minute bars of the dataset's symbol, merged into the last bar (`liveBinding.ts`). */
+  live?: LiveSource | null;
+  /** Indicator specs to join to the bars (`sma(20)`, `rsi`); none when absent. */
+  indicators?: readonly string[];
+  /** Called with the specs the server refused (the chart loads again once they are dropped). */
+  onRejectedIndicators?: (rejected: RejectedIndicator[]) => void;
 }
 
 export interface SliceState {
@@ -70,6 +84,8 @@ export interface SliceState {
   rows: number | null;
   sourceSeries: string | null;
   lastBar: Bar | null;
+  /** The indicator output columns the bars carry (in `Bar.extra`), as the server named them. */
+  indicators: readonly IndicatorColumn[];
 }
 
 const INITIAL: SliceState = {
@@ -85,6 +101,7 @@ const INITIAL: SliceState = {
   rows: null,
   sourceSeries: null,
   lastBar: null,
+  indicators: [],
 };
 
 /** Which time range to show after a slice is set. */
@@ -98,6 +115,26 @@ interface Current {
   covered: TimeWindow;
   bucket: string;
   bucketMs: number;
+  /** The stored series the bars were built from (`X-K2Q-Source-Series`). */
+  sourceSeries: string | null;
+  /** The indicator specs the bars were loaded with (extensions ask for the same). */
+  indicators: readonly string[];
+}
+
+/** A chart-data body with `indicators` added (left out when there are none). */
+function withIndicators<T extends object>(body: T, indicators: readonly string[]): T & { indicators?: string[] } {
+  return indicators.length > 0 ? { ...body, indicators: [...indicators] } : body;
+}
+
+function indicatorsKey(indicators: readonly string[] | undefined): string {
+  return (indicators ?? []).join("\n");
+}
+
+/** `params` with its bounds stretched to what live bars have added to the dataset since it was listed. */
+function withLiveEnd(params: SliceParams, end: { table: string | null; toMs: number }): SliceParams {
+  const bounds = params.bounds;
+  if (bounds === null || end.table !== params.table || end.toMs <= bounds.toMs) return params;
+  return { ...params, bounds: { fromMs: bounds.fromMs, toMs: end.toMs } };
 }
 
 function asSlice(current: Current): LoadedSlice {
@@ -140,9 +177,14 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
   /** Re-evaluates the view soon (after an extension, which may not move it). */
   const scheduleRef = useRef<() => void>(() => undefined);
   const dragRef = useRef<{ dragging: boolean; waiters: (() => void)[] }>({ dragging: false, waiters: [] });
+  /** The last slice asked for, and with which indicators (to ask again when they change). */
+  const lastLoadRef = useRef<{ window: TimeWindow; keep: Keep; indicators: string } | null>(null);
+
+  /** How far live bars have stretched the dataset (its listed bounds are older). */
+  const liveEndRef = useRef<{ table: string | null; toMs: number }>({ table: null, toMs: 0 });
 
   useEffect(() => {
-    paramsRef.current = params;
+    paramsRef.current = withLiveEnd(params, liveEndRef.current);
   });
 
   const whenReleased = useCallback((): Promise<void> => {
@@ -160,20 +202,20 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     abortRef.current = controller;
     pendingRef.current = window;
     generationRef.current += 1;
+    const indicators = p.indicators ?? [];
+    lastLoadRef.current = { window, keep, indicators: indicatorsKey(indicators) };
     setState((s) => ({ ...s, loading: true, extending: null, error: null }));
+    const request = {
+      table: p.table,
+      timeframe: p.timeframe ?? undefined,
+      from: Math.floor(window.fromMs),
+      to: Math.ceil(window.toMs),
+      max_points: maxPointsForWidth(chartWidth(h)),
+      adjusted: p.adjusted,
+      session: p.session,
+    };
     try {
-      const slice = await fetchChartSlice(
-        {
-          table: p.table,
-          timeframe: p.timeframe ?? undefined,
-          from: Math.floor(window.fromMs),
-          to: Math.ceil(window.toMs),
-          max_points: maxPointsForWidth(chartWidth(h)),
-          adjusted: p.adjusted,
-          session: p.session,
-        },
-        controller.signal,
-      );
+      const slice = await fetchChartSlice(withIndicators(request, indicators), controller.signal);
       if (controller.signal.aborted) return;
       const raw = tableToBars(slice.table);
       if (raw.length === 0 && keep.kind === "window" && p.bounds !== null) {
@@ -189,7 +231,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
 
       const timesMs = applyBars(h, bars, width);
       const covered = { fromMs: slice.truncated ? Math.max(window.fromMs, bars[0]?.ts ?? window.fromMs) : window.fromMs, toMs: window.toMs };
-      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width };
+      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width, sourceSeries: slice.sourceSeries, indicators };
       loadedRef.current = current;
       if (view === null || bars.length === 0) {
         h.chart.timeScale().fitContent();
@@ -210,9 +252,22 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
         rows: slice.rows,
         sourceSeries: slice.sourceSeries,
         lastBar: bars[bars.length - 1] ?? null,
+        indicators: indicatorColumns(slice.table.schema),
       });
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return;
+      const onRejected = p.onRejectedIndicators;
+      if (error instanceof ApiError && error.status === 422 && indicators.length > 0 && onRejected !== undefined) {
+        // Which spec? Each alone, over the window's last millisecond (the server checks specs first).
+        const ask = (spec: string) => fetchChartSlice({ ...request, from: request.to - 1, max_points: 2, indicators: [spec] }, controller.signal);
+        const rejected = await rejectedIndicators(indicators, ask);
+        if (controller.signal.aborted) return;
+        if (rejected.length > 0) {
+          setState((s) => ({ ...s, loading: false }));
+          onRejected(rejected);
+          return;
+        }
+      }
       setState((s) => ({ ...s, loading: false, error: errorMessage(error) }));
     } finally {
       if (abortRef.current === controller) {
@@ -244,15 +299,18 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
       setState((s) => ({ ...s, extending: request.side }));
       try {
         const slice = await fetchChartSlice(
-          {
-            table: p.table,
-            timeframe,
-            from: request.window.fromMs,
-            to: request.window.toMs,
-            max_points: request.maxPoints,
-            adjusted: p.adjusted,
-            session: p.session,
-          },
+          withIndicators(
+            {
+              table: p.table,
+              timeframe,
+              from: request.window.fromMs,
+              to: request.window.toMs,
+              max_points: request.maxPoints,
+              adjusted: p.adjusted,
+              session: p.session,
+            },
+            current.indicators,
+          ),
           controller.signal,
         );
         // Appending moves lightweight-charts' right offset, which a drag in progress would undo.
@@ -311,6 +369,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
   useEffect(() => {
     if (handles === null) return undefined;
     loadedRef.current = null;
+    lastLoadRef.current = null;
     generationRef.current += 1;
     extendRef.current?.abort();
     extendRef.current = null;
@@ -335,6 +394,16 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
       extendRef.current?.abort();
     };
   }, [handles, table, timeframe, session, boundsFrom, boundsTo, load]);
+
+  // A new list of indicators: ask again for the window in view (or the slice that was asked for).
+  const indicatorList = indicatorsKey(params.indicators);
+  useEffect(() => {
+    const last = lastLoadRef.current;
+    if (handles === null || last === null || last.indicators === indicatorList) return;
+    const view = currentView(handles, loadedRef.current);
+    if (view !== null) void load(handles, padWindow(view, paramsRef.current.bounds), { kind: "current", fallback: view });
+    else void load(handles, last.window, last.keep);
+  }, [handles, indicatorList, load]);
 
   // Whether a drag is in progress (appending waits for its end).
   useEffect(() => {
@@ -413,6 +482,32 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
       timeScale.unsubscribeVisibleLogicalRangeChange(onRange);
     };
   }, [handles, load, extend]);
+
+  // Live minute bars: merged into the last bar as they come (`liveBinding.ts`).
+  const subscribeLive = params.live?.subscribe ?? null;
+  useEffect(() => {
+    if (handles === null || subscribeLive === null) return undefined;
+    return bindLive<Current>(
+      { subscribe: subscribeLive },
+      {
+        handles,
+        loaded: () => loadedRef.current,
+        setLoaded: (next) => {
+          loadedRef.current = next;
+          setState((s) => ({ ...s, bars: next.bars.length, data: next.bars, lastBar: next.bars[next.bars.length - 1] ?? null }));
+        },
+        params: () => paramsRef.current,
+        extendBounds: (toMs) => {
+          const p = paramsRef.current;
+          const end = liveEndRef.current;
+          liveEndRef.current = { table: p.table, toMs: Math.max(end.table === p.table ? end.toMs : 0, toMs) };
+          paramsRef.current = withLiveEnd(p, liveEndRef.current);
+        },
+        busy: () => abortRef.current !== null || extendRef.current !== null,
+        generation: () => generationRef.current,
+      },
+    );
+  }, [handles, subscribeLive]);
 
   return state;
 }

@@ -1,7 +1,7 @@
 /**
  * Analysis: datasets, timeframe and session on the left; the chart in the middle with the bars in
  * view listed under it; the selected dataset's details and downloads on the right. The dataset,
- * timeframe, session and visible window live in the URL query.
+ * timeframe, session, indicators and visible window live in the URL query.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { UTCTimestamp } from "lightweight-charts";
@@ -11,15 +11,22 @@ import type { Dataset, TradingSession } from "../api/types";
 import { ChartView } from "../chart/ChartView";
 import { DataGrid } from "../chart/DataGrid";
 import { centredOn } from "../chart/grid";
+import { IndicatorPicker } from "../chart/IndicatorPicker";
+import type { RejectedIndicator } from "../chart/indicators";
+import { LiveBadge } from "../chart/LiveBadge";
 import { SessionToggle } from "../chart/SessionToggle";
 import { TimeframeBar } from "../chart/TimeframeBar";
 import { useChart } from "../chart/useChart";
 import { useChartSlices } from "../chart/useChartSlices";
 import { useCrosshairBar } from "../chart/useCrosshairBar";
+import { useLiveBars } from "../chart/useLiveBars";
+import { useGapBands } from "../chart/useGapBands";
+import { useIndicatorLines } from "../chart/useIndicatorLines";
 import { useVisibleRange } from "../chart/useVisibleRange";
 import type { TimeWindow } from "../chart/window";
 import { useAuth } from "../features/auth/context";
 import { DatasetDetails } from "../features/datasets/DatasetDetails";
+import { GapBadge } from "../features/datasets/GapBadge";
 import { DatasetList } from "../features/datasets/DatasetList";
 import { datasetBounds } from "../features/datasets/model";
 import { useDatasets } from "../features/datasets/useDatasets";
@@ -35,7 +42,7 @@ const CHART_MIN_PX = 160;
 export default function Analysis() {
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => parseAnalysisQuery(params), [params]);
-  const { datasets, error, loading, drop } = useDatasets();
+  const { datasets, error, loading, drop, reload } = useDatasets();
   const { can } = useAuth();
 
   const selected: Dataset | null = datasets?.find((d) => d.table === query.table) ?? null;
@@ -48,11 +55,18 @@ export default function Analysis() {
   const first = datasets?.[0] ?? null;
   useEffect(() => {
     if (query.table === null && first !== null) {
-      setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: first.table, tf: query.tf ?? nativeTimeframe(first), session: query.session }), {
-        replace: true,
-      });
+      setParams(
+        serializeAnalysisQuery({
+          ...EMPTY_QUERY,
+          table: first.table,
+          tf: query.tf ?? nativeTimeframe(first),
+          session: query.session,
+          indicators: query.indicators,
+        }),
+        { replace: true },
+      );
     }
-  }, [first, query.table, query.tf, query.session, setParams]);
+  }, [first, query.table, query.tf, query.session, query.indicators, setParams]);
 
   const [container, setContainer] = useState<HTMLDivElement | null>(null);
   const handles = useChart(container);
@@ -69,6 +83,24 @@ export default function Analysis() {
     [setParams],
   );
 
+  // Specs the server refused: dropped from the URL (the chart loads again without them), the reason shown.
+  const [indicatorProblem, setIndicatorProblem] = useState<string | null>(null);
+  const onRejectedIndicators = useCallback(
+    (rejected: RejectedIndicator[]) => {
+      setIndicatorProblem(rejected.map((r) => `${r.spec}: ${r.reason}`).join(" · "));
+      const dropped = new Set(rejected.map((r) => r.spec));
+      setParams(
+        (prev) => {
+          const q = parseAnalysisQuery(prev);
+          return serializeAnalysisQuery({ ...q, indicators: q.indicators.filter((spec) => !dropped.has(spec)) });
+        },
+        { replace: true },
+      );
+    },
+    [setParams],
+  );
+
+  const live = useLiveBars(selected?.symbol ?? null, selected?.adjusted ?? true);
   const slice = useChartSlices(handles, {
     table: selected?.table ?? null,
     timeframe,
@@ -78,9 +110,14 @@ export default function Analysis() {
     bounds,
     initialView: query.from !== null && query.to !== null ? { fromMs: query.from, toMs: query.to } : null,
     onViewChange,
+    live,
+    indicators: query.indicators,
+    onRejectedIndicators,
   });
   const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
   const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
+  const gaps = useGapBands(handles, selected, width);
+  const lines = useIndicatorLines(handles, slice.indicators, slice.data);
 
   // A clicked grid row: centre the chart on it and put the crosshair there.
   const [picked, setPicked] = useState<number | null>(null);
@@ -119,10 +156,14 @@ export default function Analysis() {
   };
   const selectDataset = (d: Dataset): void => {
     if (d.table === query.table) return;
-    setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: d.table, tf: nativeTimeframe(d), session: query.session }));
+    setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table: d.table, tf: nativeTimeframe(d), session: query.session, indicators: query.indicators }));
   };
   const selectTimeframe = (tf: TimeframeChoice): void => replaceQuery({ tf });
   const selectSession = (session: TradingSession): void => replaceQuery({ session });
+  const selectIndicators = (indicators: string[]): void => {
+    setIndicatorProblem(null);
+    replaceQuery({ indicators });
+  };
   const onDeleted = (table: string): void => {
     const next = datasets?.find((d) => d.table !== table) ?? null;
     drop(table);
@@ -145,6 +186,8 @@ export default function Analysis() {
         <TimeframeBar value={choice} dataset={selected} onChange={selectTimeframe} />
         <div className="pane-head">Session</div>
         <SessionToggle value={query.session} disabled={!intraday} onChange={selectSession} />
+        <div className="pane-head">Indicators</div>
+        <IndicatorPicker value={query.indicators} onChange={selectIndicators} problem={indicatorProblem} />
         <div className="pane-head">
           Datasets
           {can("analyst") ? (
@@ -180,11 +223,13 @@ export default function Analysis() {
             </span>
           ) : null}
           {selected?.source === "synthetic" ? <SourceBadge source="synthetic" long /> : null}
+          <LiveBadge live={live} />
+          <GapBadge state={gaps} />
         </div>
-        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} />
+        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} indicators={lines} />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
         <div className="grid-pane" style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
-          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} />
+          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={lines} />
         </div>
       </main>
 
@@ -200,6 +245,7 @@ export default function Analysis() {
             bars={slice.bars}
             truncated={slice.truncated}
             onDeleted={can("admin") ? onDeleted : null}
+            onAssessed={can("analyst") ? reload : null}
           />
         ) : (
           <div className="muted pad">Select a dataset.</div>

@@ -8,7 +8,7 @@ import { useJob } from "../features/fetch/useJob";
 export default function StockFetcher() {
   const [params, setParams] = useSearchParams();
   const jobId = params.get("job");
-  const { job, error } = useJob(jobId);
+  const { job, error, live, update } = useJob(jobId);
   return (
     <div className="page fetch-page">
       <section className="panel">
@@ -17,7 +17,7 @@ export default function StockFetcher() {
       </section>
       <section className="panel">
         <h2 className="section-title">Job</h2>
-        {jobId === null ? <div className="muted">Start a fetch to see its progress here.</div> : <JobProgress job={job} error={error} />}
+        {jobId === null ? <div className="muted">Start a fetch to see its progress here.</div> : <JobProgress job={job} error={error} live={live} onUpdate={update} />}
       </section>
     </div>
   );

@@ -5,11 +5,11 @@ import { analysisHref, parseAnalysisQuery, serializeAnalysisQuery } from "./url"
 describe("parseAnalysisQuery", () => {
   it("reads a full query", () => {
     const q = parseAnalysisQuery(new URLSearchParams("table=aapl_day&tf=1d&from=1700000000000&to=1710000000000"));
-    expect(q).toEqual({ table: "aapl_day", tf: "1d", from: 1700000000000, to: 1710000000000, session: "extended" });
+    expect(q).toEqual({ table: "aapl_day", tf: "1d", from: 1700000000000, to: 1710000000000, session: "extended", indicators: [] });
   });
 
   it("drops an unknown timeframe and a reversed or partial window", () => {
-    expect(parseAnalysisQuery(new URLSearchParams("table=x&tf=2d&from=5&to=1"))).toEqual({ table: "x", tf: null, from: null, to: null, session: "extended" });
+    expect(parseAnalysisQuery(new URLSearchParams("table=x&tf=2d&from=5&to=1"))).toEqual({ table: "x", tf: null, from: null, to: null, session: "extended", indicators: [] });
     expect(parseAnalysisQuery(new URLSearchParams("from=5")).from).toBeNull();
     expect(parseAnalysisQuery(new URLSearchParams("from=abc&to=10")).from).toBeNull();
   });
@@ -27,6 +27,17 @@ describe("parseAnalysisQuery", () => {
     expect(serializeAnalysisQuery(q).toString()).toBe("tf=auto&session=regular");
   });
 
+  it("reads indicators, one `ind` each, normalised, deduplicated, without malformed ones", () => {
+    const q = parseAnalysisQuery(new URLSearchParams("table=t&ind=SMA(20)&ind=rsi&ind=sma( 20 )&ind=__import__('os')&ind=&ind=bbands(20,2,2)"));
+    expect(q.indicators).toEqual(["sma(20)", "rsi", "bbands(20,2,2)"]);
+    expect(serializeAnalysisQuery(q).getAll("ind")).toEqual(["sma(20)", "rsi", "bbands(20,2,2)"]);
+  });
+
+  it("keeps at most 20 indicators", () => {
+    const many = Array.from({ length: 25 }, (_, i) => `ind=sma(${i + 2})`).join("&");
+    expect(parseAnalysisQuery(new URLSearchParams(many)).indicators).toHaveLength(20);
+  });
+
   it("treats an empty table as none", () => {
     expect(parseAnalysisQuery(new URLSearchParams("table=")).table).toBeNull();
   });
@@ -34,13 +45,20 @@ describe("parseAnalysisQuery", () => {
 
 describe("serializeAnalysisQuery", () => {
   it("round-trips", () => {
-    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const };
+    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const, indicators: ["sma(20)", "bbands(20,2,2)", "rsi"] };
     expect(parseAnalysisQuery(serializeAnalysisQuery(q))).toEqual(q);
   });
 
   it("omits empty parts and rounds times", () => {
-    expect(serializeAnalysisQuery({ table: "t", tf: null, from: 1.4, to: 9.6, session: "extended" }).toString()).toBe("table=t&from=1&to=10");
-    expect(serializeAnalysisQuery({ table: null, tf: "1h", from: 3, to: null, session: "extended" }).toString()).toBe("tf=1h");
+    expect(serializeAnalysisQuery({ table: "t", tf: null, from: 1.4, to: 9.6, session: "extended", indicators: [] }).toString()).toBe("table=t&from=1&to=10");
+    expect(serializeAnalysisQuery({ table: null, tf: "1h", from: 3, to: null, session: "extended", indicators: [] }).toString()).toBe("tf=1h");
+  });
+
+  it("round-trips indicators through a URL string, as a shared link does", () => {
+    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators: ["sma(20)", "macd(12,26,9)", "rsi"] };
+    const link = `/analysis?${serializeAnalysisQuery(q).toString()}`;
+    expect(parseAnalysisQuery(new URL(link, "http://x").searchParams)).toEqual(q);
+    expect(parseAnalysisQuery(new URLSearchParams("table=demo&tf=1d&ind=sma(20)&ind=macd(12,26,9)&ind=rsi"))).toEqual(q);
   });
 
   it("builds links to a dataset", () => {

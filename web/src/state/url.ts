@@ -1,8 +1,10 @@
 /**
  * The Analysis view's state in the URL query, so a view can be shared and reloaded:
- * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular`.
+ * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular&ind=sma(20)&ind=rsi`
+ * (one `ind` per indicator, in the order drawn).
  */
 import type { Timeframe, TradingSession } from "../api/types";
+import { parseIndicatorList } from "./indicators";
 import { isTimeframe } from "./timeframe";
 
 /** A timeframe, or `auto`: the server picks the finest one that fits the pixel budget. */
@@ -16,9 +18,11 @@ export interface AnalysisQuery {
   to: number | null;
   /** `extended` (the default, omitted from the URL) or `regular`. */
   session: TradingSession;
+  /** Indicator specs drawn on the chart, normalised (`sma(20)`, `bbands(20,2,2)`). */
+  indicators: readonly string[];
 }
 
-export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended" };
+export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [] };
 
 function parseMs(value: string | null): number | null {
   if (value === null || !/^-?\d{1,16}$/.test(value.trim())) return null;
@@ -35,8 +39,9 @@ export function parseAnalysisQuery(params: URLSearchParams): AnalysisQuery {
   const session: TradingSession = params.get("session") === "regular" ? "regular" : "extended";
   const from = parseMs(params.get("from"));
   const to = parseMs(params.get("to"));
-  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session };
-  return { table, tf, from, to, session };
+  const indicators = parseIndicatorList(params.getAll("ind"));
+  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session, indicators };
+  return { table, tf, from, to, session, indicators };
 }
 
 /** Writes the Analysis state as a query string (stable key order, empty and default parts omitted). */
@@ -49,6 +54,7 @@ export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
     params.set("to", String(Math.round(query.to)));
   }
   if (query.session === "regular") params.set("session", "regular");
+  for (const spec of query.indicators) params.append("ind", spec);
   return params;
 }
 

@@ -11,5 +11,12 @@ export function SourceBadge({ source, long = false }: { source: Source; long?: b
       </span>
     );
   }
+  if (source === "file") {
+    return (
+      <span className="badge badge-source" data-testid="file-badge" title="Imported from a file">
+        {long ? "Imported from a file" : "file"}
+      </span>
+    );
+  }
   return <span className="badge badge-source">{source}</span>;
 }

@@ -126,6 +126,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stocks/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** ImportBars */
+        post: operations["importBars"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stocks/flat-files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Load */
+        post: operations["loadFlatFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stocks/table/{table}/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Quality */
+        get: operations["getTableQuality"];
+        put?: never;
+        /** Assess */
+        post: operations["assessTableQuality"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}": {
         parameters: {
             query?: never;
@@ -487,6 +539,36 @@ export interface components {
             projections?: string[];
             run_id?: string | null;
         };
+        /** DataQuality */
+        DataQuality: {
+            /** @enum {string} */
+            basis: "regular_session" | "trading_days";
+            bars: number;
+            expected: number;
+            present: number;
+            coverage: number | null;
+            gaps: number;
+            missing: number;
+            largest_gaps: components["schemas"]["Gap"][];
+            duplicates_dropped: number | null;
+            zero_volume_bars: number;
+            zero_volume_runs: number;
+            ohlc_violations: number;
+            ohlc: components["schemas"]["OhlcViolations"];
+            /** Format: date-time */
+            window_start: string;
+            /** Format: date-time */
+            window_end: string;
+            /** Format: date-time */
+            assessed_at: string;
+        };
+        /** DataQualityReport */
+        DataQualityReport: {
+            table: string;
+            quality: components["schemas"]["DataQuality"];
+            gaps: components["schemas"]["Gap"][];
+            truncated: boolean;
+        };
         /** Dataset */
         Dataset: {
             table: string;
@@ -496,7 +578,7 @@ export interface components {
             multiplier: number;
             adjusted: boolean;
             /** @enum {string} */
-            source: "polygon" | "synthetic";
+            source: "polygon" | "synthetic" | "file";
             total_records: number;
             date_range: components["schemas"]["DateRange"];
             first_bar: string | null;
@@ -506,6 +588,7 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             last_accessed: string | null;
+            quality?: components["schemas"]["DataQuality"] | null;
         };
         /** DateRange */
         DateRange: {
@@ -540,6 +623,107 @@ export interface components {
              * @enum {string}
              */
             source: "polygon" | "synthetic";
+        };
+        /** FlatFileRequest */
+        FlatFileRequest: {
+            source: string;
+            /**
+             * @default day
+             * @enum {string}
+             */
+            timespan: "minute" | "day";
+            symbols?: string[] | null;
+            from?: string | null;
+            to?: string | null;
+        };
+        /** Gap */
+        Gap: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            missing: number;
+        };
+        /**
+         * ImportProblem
+         * @example {
+         *       "line": 7185,
+         *       "column": null,
+         *       "message": "BcefxZzxwAxLUKwHVhmG"
+         *     }
+         */
+        ImportProblem: {
+            /** @example 6764 */
+            line: number | null;
+            /** @example hBSnpIXjjOrlCcUmnviV */
+            column: string | null;
+            /** @example zUMZozziJUhCsuKDfYRT */
+            message: string;
+        };
+        /**
+         * ImportRejection
+         * @example {
+         *       "title": "vtQkOPQsswkMypzVvHso",
+         *       "status": 7319,
+         *       "detail": "SEeCtLViFvDEMpEHdutF",
+         *       "format": null,
+         *       "problems": [
+         *         {
+         *           "line": 3946,
+         *           "column": "iePWlMXjDwYTakSDBQNX",
+         *           "message": "qcJcDSuFiiFSZbVAsuEs"
+         *         }
+         *       ],
+         *       "problem_count": 2384
+         *     }
+         */
+        ImportRejection: {
+            /** @example DwEkQQHiBrmXZcSFtoJx */
+            title: string;
+            /** @example 4966 */
+            status: number;
+            /** @example IgNZYFcagWptUqCwdERi */
+            detail: string;
+            /**
+             * @example csv
+             * @enum {null|string}
+             */
+            format: "csv" | "parquet" | null;
+            /**
+             * @example [
+             *       {
+             *         "line": 3204,
+             *         "column": "HERyPYwSLUcVNYZoIhEV",
+             *         "message": "jsekkeZUyMKBwICnsGGk"
+             *       }
+             *     ]
+             */
+            problems: components["schemas"]["ImportProblem"][];
+            /** @example 9990 */
+            problem_count: number;
+        };
+        /** ImportResult */
+        ImportResult: {
+            dataset: components["schemas"]["Dataset"];
+            summary: components["schemas"]["ImportSummary"];
+        };
+        /** ImportSummary */
+        ImportSummary: {
+            /** @enum {string} */
+            format: "csv" | "parquet";
+            rows: number;
+            bars: number;
+            duplicates_dropped: number;
+            /** Format: date-time */
+            first_bar: string;
+            /** Format: date-time */
+            last_bar: string;
+            columns: {
+                [key: string]: string;
+            };
+            ignored_columns: string[];
+            timestamps: string;
+            warnings: string[];
         };
         /** JobAccepted */
         JobAccepted: {
@@ -586,6 +770,17 @@ export interface components {
             role: "viewer" | "analyst" | "admin";
             /** @enum {string} */
             auth: "session" | "api_key";
+        };
+        /** OhlcViolations */
+        OhlcViolations: {
+            /** @default 0 */
+            high_below_body: number;
+            /** @default 0 */
+            low_above_body: number;
+            /** @default 0 */
+            high_below_low: number;
+            /** @default 0 */
+            non_positive: number;
         };
         /** Readiness */
         Readiness: {
@@ -884,6 +1079,189 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dataset"][];
+                };
+            };
+        };
+    };
+    importBars: {
+        parameters: {
+            query: {
+                /** @description Ticker */
+                symbol: string;
+                /** @description Bar width unit */
+                timespan: "minute" | "hour" | "day";
+                /** @description Units per bar */
+                multiplier?: number;
+                /** @description IANA zone of date-times written without an offset */
+                tz?: string;
+                /** @description Whether the prices are split-adjusted */
+                adjusted?: boolean;
+                /** @description Unit of numeric timestamps; auto tells it from their size */
+                epoch_unit?: "auto" | "s" | "ms" | "us" | "ns";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The file itself (not multipart form data): CSV with a header line, or Parquet. At most 512 MiB. */
+        requestBody: {
+            content: {
+                "text/csv": string;
+                "application/vnd.apache.parquet": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+            /** @description The file has problems (listed by line); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ImportRejection"];
+                };
+            };
+        };
+    };
+    loadFlatFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlatFileRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getTableQuality: {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Dataset name */
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataQualityReport"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    assessTableQuality: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset name */
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataQuality"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
                 };
             };
         };

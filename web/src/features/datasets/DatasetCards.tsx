@@ -7,6 +7,7 @@ import { analysisHref } from "../../state/url";
 import { nativeTimeframe } from "../../state/timeframe";
 import { SourceBadge } from "../../ui/SourceBadge";
 import { timespanLabel } from "./model";
+import { qualityLine, qualityTone } from "./quality";
 
 export function DatasetCards({ datasets }: { datasets: readonly Dataset[] }) {
   return (
@@ -26,6 +27,7 @@ export function DatasetCards({ datasets }: { datasets: readonly Dataset[] }) {
               {d.date_range.from} → {d.date_range.to}
             </div>
             <div className="muted">{formatCompact(d.total_records)} bars</div>
+            <div className={`quality-line quality-${qualityTone(d.quality)}`}>{qualityLine(d.quality)}</div>
           </div>
         </Link>
       ))}

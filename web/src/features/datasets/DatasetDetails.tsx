@@ -2,13 +2,14 @@
 import { type ReactNode, useState } from "react";
 
 import { deleteDataset } from "../../api/client";
-import type { Dataset } from "../../api/types";
+import type { DataQuality, Dataset } from "../../api/types";
 import { formatCompact, formatInstantEt, MARKET_TZ_LABEL } from "../../chart/time";
 import type { TimeWindow } from "../../chart/window";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { SourceBadge } from "../../ui/SourceBadge";
 import { ExportControl } from "./ExportControl";
 import { timespanLabel } from "./model";
+import { QualityFacts } from "./QualityFacts";
 
 interface Props {
   dataset: Dataset;
@@ -25,6 +26,8 @@ interface Props {
   truncated: boolean;
   /** Called after deleting the dataset; `null` when the user may not delete (only admins may). */
   onDeleted: ((table: string) => void) | null;
+  /** Called after re-assessing the data quality; `null` when the user may not (viewers). */
+  onAssessed?: ((quality: DataQuality) => void) | null;
 }
 
 function when(value: string | null): string {
@@ -32,7 +35,7 @@ function when(value: string | null): string {
   return value.replace("T", " ").replace(/(\.\d+)?(Z|\+00:00)$/, " UTC");
 }
 
-export function DatasetDetails({ dataset, bucket, timeframe, served, session, view, bars, truncated, onDeleted }: Props) {
+export function DatasetDetails({ dataset, bucket, timeframe, served, session, view, bars, truncated, onDeleted, onAssessed = null }: Props) {
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -137,6 +140,8 @@ export function DatasetDetails({ dataset, bucket, timeframe, served, session, vi
           </dd>
         </div>
       </dl>
+
+      <QualityFacts dataset={dataset} onAssessed={onAssessed} />
 
       <h3 className="section-title">Download</h3>
       <ExportControl table={dataset.table} window={view} />

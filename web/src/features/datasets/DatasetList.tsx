@@ -4,6 +4,7 @@ import { useMemo, useState } from "react";
 import type { Dataset } from "../../api/types";
 import { formatCompact } from "../../chart/time";
 import { filterDatasets, timespanLabel } from "./model";
+import { qualityLine, qualityTone } from "./quality";
 
 interface Props {
   datasets: readonly Dataset[];
@@ -53,6 +54,9 @@ export function DatasetList({ datasets, selected, onSelect }: Props) {
               </div>
               <div className="list-item-sub muted">
                 {d.date_range.from} → {d.date_range.to} · {formatCompact(d.total_records)} bars
+              </div>
+              <div className={`list-item-sub quality-line quality-${qualityTone(d.quality)}`} data-testid="dataset-quality" title="Coverage of the exchange calendar, and problems found">
+                {qualityLine(d.quality)}
               </div>
             </li>
           );

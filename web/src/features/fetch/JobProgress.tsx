@@ -5,7 +5,9 @@ import type { JobStatus } from "../../api/types";
 import { formatCompact } from "../../chart/time";
 import { analysisHref } from "../../state/url";
 import { ProblemBox } from "../../ui/ProblemBox";
+import { CancelJob } from "./CancelJob";
 import { isTerminal, progressFraction } from "./form";
+import { explainError } from "./progress";
 
 const STATE_WORDS: Record<JobStatus["state"], string> = {
   queued: "Queued — waiting for a worker",
@@ -15,7 +17,26 @@ const STATE_WORDS: Record<JobStatus["state"], string> = {
   cancelled: "Cancelled",
 };
 
-export function JobProgress({ job, error }: { job: JobStatus | null; error: unknown }) {
+interface Props {
+  job: JobStatus | null;
+  error: unknown;
+  /** Takes the status a cancel answered; without it there is no Cancel button. */
+  onUpdate?: (status: JobStatus) => void;
+  /** Whether progress arrives live over the WebSocket (otherwise it is polled). */
+  live?: boolean;
+}
+
+function SymbolError({ message }: { message: string }) {
+  const { words, detail } = explainError(message);
+  return (
+    <span className="error-text" data-testid="symbol-error" title={detail ?? undefined}>
+      {words}
+      {detail !== null ? <small className="muted error-detail"> ({detail})</small> : null}
+    </span>
+  );
+}
+
+export function JobProgress({ job, error, onUpdate, live = false }: Props) {
   if (job === null) {
     return error !== null ? <ProblemBox error={error} testId="job-problem" /> : <div className="muted">Waiting for the job…</div>;
   }
@@ -31,9 +52,19 @@ export function JobProgress({ job, error }: { job: JobStatus | null; error: unkn
           {STATE_WORDS[job.state]}
         </span>
         <code className="muted">{job.job_id}</code>
+        {!done ? (
+          <span className="muted" data-testid="job-live" data-live={live ? "true" : "false"}>
+            {live ? "live" : "polling"}
+          </span>
+        ) : null}
+        {onUpdate !== undefined ? <CancelJob job={job} onUpdate={onUpdate} /> : null}
       </div>
       {message !== null ? <div className="muted">{message}</div> : null}
-      {jobError !== null ? <div className="error-text">{jobError}</div> : null}
+      {jobError !== null ? (
+        <div data-testid="job-error">
+          <SymbolError message={jobError} />
+        </div>
+      ) : null}
       <table className="progress-table">
         <thead>
           <tr>
@@ -63,13 +94,13 @@ export function JobProgress({ job, error }: { job: JobStatus | null; error: unkn
                 <td className="num">{formatCompact(s.bars)}</td>
                 <td>
                   {symbolError !== null ? (
-                    <span className="error-text">{symbolError}</span>
+                    <SymbolError message={symbolError} />
                   ) : table !== null && done ? (
                     <Link to={analysisHref(table)} data-testid="job-dataset-link">
                       Open {table} →
                     </Link>
                   ) : (
-                    <span className="muted">{done ? "—" : "…"}</span>
+                    <span className="muted">{job.state === "cancelled" && s.windows_done < s.windows_total ? "cancelled before it finished" : done ? "—" : "…"}</span>
                   )}
                 </td>
               </tr>

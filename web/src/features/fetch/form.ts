@@ -1,8 +1,11 @@
 /** The fetch form's values, validation and the request it builds (pure). */
-import type { FetchRequest, JobState, Source, SymbolProgress, Timespan } from "../../api/types";
+import type { FetchRequest, JobState, SymbolProgress, Timespan } from "../../api/types";
+
+/** A source a fetch can pull from (imported `file` datasets arrive another way). */
+export type FetchSource = NonNullable<FetchRequest["source"]>;
 
 export const TIMESPANS = ["minute", "hour", "day", "week", "month", "quarter", "year"] as const satisfies readonly Timespan[];
-export const SOURCES = ["polygon", "synthetic"] as const satisfies readonly Source[];
+export const SOURCES = ["polygon", "synthetic"] as const satisfies readonly FetchSource[];
 
 export interface FetchFormValues {
   symbols: string;
@@ -11,7 +14,7 @@ export interface FetchFormValues {
   from: string;
   to: string;
   adjusted: boolean;
-  source: Source;
+  source: FetchSource;
 }
 
 export type FetchFormErrors = Partial<Record<keyof FetchFormValues, string>>;

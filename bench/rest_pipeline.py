@@ -1,0 +1,258 @@
+"""REST pipeline throughput and memory: a loopback Polygon serving pre-built pages, into chDB.
+
+A separate process serves Polygon aggregates pages built once before the clock starts (every
+minute 04:00-19:59 New York of every weekday, about 35k bars per 52-day window), so the server
+costs the pipeline no CPU time of its own process. The pipeline is the whole fetch a job runs:
+plan, HTTP with the in-flight bound, msgspec decode, Arrow, batched multi-symbol inserts,
+Postgres checkpoints, compaction and dataset registration. The baseline is one raw
+``insert_arrow`` of the same bars (with their symbol columns) into the same chDB table, measured
+in the same run. Target: ratio >= 0.5.
+
+Peak memory: the resident set above its level before a backfill, sampled every 10 ms, for a small
+and a large backfill: it must not grow with the number of bars (the pipeline streams). Its bound
+is about ``in-flight requests x (JSON page + decoded page)`` + ``queue depth x Arrow page`` +
+the insert buffer (:data:`pipelines.window_runner.FLUSH_ROWS` rows).
+
+``python -m bench rest_pipeline`` runs 3M bars for throughput and 1M / 4M bars for memory;
+``python -m bench.rest_pipeline --memory-bars 10000000`` makes the large backfill 10M bars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing
+import socket
+import tempfile
+import time
+import uuid
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from api.runtime import Runtime
+from api.settings import PolygonSettings, Settings, StoreSettings
+from bench.common import report
+from bench.export import PeakMemory
+from pipelines.fetch import Fetcher
+from pipelines.sources.polygon_rest import plan_windows
+from pipelines.window_runner import FLUSH_ROWS, QUEUE_DEPTH
+from schemas.bars import TS_TYPE, SeriesKey, SeriesRequest
+from schemas.datasets import FetchRequest
+from tests.loopback.polygon import NEW_YORK
+from warehouse.catalog.fetch_windows import FetchWindowRepository
+
+KEY = "bench-key"
+YEAR = (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+BARS_PER_SYMBOL = 250_560  # 261 weekdays x 960 minutes
+THROUGHPUT_SYMBOLS = 12  # ~3.0M bars
+MEMORY_BARS = (1_000_000, 4_000_000)
+
+
+def windows() -> list[tuple[dt.date, dt.date]]:
+    key = SeriesKey(symbol="X", multiplier=1, timespan="minute")
+    return plan_windows(SeriesRequest(key=key, start=YEAR[0], end=YEAR[1]))
+
+
+def window_bars(first: dt.date, last: dt.date) -> dict[str, np.ndarray[Any, Any]]:
+    """Every minute 04:00-19:59 New York of every weekday in ``[first, last]``."""
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    opens = [
+        int(dt.datetime.combine(d, dt.time(4), NEW_YORK).timestamp() * 1000) for d in days if d.weekday() < 5
+    ]
+    t = (np.array(opens, dtype=np.int64)[:, None] + np.arange(960, dtype=np.int64)[None, :] * 60_000).ravel()
+    rng = np.random.default_rng(int(t[0] % 2**32) if len(t) else 0)
+    close = 100 + np.cumsum(rng.normal(0, 0.05, len(t)))
+    return {
+        "t": t,
+        "o": close,
+        "h": close + 0.05,
+        "l": close - 0.05,
+        "c": close,
+        "v": rng.integers(1, 10_000, len(t)).astype(float),
+        "vw": close,
+        "n": rng.integers(1, 500, len(t)),
+    }
+
+
+def page(first: dt.date, last: dt.date) -> bytes:
+    """A Polygon aggregates answer holding the whole window (no next_url)."""
+    bars = window_bars(first, last)
+    names = ("v", "vw", "o", "c", "h", "l", "t", "n")
+    results = [
+        dict(zip(names, row, strict=True)) for row in zip(*(bars[n].tolist() for n in names), strict=True)
+    ]
+    body = {"ticker": "X", "queryCount": len(results), "resultsCount": len(results), "adjusted": True}
+    return msgspec.json.encode({**body, "results": results, "status": "OK", "request_id": "bench"})
+
+
+def serve(port_out: Any) -> None:
+    """The loopback server process: pre-built pages by window start date, HTTP/1.1 keep-alive."""
+    pages = {str(first).encode(): page(first, last) for first, last in windows()}
+    empty = msgspec.json.encode({"status": "OK", "resultsCount": 0, "queryCount": 0, "request_id": "bench"})
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1].split(b"?", 1)[0]
+                body = pages.get(path.rstrip(b"/").split(b"/")[-2], empty)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                )
+                writer.write(body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        server = await asyncio.start_server(handle, sock=sock)
+        port_out.send(sock.getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def raw_table(symbols: list[str]) -> pa.Table:
+    """The same bars the server hands out, for every symbol, with the bar table's series columns."""
+    parts = []
+    for first, last in windows():
+        bars = window_bars(first, last)
+        parts.append(
+            pa.table(
+                {
+                    "ts": pa.array(bars["t"]).cast(TS_TYPE),
+                    "open": bars["o"],
+                    "high": bars["h"],
+                    "low": bars["l"],
+                    "close": bars["c"],
+                    "volume": bars["v"],
+                    "vwap": bars["vw"],
+                    "transactions": pa.array(bars["n"]).cast(pa.uint32()),
+                }
+            )
+        )
+    one = pa.concat_tables(parts)
+    tables = []
+    for symbol in symbols:
+        n = one.num_rows
+        tables.append(
+            one.append_column("symbol", pa.repeat(symbol, n))
+            .append_column("timespan", pa.repeat("1m", n))
+            .append_column("adjusted", pa.repeat(True, n))
+            .append_column("source", pa.repeat("polygon", n))
+        )
+    return pa.concat_tables(tables).combine_chunks()
+
+
+async def truncate(runtime: Runtime) -> None:
+    await runtime.stack.clickhouse.run(lambda client: client.command("TRUNCATE TABLE bars"))
+
+
+async def backfill(runtime: Runtime, fetcher: Fetcher, symbols: list[str]) -> tuple[int, float]:
+    """Run a fetch job of ``symbols`` over the year; return (bars stored, seconds)."""
+    request = FetchRequest(symbols=symbols, timespan="minute", from_=YEAR[0], to=YEAR[1], source="polygon")
+    job_id = uuid.uuid4().hex
+    await runtime.services.jobs.create(job_id, "fetch", request, request.symbols, "bench")
+    started = time.perf_counter()
+    outcome = await fetcher.run(request, job_id=job_id)
+    elapsed = time.perf_counter() - started
+    assert not outcome.failed, [item.error for item in outcome.failed]
+    return outcome.bars, elapsed
+
+
+async def run(memory_bars: tuple[int, ...]) -> list[dict[str, Any]]:
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    server = context.Process(target=serve, args=(send,), daemon=True)
+    server.start()
+    port = receive.recv()
+    data_dir = Path(tempfile.mkdtemp(prefix="k2q-bench-rest-"))
+    settings = Settings(
+        stores=StoreSettings(data_dir=data_dir),
+        polygon=PolygonSettings(api_key=KEY, base_url=f"http://127.0.0.1:{port}"),
+        seed_demo=False,
+    )
+    runtime = await Runtime.start(settings)
+    rows: list[dict[str, Any]] = []
+    try:
+        services = runtime.services
+        fetcher = Fetcher(  # the runtime's, without the quality assessment that follows a job
+            runtime.sources,
+            services.bars,
+            services.catalog,
+            services.versions,
+            windows=FetchWindowRepository(runtime.stack.pool),
+        )
+        symbols = [f"S{i:03d}" for i in range(THROUGHPUT_SYMBOLS)]
+        table = raw_table(symbols)
+        raw_s = []
+        for _ in range(2):
+            await truncate(runtime)
+            started = time.perf_counter()
+            await runtime.stack.clickhouse.run(partial(_insert, table=table))
+            raw_s.append(time.perf_counter() - started)
+        raw_rate = table.num_rows / min(raw_s)
+        del table
+        rest_s = []
+        for _ in range(2):
+            await truncate(runtime)
+            stored, seconds = await backfill(runtime, fetcher, symbols)
+            rest_s.append(seconds)
+        rest_rate = stored / min(rest_s)
+        rows.append({"case": "raw insert_arrow (baseline)", "bars": stored, "bars/s": raw_rate, "ratio": 1.0})
+        rows.append(
+            {
+                "case": "REST fetch job (target >= 0.5)",
+                "bars": stored,
+                "bars/s": rest_rate,
+                "ratio": rest_rate / raw_rate,
+            }
+        )
+        in_flight = runtime.settings.polygon.max_in_flight
+        page_mib = len(page(*windows()[0])) / 2**20
+        arrow_mib = 35_000 * 65 / 2**20
+        bound = in_flight * (page_mib + 2 * arrow_mib) + QUEUE_DEPTH * arrow_mib + FLUSH_ROWS * 65 / 2**20
+        for bars in memory_bars:
+            count = max(1, round(bars / BARS_PER_SYMBOL))
+            await truncate(runtime)
+            with PeakMemory() as peak:
+                stored, seconds = await backfill(runtime, fetcher, [f"M{i:03d}" for i in range(count)])
+            rows.append(
+                {
+                    "case": f"peak RSS above start, {stored / 1e6:.1f}M-bar backfill (MiB)",
+                    "bars": stored,
+                    "bars/s": stored / seconds,
+                    "ratio": peak.mib,
+                }
+            )
+        rows.append({"case": "stated bound (MiB, see docstring)", "bars": 0, "bars/s": 0.0, "ratio": bound})
+    finally:
+        await runtime.close()
+        server.terminate()
+        server.join(5)
+    return rows
+
+
+def _insert(client: Any, table: pa.Table) -> None:
+    client.insert_arrow("bars", table)
+
+
+async def main(memory_bars: tuple[int, ...] = MEMORY_BARS) -> None:
+    report("rest_pipeline", await run(memory_bars))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--memory-bars", type=int, default=MEMORY_BARS[1], help="bars of the large backfill")
+    arguments = parser.parse_args()
+    asyncio.run(main((MEMORY_BARS[0], arguments.memory_bars)))

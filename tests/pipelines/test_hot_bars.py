@@ -1,0 +1,113 @@
+"""The hot cache answers narrow windows exactly as ClickHouse does, and never serves a stale month."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from api.runtime import Runtime
+from pipelines.hot_bars import HotBars
+from tests.warehouse.test_chart_slice_property import reference
+from tests.warehouse.test_rollups import random_bars, rows_of, to_table
+from warehouse.clickhouse.bars import SeriesRef
+
+_symbols = itertools.count()
+
+
+async def compare(runtime, bars, timeframe, max_points, cut, session) -> bool:
+    """Slice the same window from memory and from ClickHouse; True when memory served it."""
+    store = runtime.services.bars
+    ref = SeriesRef(symbol=f"HOT{next(_symbols)}", series="1m", adjusted=True)
+    await store.insert(ref, "synthetic", to_table(bars))
+    await store.insert(ref, "synthetic", to_table(bars[: len(bars) // 3]))  # duplicates fold
+    times = [bar[0] for bar in bars]
+    span = times[-1] - times[0]
+    start = times[0] + span * cut[0] - dt.timedelta(seconds=30)
+    end = times[0] + span * cut[1] + dt.timedelta(seconds=30)
+    regular = session == "regular"
+    hot = HotBars(store)
+    got = await hot.chart_slice(
+        ref, "v1", timeframe, start, end, max_points, regular_session=regular, widths=None
+    )
+    want = await store.chart_slice(ref, timeframe, start, end, max_points, regular_session=regular)
+    if got is None:
+        return False
+    assert (got.bucket, got.truncated) == (want.bucket, want.truncated)
+    assert rows_of(got.table) == rows_of(want.table)
+    return True
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stamps=st.sets(
+        st.tuples(st.integers(0, 1500), st.integers(4 * 60, 20 * 60 - 1)), min_size=2, max_size=400
+    ),
+    seed=st.integers(0, 2**32 - 1),
+    timeframe=st.sampled_from(["1m", "5m", "30m", "1h", "4h", "1d", "1w", "1M"]),
+    max_points=st.integers(2, 500),
+    cut=st.tuples(st.floats(0, 0.5), st.floats(0.5, 1)),
+    session=st.sampled_from(["extended", "regular"]),
+)
+async def test_long_windows_from_memory_equal_the_clickhouse_slices(
+    runtime: Runtime, stamps, seed, timeframe, max_points, cut, session
+) -> None:
+    await compare(runtime, random_bars(seed, sorted(stamps)), timeframe, max_points, cut, session)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stamps=st.sets(st.tuples(st.integers(0, 60), st.integers(4 * 60, 20 * 60 - 1)), min_size=1, max_size=400),
+    seed=st.integers(0, 2**32 - 1),
+    timeframe=st.sampled_from(["1m", "2m", "5m", "15m", "30m", "1h", "2h"]),
+    max_points=st.integers(2, 500),
+    cut=st.tuples(st.floats(0, 0.5), st.floats(0.5, 1)),
+    session=st.sampled_from(["extended", "regular"]),
+)
+async def test_narrow_windows_from_memory_equal_the_clickhouse_slices(
+    runtime: Runtime, stamps, seed, timeframe, max_points, cut, session
+) -> None:
+    await compare(runtime, random_bars(seed, sorted(stamps)), timeframe, max_points, cut, session)
+
+
+async def test_dense_long_history_is_served_from_memory(runtime: Runtime) -> None:
+    stamps = [(day, minute) for day in range(0, 900) for minute in range(4 * 60, 20 * 60, 37)]
+    bars = random_bars(5, stamps)
+    for cut in ((0.0, 1.0), (0.1, 0.9), (0.5, 0.52)):
+        assert await compare(runtime, bars, "1m", 2000, cut, "extended")
+        assert await compare(runtime, bars, "1m", 2000, cut, "regular")
+
+
+async def test_a_new_version_reads_the_changed_bars(runtime: Runtime) -> None:
+    store = runtime.services.bars
+    ref = SeriesRef(symbol=f"HOT{next(_symbols)}", series="1m", adjusted=True)
+    bars = random_bars(3, [(day, 600 + minute) for day in range(5) for minute in range(0, 300, 7)])
+    await store.insert(ref, "synthetic", to_table(bars))
+    hot = HotBars(store)
+    start, end = bars[0][0], bars[-1][0]
+
+    first = await hot.chart_slice(ref, "v1", "1m", start, end, 2000, regular_session=False, widths=None)
+    assert first is not None
+    assert rows_of(first.table) == reference(bars, "1m", 2000)[1]
+
+    changed = [(t, o, h + 1.0, low, c, v) for t, o, h, low, c, v in bars[:10]]
+    await store.insert(ref, "synthetic", to_table(changed))
+    same_version = await hot.chart_slice(
+        ref, "v1", "1m", start, end, 2000, regular_session=False, widths=None
+    )
+    assert same_version is not None
+    assert rows_of(same_version.table) == rows_of(first.table)  # what that version was
+
+    second = await hot.chart_slice(ref, "v2", "1m", start, end, 2000, regular_session=False, widths=None)
+    assert second is not None
+    assert rows_of(second.table) == reference(changed + bars[10:], "1m", 2000)[1]

@@ -1,0 +1,41 @@
+/**
+ * Test fixture: chart slices as the server sends them (an Arrow IPC stream read back), with
+ * indicator columns and their field metadata. Used by the unit tests only.
+ */
+import { Field, Float64, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, Timestamp, TimeUnit, vectorFromArray } from "apache-arrow";
+
+/** An indicator column as the server describes it. */
+export interface FixtureIndicator {
+  spec: string;
+  output: string;
+  overlay: boolean;
+  values: (number | null)[];
+}
+
+/** A chart slice as the server sends it: OHLCV, then `ind:<spec>:<output>` columns with field metadata. */
+export function sliceWithIndicators(ts: number[], close: number[], indicators: FixtureIndicator[]): Table {
+  const tsType = new Timestamp(TimeUnit.MILLISECOND, "UTC");
+  const fields = [new Field("ts", tsType, false), ...["open", "high", "low", "close", "volume"].map((name) => new Field(name, new Float64(), false))];
+  const children = [
+    makeData({ type: tsType, length: ts.length, data: BigInt64Array.from(ts.map(BigInt)) }),
+    ...[close, close, close, close, close.map(() => 100)].map((values) => makeData({ type: new Float64(), length: values.length, data: Float64Array.from(values) })),
+  ];
+  for (const ind of indicators) {
+    const metadata = new Map([
+      ["k2q.indicator", ind.spec],
+      ["k2q.output", ind.output],
+      ["k2q.overlay", ind.overlay ? "true" : "false"],
+      ["k2q.display_name", ind.spec.toUpperCase()],
+    ]);
+    fields.push(new Field(`ind:${ind.spec}:${ind.output}`, new Float64(), true, metadata));
+    const vector = vectorFromArray(ind.values, new Float64());
+    const data = vector.data[0];
+    if (data === undefined) throw new Error("empty vector");
+    children.push(data);
+  }
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: ts.length, children }));
+  // Round-trip through IPC, as the browser receives it.
+  return tableFromIPC(tableToIPC(new Table([batch]), "stream"));
+}
+

@@ -1,0 +1,71 @@
+/**
+ * Shades the selected dataset's gaps on the chart: loads them from
+ * `GET /api/v1/stocks/table/{table}/quality` (the server assesses a dataset never assessed),
+ * and owns the band primitive on the candle series for as long as the chart lives.
+ */
+import { useEffect, useMemo, useState } from "react";
+
+import { getTableQuality } from "../api/client";
+import { isAbortError } from "../api/problem";
+import type { DataQualityReport, Dataset } from "../api/types";
+import type { GapSpan } from "./gapBands";
+import { GapBandsPrimitive } from "./GapBandsPrimitive";
+import type { ChartHandles } from "./useChart";
+
+/** The most gaps drawn (oldest first); a dataset with more says so. */
+export const GAPS_DRAWN = 20_000;
+
+export interface GapBandsState {
+  report: DataQualityReport | null;
+  error: unknown;
+}
+
+/** Gap spans in epoch ms from a report. */
+export function reportSpans(report: DataQualityReport | null): GapSpan[] {
+  if (report === null) return [];
+  return report.gaps.map((g) => ({ startMs: Date.parse(g.start), endMs: Date.parse(g.end), missing: g.missing }));
+}
+
+export function useGapBands(handles: ChartHandles | null, dataset: Dataset | null, bucketMs: number): GapBandsState {
+  const [state, setState] = useState<GapBandsState>({ report: null, error: null });
+  const table = dataset?.table ?? null;
+  // A new assessment (after a fetch or a re-assessment) changes this and reloads the gaps.
+  const version = dataset?.quality?.assessed_at ?? "";
+
+  useEffect(() => {
+    setState({ report: null, error: null });
+    if (table === null) return undefined;
+    const controller = new AbortController();
+    getTableQuality(table, { limit: GAPS_DRAWN }, controller.signal)
+      .then((report) => setState({ report, error: null }))
+      .catch((error: unknown) => {
+        if (!isAbortError(error) && !controller.signal.aborted) setState({ report: null, error });
+      });
+    return () => controller.abort();
+  }, [table, version]);
+
+  // One primitive per chart: a chart removed and created again (remounts) never shares it.
+  const [primitive, setPrimitive] = useState<GapBandsPrimitive | null>(null);
+  useEffect(() => {
+    if (handles === null) return undefined;
+    const { candles } = handles;
+    const created = new GapBandsPrimitive();
+    candles.attachPrimitive(created);
+    setPrimitive(created);
+    return () => {
+      setPrimitive(null);
+      try {
+        candles.detachPrimitive(created);
+      } catch {
+        // The chart was removed first (unmount): its series and primitives went with it.
+      }
+    };
+  }, [handles]);
+
+  const spans = useMemo(() => reportSpans(state.report), [state.report]);
+  useEffect(() => {
+    primitive?.setGaps(spans, bucketMs);
+  }, [primitive, spans, bucketMs]);
+
+  return state;
+}

@@ -1,0 +1,81 @@
+/**
+ * Follows `fetch_progress` events of one job over the API's WebSocket (`/api/v1/ws`; the
+ * session cookie authenticates it). Reconnects after a drop while `jobId` is set; reports
+ * whether the socket is open so the caller can poll less often meanwhile.
+ */
+import { useEffect, useRef, useState } from "react";
+
+import type { FetchProgressEvent } from "../../api/types";
+
+export const EVENTS_PATH = "/api/v1/ws";
+const RECONNECT_MS = 3000;
+
+/** The socket URL for a page served from `location` (same origin, `wss:` under https). */
+export function eventsUrl(location: Pick<Location, "protocol" | "host">): string {
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${EVENTS_PATH}`;
+}
+
+/** A `fetch_progress` event of job `jobId` from a socket message, or `null` for anything else. */
+export function parseFetchProgress(data: unknown, jobId: string): FetchProgressEvent | null {
+  if (typeof data !== "string") return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const event = value as Partial<FetchProgressEvent>;
+  if (event.type !== "fetch_progress" || event.job_id !== jobId || !Array.isArray(event.symbols) || typeof event.state !== "string") {
+    return null;
+  }
+  return event as FetchProgressEvent;
+}
+
+export function useJobEvents(jobId: string | null, onEvent: (event: FetchProgressEvent) => void): boolean {
+  const [open, setOpen] = useState(false);
+  const handler = useRef(onEvent);
+  useEffect(() => {
+    handler.current = onEvent;
+  });
+
+  useEffect(() => {
+    setOpen(false);
+    if (jobId === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
+    let socket: WebSocket | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopped = false;
+    const connect = (): void => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(eventsUrl(window.location));
+      } catch {
+        timer = setTimeout(connect, RECONNECT_MS);
+        return;
+      }
+      socket = ws;
+      ws.onopen = () => setOpen(true);
+      ws.onmessage = (message: MessageEvent) => {
+        const event = parseFetchProgress(message.data, jobId);
+        if (event !== null) handler.current(event);
+      };
+      ws.onclose = () => {
+        setOpen(false);
+        if (!stopped) timer = setTimeout(connect, RECONNECT_MS);
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      if (socket !== null) {
+        socket.onclose = null;
+        socket.onmessage = null;
+        socket.onopen = null;
+        socket.close();
+      }
+    };
+  }, [jobId]);
+
+  return open;
+}

@@ -1,0 +1,140 @@
+// @vitest-environment jsdom
+// The fetch page following a job over the WebSocket, and cancelling it, against a stubbed API and socket.
+import { act } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { MemoryRouter } from "react-router-dom";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import StockFetcher from "./StockFetcher";
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+class FakeSocket {
+  static instances: FakeSocket[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((message: { data: unknown }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  closed = false;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const socket = (): FakeSocket => {
+  const last = FakeSocket.instances[FakeSocket.instances.length - 1];
+  if (last === undefined) throw new Error("no socket opened");
+  return last;
+};
+
+let root: Root | null = null;
+
+beforeEach(() => {
+  FakeSocket.instances = [];
+  vi.stubGlobal("WebSocket", FakeSocket);
+});
+
+afterEach(async () => {
+  await act(async () => root?.unmount());
+  root = null;
+  vi.unstubAllGlobals();
+});
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+const wait = (ms: number) => act(async () => new Promise((r) => setTimeout(r, ms)));
+const symbols = (done: number, error: string | null = null) => [
+  { symbol: "AAPL", windows_done: done, windows_total: 4, bars: done * 1000, error: null, table: null },
+  { symbol: "MSFT", windows_done: 0, windows_total: 4, bars: 0, error, table: null },
+];
+const status = (state: string, done: number) => ({
+  job_id: "j1", kind: "fetch", owner: "ana", state, created_at: "", updated_at: "", error: null, message: null, symbols: symbols(done),
+});
+const send = (body: unknown) => act(async () => socket().onmessage?.({ data: JSON.stringify(body) }));
+
+async function startJob(api: (url: string, init?: RequestInit) => Response): Promise<HTMLElement> {
+  vi.stubGlobal("fetch", vi.fn(async (url: string, init?: RequestInit) => {
+    if (url === "/api/v1/stocks/fetch") return json({ job_id: "j1", status_url: "/api/v1/jobs/j1" }, 202);
+    return api(url, init);
+  }));
+  const el = document.createElement("div");
+  document.body.append(el);
+  root = createRoot(el);
+  await act(async () => root?.render(<MemoryRouter initialEntries={["/fetch"]}><StockFetcher /></MemoryRouter>));
+  await act(async () => {
+    el.querySelector("form")?.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+  });
+  await wait(20);
+  return el;
+}
+
+const bars = (el: HTMLElement) => [...el.querySelectorAll('[role="progressbar"]')].map((b) => b.getAttribute("aria-valuenow"));
+
+describe("StockFetcher with live events", () => {
+  it("shows each symbol's progress and errors in words as events arrive, polling less meanwhile", async () => {
+    let polls = 0;
+    const el = await startJob(() => {
+      polls += 1;
+      return json(status("running", 0));
+    });
+    expect(socket().url).toMatch(/^ws:\/\/.+\/api\/v1\/ws$/);
+    await act(async () => socket().onopen?.());
+    expect(el.querySelector('[data-testid="job-live"]')?.getAttribute("data-live")).toBe("true");
+
+    await send({ type: "fetch_progress", job_id: "j1", owner: "ana", state: "running", symbols: symbols(1, "Polygon answered 403: NOT_AUTHORIZED") });
+    expect(bars(el)).toEqual(["0.25", "0"]);
+    const error = el.querySelector('[data-testid="symbol-error"]');
+    expect(error?.textContent).toContain("plan does not include");
+    expect(error?.textContent).toContain("NOT_AUTHORIZED");
+
+    await send({ type: "fetch_progress", job_id: "other", owner: "ana", state: "complete", symbols: symbols(4) });
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("running");
+
+    await wait(1200);
+    expect(polls).toBeLessThanOrEqual(2); // 500 ms before the socket opened, then every 5 s
+    expect(bars(el)).toEqual(["0.25", "0"]); // a stale poll does not undo the event
+
+    await send({ type: "fetch_progress", job_id: "j1", owner: "ana", state: "complete", symbols: symbols(4) });
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("complete");
+    expect(socket().closed).toBe(true);
+  });
+
+  it("cancels the job and shows it stopping", async () => {
+    const calls: string[] = [];
+    let cancelled = false;
+    const el = await startJob((url, init) => {
+      calls.push(`${init?.method ?? "GET"} ${url}`);
+      if (url === "/api/v1/jobs/j1/cancel") {
+        cancelled = true;
+        return json(status("running", 1), 202);
+      }
+      return json(status(cancelled ? "cancelled" : "running", 1));
+    });
+    const button = el.querySelector<HTMLButtonElement>('[data-testid="job-cancel"]');
+    expect(button?.textContent).toBe("Cancel fetch");
+    await act(async () => button?.click());
+    await wait(10);
+    expect(calls).toContain("POST /api/v1/jobs/j1/cancel");
+    expect(el.querySelector('[data-testid="job-cancel"]')?.textContent).toBe("Cancelling…");
+    await send({ type: "fetch_progress", job_id: "j1", owner: "ana", state: "cancelled", symbols: symbols(1) });
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("cancelled");
+    expect(el.querySelector('[data-testid="job-cancel"]')).toBeNull();
+    expect(el.querySelector('[data-symbol="AAPL"]')?.textContent).toContain("cancelled before it finished");
+  });
+
+  it("treats a cancel of a finished job as no error", async () => {
+    let finished = false;
+    const el = await startJob((url) => {
+      if (url === "/api/v1/jobs/j1/cancel") {
+        finished = true;
+        return json({ title: "Conflict", status: 409, detail: "job j1 has already finished" }, 409);
+      }
+      return json(status(finished ? "complete" : "running", finished ? 4 : 1));
+    });
+    await act(async () => el.querySelector<HTMLButtonElement>('[data-testid="job-cancel"]')?.click());
+    await wait(700);
+    expect(el.querySelector('[data-testid="cancel-problem"]')).toBeNull();
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("complete");
+  });
+});
