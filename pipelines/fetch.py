@@ -205,6 +205,7 @@ class Fetcher:
         for unit in units:
             progress[unit.label].windows_total += 1
         units = await self._resume(job_id, series, units, progress, request, code)
+        resumed = {label: item.bars for label, item in progress.items()}  # stored by an earlier run
         reporter = Reporter(list(progress.values()), on_progress)
         await reporter.flush(force=True)
         runner = WindowRunner(
@@ -225,7 +226,9 @@ class Fetcher:
             await reporter.flush(force=True)
             raise result.fatal
         _describe_failures(progress, result)
-        datasets = await self._register(request, source.name, code, progress, result, market=request.market)
+        datasets = await self._register(
+            request, source.name, code, progress, result, market=request.market, resumed=resumed
+        )
         await reporter.flush(force=True)
         return FetchOutcome(
             list(progress.values()),
@@ -357,6 +360,7 @@ class Fetcher:
         result: RunResult,
         *,
         market: bool,
+        resumed: dict[str, int],
     ) -> list[Dataset]:
         """Register (or refresh) the dataset of every symbol that has bars or fully succeeded."""
         start, end = exchange_day_bounds(request.from_, request.to)
@@ -395,8 +399,10 @@ class Fetcher:
                 progress[dataset.symbol].table = dataset.table
         if self.quality is not None and len(datasets) <= ASSESS_AT_MOST:
             for dataset in datasets:
-                received = progress[dataset.symbol].bars if dataset.symbol in progress else None
+                item = progress.get(dataset.symbol)
+                received = item.bars - resumed.get(dataset.symbol, 0) if item is not None else None
                 await self.quality.assess(dataset, received=received)
+                await self.bars.refresh_rollups(ref_of(dataset))  # else the first long chart does it
         return datasets
 
 

@@ -29,7 +29,7 @@ from schemas.datasets import Dataset
 from schemas.events import FetchProgress
 from schemas.flat_files import FlatFileFailure, FlatFileProgress, FlatFileRequest, FlatFileTimespan
 from schemas.jobs import SymbolProgress
-from schemas.values import JobState, series_code
+from schemas.values import series_code
 from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore, SeriesRef
@@ -81,6 +81,7 @@ class FlatFileOutcome(msgspec.Struct, kw_only=True):
     skipped_symbols: list[str]
     """Symbols left out because their series is stored from another source."""
     stopped: bool = False
+    cancelled: bool = False
     """Whether the load gave up after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row."""
 
     @property
@@ -101,7 +102,9 @@ class FlatFileOutcome(msgspec.Struct, kw_only=True):
             shown = ", ".join(self.skipped_symbols[:10])
             more = f" and {len(self.skipped_symbols) - 10} more" if len(self.skipped_symbols) > 10 else ""
             text += f"; skipped {shown}{more}: stored from another source"
-        if self.stopped:
+        if self.cancelled:
+            text += f"; cancelled after {self.progress.files_done} of {self.progress.files_total} files"
+        elif self.stopped:
             text += f"; stopped after {MAX_CONSECUTIVE_FAILURES} files in a row failed"
         return text
 
@@ -260,8 +263,12 @@ class FlatFileLoader:
         request: FlatFileRequest,
         on_progress: ProgressSink | None = None,
         plan: FlatFilePlan | None = None,
+        should_stop: Callable[[], Awaitable[bool]] | None = None,
     ) -> FlatFileOutcome:
         """Load every file of ``request`` (a failing file stores nothing and the others go on).
+
+        ``should_stop`` is asked before each file (e.g. whether the job was cancelled); once it says
+        yes no more files are read, and what was loaded is registered as usual.
 
         Raises:
             FlatFilesNotFound: see :meth:`plan`.
@@ -280,8 +287,11 @@ class FlatFileLoader:
         progress = FlatFileProgress(files_total=len(plan.files))
         touched: dict[str, int] = {}
         version: dt.datetime | None = None
-        streak, stopped = 0, False
+        streak, stopped, cancelled = 0, False, False
         for file in plan.files:
+            if should_stop is not None and await should_stop():
+                stopped = cancelled = True
+                break
             progress.current = file.display
             if on_progress is not None:
                 await on_progress(progress)
@@ -311,7 +321,12 @@ class FlatFileLoader:
         if on_progress is not None:
             await on_progress(progress)
         return FlatFileOutcome(
-            plan=plan, progress=progress, datasets=datasets, skipped_symbols=skipped, stopped=stopped
+            plan=plan,
+            progress=progress,
+            datasets=datasets,
+            skipped_symbols=skipped,
+            stopped=stopped,
+            cancelled=cancelled,
         )
 
     async def _other_source_symbols(self, request: FlatFileRequest) -> list[str]:
@@ -403,15 +418,23 @@ async def run_flat_file_job(
         await jobs.update(job_id, progress=items)
         await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state="running", symbols=items))
 
+    async def cancelled() -> bool:
+        return (await jobs.get(job_id)).state == "cancelled"
+
     try:
-        outcome = await loader.run(request, report)
+        outcome = await loader.run(request, report, should_stop=cancelled)
     except (PipelineError, WarehouseError) as exc:
-        await jobs.update(job_id, state="failed", error=str(exc))
-        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state="failed", symbols=[]))
+        state = await jobs.finish(job_id, "failed", error=str(exc))
+        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=[]))
         return None
-    state: JobState = "failed" if outcome.failed else "complete"
     error = "\n".join(failures_text(outcome.progress.failures)) or None
     items = _job_progress(outcome.progress)
-    await jobs.update(job_id, state=state, progress=items, error=error, message=outcome.message)
+    state = await jobs.finish(
+        job_id,
+        "failed" if outcome.failed else "complete",
+        progress=items,
+        error=error,
+        message=outcome.message,
+    )
     await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=items))
     return outcome

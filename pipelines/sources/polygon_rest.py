@@ -20,17 +20,17 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.utils
 import logging
 import random
 import re
-from typing import TYPE_CHECKING, Final, Self, TypeAlias, overload
+from typing import TYPE_CHECKING, Final, Self, TypeAlias
 from urllib.parse import quote
 
 import httpx
 import msgspec
-import numpy as np
 import pyarrow as pa
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base
@@ -44,8 +44,25 @@ from pipelines.errors import (
     UnsupportedRequest,
 )
 from pipelines.sources._budget import RequestBudget
-from pipelines.sources._calendar import NEW_YORK, trading_days
-from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesRequest
+from pipelines.sources._calendar import trading_days
+from pipelines.sources._polygon_pages import (
+    AGG_JSON,
+    DECODERS,
+    ERROR_DECODER,
+    GROUPED_DECODER,
+    GROUPED_JSON,
+    MARKET_SCHEMA,
+    PAGE_DECODER,
+    AggsPage,
+    GroupedPage,
+    Page,
+    read_rows,
+    rows_of,
+    split_results,
+    to_bars,
+    to_market_table,
+)
+from schemas.bars import SeriesRequest
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -67,65 +84,6 @@ _ROUND_THE_CLOCK: Final = ("X:", "C:")  # crypto and forex tickers trade 24 hour
 # Base aggregates per calendar day: US equities trade ~04:00-20:00 ET (960 minutes) incl. extended hours;
 # day and wider bars are built from one day aggregate per day.
 _BASE_PER_DAY: Final[dict[Timespan, int]] = {"second": 16 * 3600, "minute": 16 * 60, "hour": 16 * 60}
-
-
-class _Agg(msgspec.Struct, gc=False):
-    """One aggregate as Polygon sends it (``l`` renamed: ruff rejects the name)."""
-
-    t: int
-    o: float
-    h: float
-    low: float = msgspec.field(name="l")
-    c: float
-    v: float
-    vw: float | None = None
-    n: int | None = None
-
-
-class _AggsPage(msgspec.Struct, gc=False):
-    """The parts of an aggregates response the client relies on."""
-
-    status: str
-    results_count: int = msgspec.field(default=0, name="resultsCount")
-    results: list[_Agg] = msgspec.field(default_factory=list)
-    next_url: str | None = None
-
-
-class _GroupedAgg(msgspec.Struct, gc=False):
-    """One ticker's day in a grouped-daily answer (``t`` marks the end of the day's window)."""
-
-    ticker: str = msgspec.field(name="T")
-    o: float = 0.0
-    h: float = 0.0
-    low: float = msgspec.field(default=0.0, name="l")
-    c: float = 0.0
-    v: float = 0.0
-    vw: float | None = None
-    n: int | None = None
-
-
-class _GroupedPage(msgspec.Struct, gc=False):
-    """A grouped-daily answer: one page, no ``next_url``; a day without trading has no ``results``."""
-
-    status: str
-    results_count: int = msgspec.field(default=0, name="resultsCount")
-    results: list[_GroupedAgg] = msgspec.field(default_factory=list)
-
-
-class _ErrorBody(msgspec.Struct):
-    """An error answer: ``error`` (401, 429) or ``message`` (403, 400) carries the reason."""
-
-    status: str | None = None
-    error: str | None = None
-    message: str | None = None
-
-
-_PAGE_DECODER: Final = msgspec.json.Decoder(_AggsPage)
-_GROUPED_DECODER: Final = msgspec.json.Decoder(_GroupedPage)
-_ERROR_DECODER: Final = msgspec.json.Decoder(_ErrorBody)
-
-MARKET_SCHEMA: Final = pa.schema([pa.field("symbol", pa.string(), nullable=False), *BAR_ARROW_SCHEMA])
-"""A whole market's day: a ``symbol`` column, then the bar columns."""
 
 
 class _Transient(Exception):
@@ -199,46 +157,6 @@ def plan_windows(request: SeriesRequest, page_limit: int = MAX_PAGE_LIMIT) -> li
     return windows
 
 
-def _to_batch(aggs: list[_Agg]) -> pa.RecordBatch:
-    """Turn decoded aggregates into one batch of :data:`BAR_ARROW_SCHEMA` (missing vw/n become null)."""
-    return pa.RecordBatch.from_arrays(
-        [
-            pa.array([a.t for a in aggs], TS_TYPE),
-            pa.array([a.o for a in aggs], pa.float64()),
-            pa.array([a.h for a in aggs], pa.float64()),
-            pa.array([a.low for a in aggs], pa.float64()),
-            pa.array([a.c for a in aggs], pa.float64()),
-            pa.array([a.v for a in aggs], pa.float64()),
-            pa.array([a.vw for a in aggs], pa.float64()),
-            pa.array([a.n for a in aggs], pa.uint32()),
-        ],
-        schema=BAR_ARROW_SCHEMA,
-    )
-
-
-def _to_market_table(day: dt.date, aggs: list[_GroupedAgg]) -> pa.Table:
-    """A grouped-daily page as :data:`MARKET_SCHEMA`, stamped at ``day``'s New York midnight.
-
-    The endpoint stamps each bar at the end of the day's window; the per-ticker endpoint stamps
-    day bars at the start of the day. Both must be the same bar in the store, so the start wins.
-    """
-    midnight = int(dt.datetime.combine(day, dt.time(), NEW_YORK).timestamp() * 1000)
-    return pa.Table.from_arrays(
-        [
-            pa.array([a.ticker for a in aggs], pa.string()),
-            pa.array(np.full(len(aggs), midnight, dtype=np.int64)).cast(TS_TYPE),
-            pa.array([a.o for a in aggs], pa.float64()),
-            pa.array([a.h for a in aggs], pa.float64()),
-            pa.array([a.low for a in aggs], pa.float64()),
-            pa.array([a.c for a in aggs], pa.float64()),
-            pa.array([a.v for a in aggs], pa.float64()),
-            pa.array([a.vw for a in aggs], pa.float64()),
-            pa.array([a.n for a in aggs], pa.uint32()),
-        ],
-        schema=MARKET_SCHEMA,
-    )
-
-
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` (delta-seconds or an HTTP date)."""
     value = response.headers.get("retry-after", "").strip()
@@ -307,7 +225,7 @@ class PolygonRestSource:
         self._wait = _Backoff(backoff_base_s, max_backoff_s)
         self._max_backoff_s = max_backoff_s
         self.budget = RequestBudget(requests_per_minute)
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._slots: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
 
     @property
     def concurrency(self) -> int:
@@ -409,8 +327,8 @@ class PolygonRestSource:
         )
         while True:
             page = await self._get_page(url)
-            if page.results:
-                yield _to_batch(page.results)
+            if page.rows.num_rows:
+                yield to_bars(page.rows).combine_chunks().to_batches()[0]
             if not page.next_url:
                 return
             following = self._follow(page.next_url, adjusted)
@@ -428,8 +346,7 @@ class PolygonRestSource:
             {"adjusted": "true" if adjusted else "false"}
         )
         page = await self._get_page(url, grouped=True)
-        assert isinstance(page, _GroupedPage)
-        return _to_market_table(day, page.results)
+        return to_market_table(day, page.rows)
 
     def _url(self, path: str) -> httpx.URL:
         return self._base.copy_with(raw_path=self._base.raw_path.rstrip(b"/") + path.encode())
@@ -447,13 +364,7 @@ class PolygonRestSource:
             target = self._base.copy_with(raw_path=target.raw_path)
         return target.copy_set_param("adjusted", adjusted)
 
-    @overload
-    async def _get_page(self, url: httpx.URL) -> _AggsPage: ...
-
-    @overload
-    async def _get_page(self, url: httpx.URL, *, grouped: bool) -> _AggsPage | _GroupedPage: ...
-
-    async def _get_page(self, url: httpx.URL, *, grouped: bool = False) -> _AggsPage | _GroupedPage:
+    async def _get_page(self, url: httpx.URL, *, grouped: bool = False) -> Page:
         """GET one page, retrying transient failures; raise the public error once attempts run out."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts),
@@ -471,16 +382,17 @@ class PolygonRestSource:
             raise exc.kind(f"{exc.message} (after {tries})", source=self.name, status=exc.status) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
-    def _in_flight(self) -> asyncio.Semaphore:
-        """The bound on requests in flight, made in (and kept for) the running event loop."""
+    def _bound(self, name: str, size: int) -> asyncio.Semaphore:
+        """The semaphore ``name``, made in (and kept for) the running event loop."""
         loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self._max_in_flight))
-        return self._slots[1]
+        held = self._slots.get(name)
+        if held is None or held[0] is not loop:
+            held = self._slots[name] = (loop, asyncio.Semaphore(size))
+        return held[1]
 
-    async def _get_once(self, url: httpx.URL, *, grouped: bool = False) -> _AggsPage | _GroupedPage:
+    async def _get_once(self, url: httpx.URL, *, grouped: bool = False) -> Page:
         """One GET of one page, its status mapped to a page, a :class:`_Transient` or a public error."""
-        async with self._in_flight():
+        async with self._bound("in flight", self._max_in_flight):
             await self.budget.acquire()
             try:
                 response = await self._client.get(url, headers=self._headers)
@@ -493,7 +405,10 @@ class PolygonRestSource:
                 raise _Transient(SourceUnavailable, f"polygon unreachable ({detail})", status=None) from None
         status, body = response.status_code, response.content
         if status == 200:
-            return self._decode_grouped(body) if grouped else self._decode_page(body)
+            # Parsing runs in a thread: Arrow's JSON reader releases the GIL, so pages decode while
+            # the event loop reads the next ones. Pages wait for one of a few decoders, one per core.
+            async with self._bound("decoding", DECODERS):
+                return await asyncio.to_thread(self._decode, body, grouped=grouped)
         reason = self._reason(body)
         message = f"polygon answered HTTP {status}: {reason}"
         if status in (401, 403):
@@ -509,42 +424,52 @@ class PolygonRestSource:
             raise UnsupportedRequest(message)
         raise SourceError(message, source=self.name, status=status)
 
-    def _decode_grouped(self, body: bytes) -> _GroupedPage:
-        """Decode a grouped-daily 200 body; anything else is a (retried) protocol failure."""
-        try:
-            page = _GROUPED_DECODER.decode(body)
-        except msgspec.DecodeError as exc:
-            message = (
-                f"polygon sent a body that is not the grouped-daily format ({exc}): {self._snippet(body)}"
-            )
-            raise _Transient(SourceProtocolError, message, status=200) from None
-        if page.status not in _OK_STATUSES:
-            message = f"polygon sent status {self._redact(page.status)!r} on HTTP 200: {self._snippet(body)}"
-            raise _Transient(SourceProtocolError, message, status=200)
-        if page.results_count and not page.results:
-            message = f"polygon counted {page.results_count} results but attached none"
-            raise _Transient(SourceProtocolError, message, status=200)
-        return page
+    def _decode(self, body: bytes, *, grouped: bool) -> Page:
+        """Decode a 200 body; anything but the documented shape is a (retried) protocol failure.
 
-    def _decode_page(self, body: bytes) -> _AggsPage:
-        """Decode a 200 body; anything but the documented shape is a (retried) protocol failure."""
-        try:
-            page = _PAGE_DECODER.decode(body)
-        except msgspec.DecodeError as exc:
-            message = f"polygon sent a body that is not the aggregates format ({exc}): {self._snippet(body)}"
-            raise _Transient(SourceProtocolError, message, status=200) from None
+        The ``results`` array goes to Arrow's JSON reader and the small rest to msgspec; a body
+        that path cannot take is decoded whole by msgspec, which also says what is wrong with it.
+        """
+        schema = GROUPED_JSON if grouped else AGG_JSON
+        decoder: msgspec.json.Decoder[AggsPage] | msgspec.json.Decoder[GroupedPage] = (
+            GROUPED_DECODER if grouped else PAGE_DECODER
+        )
+        split = split_results(body)
+        page: AggsPage | GroupedPage | None = None
+        rows: pa.Table | None = None
+        if split is not None:
+            with contextlib.suppress(msgspec.DecodeError):
+                page = decoder.decode(split[0])
+                rows = read_rows(split[1], schema)
+        if page is None or rows is None:
+            try:
+                page = decoder.decode(body)
+            except msgspec.DecodeError as exc:
+                kind = "grouped-daily" if grouped else "aggregates"
+                message = f"polygon sent a body that is not the {kind} format ({exc}): {self._snippet(body)}"
+                raise _Transient(SourceProtocolError, message, status=200) from None
+            try:
+                rows = rows_of(page.results, schema)
+            except (OverflowError, pa.ArrowInvalid) as exc:
+                message = f"polygon sent values out of range ({exc}): {self._snippet(body)}"
+                raise _Transient(SourceProtocolError, message, status=200) from None
         if page.status not in _OK_STATUSES:
             message = f"polygon sent status {self._redact(page.status)!r} on HTTP 200: {self._snippet(body)}"
             raise _Transient(SourceProtocolError, message, status=200)
-        if page.results_count and not page.results:
+        if page.results_count and not rows.num_rows:
             message = f"polygon counted {page.results_count} results but attached none"
             raise _Transient(SourceProtocolError, message, status=200)
-        return page
+        try:
+            rows.column("n").cast(pa.uint32())
+        except pa.ArrowInvalid:
+            message = f"polygon sent a transaction count out of range: {self._snippet(body)}"
+            raise _Transient(SourceProtocolError, message, status=200) from None
+        return Page(rows=rows, next_url=page.next_url if isinstance(page, AggsPage) else None)
 
     def _reason(self, body: bytes) -> str:
         """The provider's reason from an error body, else a short snippet of the body."""
         try:
-            error = _ERROR_DECODER.decode(body)
+            error = ERROR_DECODER.decode(body)
         except msgspec.DecodeError:
             return self._snippet(body)
         text = error.error or error.message or error.status

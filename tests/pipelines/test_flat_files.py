@@ -276,3 +276,25 @@ async def test_files_load_from_s3(clean: Runtime, minute_tree):
             await loader.plan(request("s3://nobucket"))
         with pytest.raises(FlatFilesNotFound, match="no minute_aggs_v1 day files between"):
             await loader.plan(request("s3://flatfiles", from_=dt.date(2020, 1, 1), to=dt.date(2020, 2, 1)))
+
+
+async def test_a_stop_between_files_keeps_and_registers_what_was_loaded(clean: Runtime, tmp_path):
+    rng = np.random.default_rng(12)
+    days = [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
+    rows = {day: day_rows(day, "day", TICKERS, rng) for day in days}
+    for day, day_rows_ in rows.items():
+        write_day(tmp_path, "day", day, day_rows_)
+    asked: list[int] = []
+
+    async def after_first_file() -> bool:  # e.g. the job was cancelled while the first file loaded
+        asked.append(1)
+        return len(asked) > 1
+
+    outcome = await clean.services.flat_files.run(request(tmp_path, "day"), should_stop=after_first_file)
+
+    assert outcome.stopped
+    assert outcome.cancelled
+    assert outcome.progress.files_done == 1
+    assert "cancelled after 1 of 3 files" in outcome.message
+    assert set(await stored(clean, "1d")) == expected(rows[days[0]])
+    assert {d.symbol for d in outcome.datasets} == {r.ticker for r in rows[days[0]]}

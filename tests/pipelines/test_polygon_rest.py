@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -485,3 +486,33 @@ async def test_loopback_pages_descending_and_by_epoch_ms(polygon: PolygonLoopbac
             seen += [result["t"] for result in body["results"]]
             url, params = body.get("next_url"), {}
     assert seen == bars["t"][3:-3][::-1].tolist()
+
+
+@pytest.mark.asyncio
+async def test_pages_laid_out_unusually_decode_the_same(polygon: PolygonLoopback) -> None:
+    """Pretty-printed JSON, key order and extra fields: the exact decoder takes what the fast one cannot."""
+    bars = day_bars(dt.date(2024, 1, 1), dt.date(2024, 1, 12))
+    results = [
+        {
+            "otc": False,
+            "n": int(n),
+            "t": int(t),
+            "v": float(v),
+            "vw": float(vw),
+            "o": o,
+            "h": h,
+            "l": low,
+            "c": c,
+        }
+        for t, o, h, low, c, v, vw, n in zip(
+            *(bars[k].tolist() for k in "tohlcv"), bars["vw"], bars["n"], strict=True
+        )
+    ]
+    pretty = json.dumps({"status": "OK", "resultsCount": len(results), "results": results}, indent=2).encode()
+    polygon.inject(Fault("respond", 200, pretty), times=1)
+    polygon.add_bars("AAPL", 1, "day", bars)
+    async with make_source(polygon) as source:
+        odd = await collect(source, request(dt.date(2024, 1, 1), dt.date(2024, 1, 12)))
+        usual = await collect(source, request(dt.date(2024, 1, 1), dt.date(2024, 1, 12)))
+    assert odd.equals(usual)
+    assert ms(odd) == bars["t"].tolist()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
@@ -208,21 +209,27 @@ class BarStore:
         rows = table.num_rows
         if rows == 0:
             return 0
-        symbols = table.column("symbol").cast(pa.string())
-        table = (
-            table.select(BAR_ARROW_SCHEMA.names)
-            .cast(BAR_ARROW_SCHEMA)
-            .append_column("symbol", symbols)
-            .append_column("timespan", pa.repeat(series, rows))
-            .append_column("adjusted", pa.repeat(adjusted, rows))
-            .append_column("source", pa.repeat(source, rows))
-        )
-        chunks = _partition_chunks(table, intraday=BarWidth.of(series).is_intraday)
-        touched: dict[str, list[dt.date]] = {}
-        if rollup_widths(series):  # only intraday series keep rollups to mark
-            for symbol in pc.unique(symbols).to_pylist():
-                mine = table.filter(pc.equal(table.column("symbol"), symbol))
-                touched[symbol] = exchange_days(mine.column("ts"))
+
+        def prepare() -> tuple[list[pa.Table], dict[str, list[dt.date]]]:
+            symbols = table.column("symbol").cast(pa.string())
+            full = (
+                table.select(BAR_ARROW_SCHEMA.names)
+                .cast(BAR_ARROW_SCHEMA)
+                .append_column("symbol", symbols)
+                .append_column("timespan", pa.repeat(series, rows))
+                .append_column("adjusted", pa.repeat(adjusted, rows))
+                .append_column("source", pa.repeat(source, rows))
+                .combine_chunks()  # one block, not the many pages it was buffered from
+            )
+            touched: dict[str, list[dt.date]] = {}
+            if rollup_widths(series):  # only intraday series keep rollups to mark
+                for symbol in pc.unique(symbols).to_pylist():
+                    mine = full.filter(pc.equal(full.column("symbol"), symbol))
+                    touched[symbol] = exchange_days(mine.column("ts"))
+            return _partition_chunks(full, intraday=BarWidth.of(series).is_intraday), touched
+
+        # Arrow releases the GIL: preparing in a thread leaves the event loop (and chDB's thread) free.
+        chunks, touched = await asyncio.to_thread(prepare)
 
         def insert(client: Client) -> None:
             for chunk in chunks:

@@ -9,6 +9,7 @@
  * optimistic merge, since the chart cannot tell whether the bars it loaded already held that
  * minute — and the caller reloads the last bucket from the server to make it exact.
  */
+import { messageObject } from "../api/socket";
 import type { Bar } from "./series";
 import { MARKET_TZ, zonedParts } from "./time";
 
@@ -43,14 +44,8 @@ export interface StockUpdate {
 
 /** A `stock_update` event from a socket message, or `null` for anything else. */
 export function parseStockUpdate(data: unknown): StockUpdate | null {
-  if (typeof data !== "string") return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
+  const value = messageObject(data);
+  if (value === null) return null;
   const e = value as Partial<StockUpdate>;
   const numbers = [e.ts, e.open, e.high, e.low, e.close, e.volume];
   if (e.type !== "stock_update" || typeof e.symbol !== "string" || typeof e.adjusted !== "boolean" || typeof e.closed !== "boolean") return null;

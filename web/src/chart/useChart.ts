@@ -44,6 +44,16 @@ export function applyTimeFormat(chart: IChartApi, bucketMs: number): void {
   });
 }
 
+const removedCharts = new WeakSet<IChartApi>();
+
+/**
+ * Whether `chart` was removed (its container unmounted). Hooks that clean up after it must not
+ * touch a removed chart: calls on it schedule a redraw that fails on the disposed canvas.
+ */
+export function isRemoved(chart: IChartApi): boolean {
+  return removedCharts.has(chart);
+}
+
 /** Creates the chart in `container` (a state-held element, so the effect re-runs when it mounts). */
 export function useChart(container: HTMLElement | null): ChartHandles | null {
   const [handles, setHandles] = useState<ChartHandles | null>(null);
@@ -59,6 +69,7 @@ export function useChart(container: HTMLElement | null): ChartHandles | null {
     setHandles({ chart, candles, volume, container });
     return () => {
       setHandles(null);
+      removedCharts.add(chart);
       chart.remove();
     };
   }, [container]);

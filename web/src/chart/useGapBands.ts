@@ -10,7 +10,7 @@ import { isAbortError } from "../api/problem";
 import type { DataQualityReport, Dataset } from "../api/types";
 import type { GapSpan } from "./gapBands";
 import { GapBandsPrimitive } from "./GapBandsPrimitive";
-import type { ChartHandles } from "./useChart";
+import { type ChartHandles, isRemoved } from "./useChart";
 
 /** The most gaps drawn (oldest first); a dataset with more says so. */
 export const GAPS_DRAWN = 20_000;
@@ -48,17 +48,13 @@ export function useGapBands(handles: ChartHandles | null, dataset: Dataset | nul
   const [primitive, setPrimitive] = useState<GapBandsPrimitive | null>(null);
   useEffect(() => {
     if (handles === null) return undefined;
-    const { candles } = handles;
+    const { candles, chart } = handles;
     const created = new GapBandsPrimitive();
     candles.attachPrimitive(created);
     setPrimitive(created);
     return () => {
       setPrimitive(null);
-      try {
-        candles.detachPrimitive(created);
-      } catch {
-        // The chart was removed first (unmount): its series and primitives went with it.
-      }
+      if (!isRemoved(chart)) candles.detachPrimitive(created); // else it went with the chart
     };
   }, [handles]);
 

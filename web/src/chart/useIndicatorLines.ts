@@ -11,7 +11,7 @@ import { useEffect, useMemo, useRef } from "react";
 import { changedTail, type IndicatorColumn, type IndicatorLine, lastValue, layoutIndicators, layoutKey, lineData } from "./indicators";
 import { type Bar, priceFormatFor } from "./series";
 import { INDICATOR_LINE_OPTIONS, INDICATOR_PANE_STRETCH } from "./theme";
-import type { ChartHandles } from "./useChart";
+import { type ChartHandles, isRemoved } from "./useChart";
 
 export function useIndicatorLines(handles: ChartHandles | null, columns: readonly IndicatorColumn[], bars: readonly Bar[]): IndicatorLine[] {
   // A new slice brings new column objects; the lines only change with the layout (which `key` spells out).
@@ -36,12 +36,12 @@ export function useIndicatorLines(handles: ChartHandles | null, columns: readonl
     seriesRef.current = created;
     return () => {
       seriesRef.current = new Map();
+      if (isRemoved(chart)) return; // unmounted: its series went with it
       for (const series of created.values()) {
         try {
-          // Emptied indicator panes go with their last series.
-          chart.removeSeries(series);
+          chart.removeSeries(series); // emptied indicator panes go with their last series
         } catch {
-          // The chart was removed first (unmount): its series went with it.
+          // Already gone with a pane removed before it.
         }
       }
     };

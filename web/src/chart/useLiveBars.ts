@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { mayBeSignedIn, refreshSession } from "../api/client";
-import { eventsUrl } from "../features/fetch/useJobEvents";
+import { closeQuietly, eventsUrl } from "../api/socket";
 import { parseStockUpdate, type StockUpdate } from "./live";
 
 const RECONNECT_MS = [1000, 3000, 10_000, 30_000] as const;
@@ -124,12 +124,7 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
     return () => {
       stopped = true;
       clearTimeout(timer);
-      if (socket !== null) {
-        socket.onclose = null;
-        socket.onmessage = null;
-        socket.onopen = null;
-        socket.close();
-      }
+      closeQuietly(socket);
     };
   }, [symbol, adjusted]);
 

@@ -178,6 +178,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}": {
         parameters: {
             query?: never;
@@ -402,23 +419,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema/openapi.json": {
         parameters: {
             query?: never;
@@ -428,6 +428,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaOpenapiJsonHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -604,7 +621,9 @@ export interface components {
         };
         /** FetchRequest */
         FetchRequest: {
-            symbols: string[];
+            symbols?: string[];
+            /** @default false */
+            market: boolean;
             /**
              * @default day
              * @enum {string}
@@ -821,6 +840,8 @@ export interface components {
             bars: number;
             error?: string | null;
             table?: string | null;
+            /** @default 0 */
+            windows_failed: number;
         };
         /** TokenLoginRequest */
         TokenLoginRequest: {
@@ -1247,6 +1268,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DataQuality"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1771,7 +1829,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -1791,7 +1849,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;

@@ -16,7 +16,7 @@ describe("validateFetchForm", () => {
     const result = validateFetchForm({ ...base, symbols: "aapl msft", multiplier: "5", timespan: "minute", source: "synthetic" });
     expect(result).toEqual({
       ok: true,
-      request: { symbols: ["AAPL", "MSFT"], timespan: "minute", multiplier: 5, from: "2023-06-30", to: "2024-06-30", adjusted: true, source: "synthetic" },
+      request: { symbols: ["AAPL", "MSFT"], market: false, timespan: "minute", multiplier: 5, from: "2023-06-30", to: "2024-06-30", adjusted: true, source: "synthetic" },
     });
   });
 

@@ -77,6 +77,7 @@ export function validateFetchForm(values: FetchFormValues): FetchFormResult {
     ok: true,
     request: {
       symbols,
+      market: false,
       timespan: values.timespan,
       multiplier,
       from: values.from,

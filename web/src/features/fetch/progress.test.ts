@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 
 import type { FetchProgressEvent, JobStatus, SymbolProgress } from "../../api/types";
 import { applyEvent, applyStatus, canCancel, explainError, laterState, mergeSymbols } from "./progress";
-import { eventsUrl, parseFetchProgress } from "./useJobEvents";
+import { eventsUrl } from "../../api/socket";
+import { parseFetchProgress } from "./useJobEvents";
 
 const sym = (symbol: string, done: number, over: Partial<SymbolProgress> = {}): SymbolProgress => ({
-  symbol, windows_done: done, windows_total: 4, bars: done * 100, error: null, table: null, ...over,
+  symbol, windows_done: done, windows_total: 4, windows_failed: 0, bars: done * 100, error: null, table: null, ...over,
 });
 
 const job = (state: JobStatus["state"], symbols: SymbolProgress[]): JobStatus => ({

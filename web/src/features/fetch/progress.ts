@@ -26,6 +26,7 @@ function mergeSymbol(current: SymbolProgress | undefined, next: SymbolProgress):
     symbol: next.symbol,
     windows_done: Math.max(current.windows_done, next.windows_done),
     windows_total: Math.max(current.windows_total, next.windows_total),
+    windows_failed: Math.max(current.windows_failed, next.windows_failed),
     bars: Math.max(current.bars, next.bars),
     error: next.error ?? current.error ?? null,
     table: next.table ?? current.table ?? null,

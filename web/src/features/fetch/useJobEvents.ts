@@ -5,26 +5,15 @@
  */
 import { useEffect, useRef, useState } from "react";
 
+import { closeQuietly, eventsUrl, messageObject } from "../../api/socket";
 import type { FetchProgressEvent } from "../../api/types";
 
-export const EVENTS_PATH = "/api/v1/ws";
 const RECONNECT_MS = 3000;
-
-/** The socket URL for a page served from `location` (same origin, `wss:` under https). */
-export function eventsUrl(location: Pick<Location, "protocol" | "host">): string {
-  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${EVENTS_PATH}`;
-}
 
 /** A `fetch_progress` event of job `jobId` from a socket message, or `null` for anything else. */
 export function parseFetchProgress(data: unknown, jobId: string): FetchProgressEvent | null {
-  if (typeof data !== "string") return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
+  const value = messageObject(data);
+  if (value === null) return null;
   const event = value as Partial<FetchProgressEvent>;
   if (event.type !== "fetch_progress" || event.job_id !== jobId || !Array.isArray(event.symbols) || typeof event.state !== "string") {
     return null;
@@ -68,12 +57,7 @@ export function useJobEvents(jobId: string | null, onEvent: (event: FetchProgres
     return () => {
       stopped = true;
       clearTimeout(timer);
-      if (socket !== null) {
-        socket.onclose = null;
-        socket.onmessage = null;
-        socket.onopen = null;
-        socket.close();
-      }
+      closeQuietly(socket);
     };
   }, [jobId]);
 
