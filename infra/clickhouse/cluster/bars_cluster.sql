@@ -9,7 +9,7 @@
 -- application reads and writes `bars`, a Distributed table over `bars_local` that routes every row by
 -- cityHash64(symbol): all bars of a symbol live on one shard, so FINAL (which each shard applies to
 -- its own parts) still returns each bar once. The application's own
--- `CREATE TABLE IF NOT EXISTS bars` is then a no-op.
+-- `CREATE TABLE IF NOT EXISTS` statements are then no-ops.
 
 CREATE DATABASE IF NOT EXISTS k2q ON CLUSTER k2q;
 
@@ -35,3 +35,44 @@ ORDER BY (symbol, timespan, adjusted, ts);
 
 CREATE TABLE IF NOT EXISTS k2q.bars ON CLUSTER k2q AS k2q.bars_local
 ENGINE = Distributed(k2q, k2q, bars_local, cityHash64(symbol));
+
+-- Rollups of intraday series and the days whose rollups must be rebuilt (warehouse/clickhouse/ddl.py,
+-- ROLLUPS_DDL and ROLLUP_DIRTY_DDL): sharded by symbol like the bars, so a series' bars, rollups and
+-- marks live on one shard and every API replica reads the same ones.
+
+CREATE TABLE IF NOT EXISTS k2q.bar_rollups_local ON CLUSTER k2q
+(
+    symbol    LowCardinality(String),
+    timespan  LowCardinality(String),
+    adjusted  Bool,
+    width     LowCardinality(String),
+    session   LowCardinality(String),
+    ts        DateTime64(3, 'UTC'),
+    open      Float64,
+    high      Float64,
+    low       Float64,
+    close     Float64,
+    volume    Float64,
+    built_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree(built_at)
+PARTITION BY toYear(ts)
+ORDER BY (symbol, timespan, adjusted, width, session, ts);
+
+CREATE TABLE IF NOT EXISTS k2q.bar_rollups ON CLUSTER k2q AS k2q.bar_rollups_local
+ENGINE = Distributed(k2q, k2q, bar_rollups_local, cityHash64(symbol));
+
+CREATE TABLE IF NOT EXISTS k2q.rollup_dirty_local ON CLUSTER k2q
+(
+    symbol    LowCardinality(String),
+    timespan  LowCardinality(String),
+    adjusted  Bool,
+    day       Date32,
+    removed   UInt8,
+    marked_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedMergeTree
+ORDER BY (symbol, timespan, adjusted, day);
+
+CREATE TABLE IF NOT EXISTS k2q.rollup_dirty ON CLUSTER k2q AS k2q.rollup_dirty_local
+ENGINE = Distributed(k2q, k2q, rollup_dirty_local, cityHash64(symbol));
