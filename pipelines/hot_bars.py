@@ -27,9 +27,9 @@ import pyarrow.compute as pc
 
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, TS_TYPE
 from schemas.values import BarWidth
-from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice, plan_levels, staged_slice
+from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice, plan_levels, reduce_runs, staged_slice
 from warehouse.clickhouse.buckets import EXCHANGE_TZ
-from warehouse.clickhouse.rollups import cut_points, rollup_source
+from warehouse.clickhouse.rollups import REGULAR_MINUTES, cut_points, epoch_ms, rollup_source
 
 DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
 MAX_MONTHS: Final = 3
@@ -98,7 +98,7 @@ class HotBars:
         if self.max_bytes <= 0 or not BarWidth.of(ref.series).is_intraday:
             return None
         levels = plan_levels(ref.series, timeframe, widths, start, end, max_points)
-        lo, hi = _ms(start), _ms(end) + 1
+        lo, hi = epoch_ms(start), epoch_ms(end) + 1
 
         async def stage(index: int, top: int) -> tuple[pa.Table, bool]:
             base = levels.ladder[index]
@@ -107,7 +107,7 @@ class HotBars:
             if source is not None:
                 cut_lo, cut_hi = cut_points(source, start, end)
                 if cut_lo < cut_hi:
-                    mid_lo, mid_hi = _ms(cut_lo), _ms(cut_hi)
+                    mid_lo, mid_hi = epoch_ms(cut_lo), epoch_ms(cut_hi)
             pieces = [await self._bars(ref, version, lo, mid_lo, regular_session)]
             if mid_lo < mid_hi:
                 assert source is not None
@@ -116,7 +116,7 @@ class HotBars:
             ts = np.concatenate([piece[0] for piece in pieces])
             values = {name: np.concatenate([piece[1][name] for piece in pieces]) for name in _PRICES}
             if base != ref.series:
-                ts, values = _aggregate(ts, values, bucket_keys(base, ts))
+                ts, values = reduce_runs(bucket_keys(base, ts), values)
             columns: dict[str, pa.Array] = {"ts": pa.array(ts, TS_TYPE)} | {
                 name: pa.array(column, pa.float64()) for name, column in values.items()
             }
@@ -244,24 +244,9 @@ def _pick(
     values = {name: np.concatenate([part[1][name] for part in parts]) for name in _PRICES}
     if regular:
         minute = np.concatenate([part[2] for part in parts])
-        keep = (minute >= 570) & (minute <= 959)
+        keep = (minute >= REGULAR_MINUTES[0]) & (minute <= REGULAR_MINUTES[1])
         return ts[keep], {name: column[keep] for name, column in values.items()}
     return ts, values
-
-
-def _aggregate(ts: _Array, values: dict[str, _Array], keys: _Array) -> tuple[_Array, dict[str, _Array]]:
-    """OHLCV per run of equal ``keys`` (rows are sorted by time, so each bucket is one run)."""
-    if len(keys) == 0:
-        return keys, values
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-    ends = np.append(starts[1:], len(keys)) - 1
-    return keys[starts], {
-        "open": values["open"][starts],
-        "high": np.maximum.reduceat(values["high"], starts),
-        "low": np.minimum.reduceat(values["low"], starts),
-        "close": values["close"][ends],
-        "volume": np.add.reduceat(values["volume"], starts),
-    }
 
 
 def _month_loader(bars: BarStore, ref: SeriesRef, year: int, month: int) -> Callable[[], Awaitable[pa.Table]]:
@@ -284,7 +269,3 @@ def _months(lo: int, hi: int) -> list[tuple[int, int]]:
         (first.year + (first.month - 1 + step) // 12, (first.month - 1 + step) % 12 + 1)
         for step in range(count)
     ]
-
-
-def _ms(value: dt.datetime) -> int:
-    return (value - _EPOCH) // dt.timedelta(milliseconds=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -9,10 +11,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+import uvicorn
+
+from api.app import create_app
+
+if TYPE_CHECKING:
+    from api.runtime import Runtime
 
 K2Q = [sys.executable, "-m", "api.cli"]
 
@@ -22,6 +32,24 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+@contextlib.asynccontextmanager
+async def serve_app(runtime: Runtime) -> AsyncIterator[str]:
+    """The real app over ``runtime`` under uvicorn on loopback, in this event loop; yields ``host:port``."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(runtime), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    serving = uvicorn.Server(config)
+    task = asyncio.create_task(serving.serve())
+    while not serving.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        serving.should_exit = True
+        await task
 
 
 def k2q_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:

@@ -9,15 +9,13 @@ from collections.abc import AsyncIterator
 import httpx
 import msgspec
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from api.app import create_app
 from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from tests.conftest import drain_jobs
-from tests.process import free_port
+from tests.process import serve_app
 
 FETCH = {
     "symbols": ["WSA"],
@@ -31,17 +29,8 @@ FETCH = {
 @pytest.fixture
 async def server(clean: Runtime) -> AsyncIterator[str]:
     """The real app under uvicorn on loopback, in this event loop (the runtime's connections live here)."""
-    port = free_port()
-    config = uvicorn.Config(create_app(clean), host="127.0.0.1", port=port, log_config=None, access_log=False)
-    serving = uvicorn.Server(config)
-    task = asyncio.create_task(serving.serve())
-    while not serving.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        serving.should_exit = True
-        await task
+    async with serve_app(clean) as address:
+        yield address
 
 
 @pytest.fixture

@@ -10,17 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from api.app import create_app
 from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from pipelines.live import LiveRecorder
 from pipelines.sources.feeds import LiveBars, bars_batch
 from tests.conftest import POLYGON_KEY
 from tests.loopback.polygon_ws import PolygonWsLoopback, am_event
-from tests.process import free_port
+from tests.process import serve_app
 
 MINUTE = 60_000
 T0 = int(dt.datetime(2024, 3, 12, 14, 30, tzinfo=dt.UTC).timestamp() * 1000)
@@ -37,19 +35,8 @@ async def server(clean: Runtime, polygon_ws: PolygonWsLoopback) -> AsyncIterator
     """The real app under uvicorn, its Polygon stream pointed at the loopback WebSocket."""
     polygon = msgspec.structs.replace(clean.settings.polygon, ws_url=polygon_ws.url)
     runtime = dataclasses.replace(clean, settings=msgspec.structs.replace(clean.settings, polygon=polygon))
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    serving = uvicorn.Server(config)
-    task = asyncio.create_task(serving.serve())
-    while not serving.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        serving.should_exit = True
-        await task
+    async with serve_app(runtime) as address:
+        yield address
 
 
 @pytest.fixture

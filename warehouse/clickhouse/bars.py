@@ -423,7 +423,7 @@ class BarStore:
     async def rollup_series(self, ref: SeriesRef, width: str, session: str) -> pa.Table:
         """Every ``width`` rollup row of ``ref`` for ``session`` (refresh first), oldest first."""
         sql = (
-            "SELECT ts, open, high, low, close, volume FROM bar_rollups FINAL"
+            f"SELECT ts, open, high, low, close, volume FROM {ROLLUPS_TABLE} FINAL"
             " WHERE symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
             " AND width = {width:String} AND session = {session:String} ORDER BY ts"
         )
@@ -567,29 +567,37 @@ def coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncate
     raise AssertionError("unreachable: the last level always returns")
 
 
+_Floats = np.ndarray[Any, np.dtype[np.float64]]
+_Ints = np.ndarray[Any, np.dtype[np.int64]]
+
+
+def reduce_runs(keys: _Ints, values: dict[str, _Floats]) -> tuple[_Ints, dict[str, _Floats]]:
+    """OHLCV per run of equal ``keys`` (rows sorted by time, so each bucket is one run).
+
+    ``values`` holds ``open``, ``high``, ``low``, ``close`` and ``volume``; returns each run's key
+    and its open, high, low, close and volume.
+    """
+    if len(keys) == 0:
+        return keys, values
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
+    ends = np.append(starts[1:], len(keys)) - 1
+    return keys[starts], {
+        "open": values["open"][starts],
+        "high": np.maximum.reduceat(values["high"], starts),
+        "low": np.minimum.reduceat(values["low"], starts),
+        "close": values["close"][ends],
+        "volume": np.add.reduceat(values["volume"], starts),
+    }
+
+
 def _reduce(table: pa.Table, keys: pa.ChunkedArray) -> pa.Table:
-    """OHLCV per run of equal ``keys`` (rows are sorted, so each bucket is one run)."""
+    """OHLCV per run of equal ``keys`` of a slice table."""
     if table.num_rows == 0:
         return CHART_SLICE_ARROW_SCHEMA.empty_table()
     key = keys.to_numpy().astype("datetime64[ms]").astype(np.int64)
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1))
-    ends = np.append(starts[1:], len(key)) - 1
-
-    def column(name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-        values: np.ndarray[Any, np.dtype[np.float64]] = table.column(name).to_numpy()
-        return values
-
-    return pa.table(
-        {
-            "ts": pa.array(key[starts], TS_TYPE),
-            "open": column("open")[starts],
-            "high": np.maximum.reduceat(column("high"), starts),
-            "low": np.minimum.reduceat(column("low"), starts),
-            "close": column("close")[ends],
-            "volume": np.add.reduceat(column("volume"), starts),
-        },
-        schema=CHART_SLICE_ARROW_SCHEMA,
-    )
+    names = ("open", "high", "low", "close", "volume")
+    starts, values = reduce_runs(key, {name: table.column(name).to_numpy() for name in names})
+    return pa.table({"ts": pa.array(starts, TS_TYPE), **values}, schema=CHART_SLICE_ARROW_SCHEMA)
 
 
 def _with_utc_ts(table: pa.Table) -> pa.Table:

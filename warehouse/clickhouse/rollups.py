@@ -32,8 +32,12 @@ if TYPE_CHECKING:
 ROLLUP_WIDTHS: Final = ("30m", "1d")
 """Widths rollups are kept at, narrowest first."""
 
+REGULAR_MINUTES: Final = (570, 959)
+"""First and last New York minute of the day (09:30, 15:59) a regular-session bar may start at."""
+
 REGULAR_SESSION: Final = (
-    " AND toHour(ts, 'America/New_York') * 60 + toMinute(ts, 'America/New_York') BETWEEN 570 AND 959"
+    " AND toHour(ts, 'America/New_York') * 60 + toMinute(ts, 'America/New_York')"
+    f" BETWEEN {REGULAR_MINUTES[0]} AND {REGULAR_MINUTES[1]}"
 )
 """Keeps intraday bars (or 30-minute buckets) that start within 09:30–16:00 New York time."""
 
@@ -83,8 +87,8 @@ def cut_points(width: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.dat
     after = end + dt.timedelta(milliseconds=1)
     if width == "30m":
         step = 30 * 60_000
-        first = -(-_ms(start) // step) * step
-        last = _ms(after) // step * step
+        first = -(-epoch_ms(start) // step) * step
+        last = epoch_ms(after) // step * step
         return _instant(first), _instant(last)
     local_start = start.astimezone(_NEW_YORK)
     first_day = local_start.date() + dt.timedelta(days=0 if local_start.time() == dt.time() else 1)
@@ -196,7 +200,8 @@ def rollup_rows_sql(width: str, *, regular: bool) -> str:
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _ms(value: dt.datetime) -> int:
+def epoch_ms(value: dt.datetime) -> int:
+    """Milliseconds since the epoch of an aware instant (exact: no float rounding)."""
     return (value - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
