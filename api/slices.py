@@ -35,8 +35,8 @@ async def chart_data(
     services = runtime.services
     plan = await services.datasets.plan(data)
     as_json = wants_json(request)
-    version = await services.versions.get(plan.ref)
-    etag = _etag(version, data, as_json)
+    version = await services.versions.current(plan.ref)
+    etag = _etag(version.token, data, as_json)
     validators = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=validators)

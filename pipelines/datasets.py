@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from pipelines.hot_bars import DEFAULT_MAX_BYTES as DEFAULT_HOT_CACHE_BYTES
 from pipelines.hot_bars import HotBars
 from pipelines.indicators import IndicatorSpec, compute, parse_indicator
-from pipelines.versions import SeriesVersions
+from pipelines.versions import SeriesVersion, SeriesVersions
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, BarPage, BarRow, ChartDataRequest, ChartSliceMeta
 from schemas.datasets import Dataset, DeletedDataset
 from schemas.values import TIMEFRAMES, BarWidth, Timeframe, Timespan, parse_time_point, series_code
@@ -114,7 +114,7 @@ class DatasetService:
         ]
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
         deleted = await self.bars.delete(ref, start, end, keep)
-        await self.versions.bump(ref)
+        await self.versions.bump(ref, (start, end))
         await self.catalog.delete(table)
         return DeletedDataset(table=table, bars_deleted=deleted)
 
@@ -148,14 +148,14 @@ class DatasetService:
         )
 
     async def chart_slice(
-        self, plan: SlicePlan, request: ChartDataRequest, version: str | None = None
+        self, plan: SlicePlan, request: ChartDataRequest, version: SeriesVersion | None = None
     ) -> tuple[Slice, ChartSliceMeta]:
         """OHLCV for a chart, as planned, within the request's pixel budget.
 
         ``version`` is the series' current version (see :class:`SeriesVersions`): while it stays
         the same, the rollups refreshed at it need no check for changed days.
         """
-        version = version or await self.versions.get(plan.ref)
+        version = version or await self.versions.current(plan.ref)
         if plan.start is None or plan.end is None or plan.end < plan.start:
             result = Slice(
                 table=CHART_SLICE_ARROW_SCHEMA.empty_table(), bucket=plan.timeframe, truncated=False
@@ -194,7 +194,7 @@ class DatasetService:
     async def _slice(
         self,
         ref: SeriesRef,
-        version: str,
+        version: SeriesVersion,
         timeframe: str,
         start: dt.datetime,
         end: dt.datetime,
@@ -216,12 +216,14 @@ class DatasetService:
             max_points,
             regular_session=regular,
             widths=widths,
-            rollups_fresh=self._rolled.get(ref) == version,
+            rollups_fresh=self._rolled.get(ref) == version.token,
         )
-        self._rolled[ref] = version  # that call refreshed the rollups wherever it read them
+        self._rolled[ref] = version.token  # that call refreshed the rollups wherever it read them
         return result
 
-    async def _with_indicators(self, plan: SlicePlan, version: str, result: Slice, regular: bool) -> Slice:
+    async def _with_indicators(
+        self, plan: SlicePlan, version: SeriesVersion, result: Slice, regular: bool
+    ) -> Slice:
         """``result`` plus a column per indicator output, computed over earlier buckets too."""
         assert plan.start is not None
         bars = result.table

@@ -356,7 +356,9 @@ class FlatFileLoader:
         async def one(symbol: str) -> Dataset:
             count, first, last = stats.get(symbol, (0, None, None))
             async with limit:
-                await self.versions.bump(SeriesRef(symbol=symbol, series=series, adjusted=False))
+                await self.versions.bump(
+                    SeriesRef(symbol=symbol, series=series, adjusted=False), (start, end)
+                )
                 return await self.catalog.upsert(
                     DatasetRecord(
                         table=dataset_name(symbol, 1, request.timespan, plan.start, plan.end, False),

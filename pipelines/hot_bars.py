@@ -1,16 +1,19 @@
-"""A hot cache for chart slices: recently charted months of bars and whole rollup series, in memory.
+"""A hot cache for chart slices: recently charted months of bars and years of rollups, in memory.
 
 A query's fixed cost in ClickHouse is most of a chart request's time once rollups shrink the data
-it reads. Panning and zooming revisit the same series, so this keeps, per series version (a change
-makes every older entry unreachable):
+it reads. Panning and zooming revisit the same series, so this keeps:
 
-* whole months of the stored bars, for narrow windows and for the edges of wide ones;
-* each rollup series whole (30-minute and daily buckets: a few thousand rows a decade), for the
-  middle of wide windows;
+* whole UTC months of the stored bars, for narrow windows and for the edges of wide ones, each
+  keyed by its month's version;
+* whole UTC years of each rollup series (30-minute and daily buckets: some thousands of rows a year),
+  for the middle of wide windows, each keyed by its year's version;
 
-and builds slices from them with the same staged search and the same New York bucketing as the
-SQL path (:func:`warehouse.clickhouse.bars.staged_slice`), so both answer alike. Windows that
-would need more than a few months of fine bars go to ClickHouse.
+A change makes the entries of the months it touched unreachable (see
+:class:`pipelines.versions.SeriesVersion`), so a live minute costs one month's reload, not the
+series'. The blocks one request misses are loaded with one query. Slices are built from them
+with the same staged search and the same New York bucketing as the SQL path
+(:func:`warehouse.clickhouse.bars.staged_slice`), so both answer alike. Windows that would need
+more than a few months of fine bars go to ClickHouse.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.versions import SeriesVersion
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, TS_TYPE
 from schemas.values import BarWidth
 from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice, plan_levels, reduce_runs, staged_slice
@@ -39,6 +43,7 @@ _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MINUTE_MS: Final = 60_000
 _HOUR_MS: Final = 3_600_000
 _DAY_MS: Final = 86_400_000
+_MS: Final = dt.timedelta(milliseconds=1)
 _PRICES: Final = ("open", "high", "low", "close", "volume")
 _LOCAL: Final = pa.timestamp("ms", tz=EXCHANGE_TZ)
 _Array = np.ndarray[Any, Any]
@@ -73,7 +78,7 @@ class _Block:
 
 
 class HotBars:
-    """Months of bars and whole rollup series of recently charted series, least recently used evicted."""
+    """Months of bars and years of rollups of recently charted series, least recently used evicted."""
 
     def __init__(self, bars: BarStore, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.bars = bars
@@ -85,7 +90,7 @@ class HotBars:
     async def chart_slice(
         self,
         ref: SeriesRef,
-        version: str,
+        version: SeriesVersion,
         timeframe: str,
         start: dt.datetime,
         end: dt.datetime,
@@ -131,60 +136,89 @@ class HotBars:
             return None
 
     async def _bars(
-        self, ref: SeriesRef, version: str, lo: int, hi: int, regular: bool
+        self, ref: SeriesRef, version: SeriesVersion, lo: int, hi: int, regular: bool
     ) -> tuple[_Array, dict[str, _Array]]:
         """Stored bars with ``lo <= ts < hi``, from whole months held in memory."""
         if hi <= lo:
             return np.empty(0, np.int64), {name: np.empty(0, np.float64) for name in _PRICES}
         months = _months(lo, hi - 1)
-        parts = [
-            (
-                await self._block(
-                    (ref, version, "bars", year, month), _month_loader(self.bars, ref, year, month)
-                )
-            )
-            for year, month in months
-        ]
+        if len(months) > MAX_MONTHS:
+            raise _NotHot
+        keys = [(ref, "bars", year, month, version.month(year, month)) for year, month in months]
+
+        async def load(missing: list[_Key]) -> list[pa.Table]:
+            periods = [_month_range(key[2], key[3]) for key in missing]
+            table = await self.bars.export_chunk(ref, periods[0][0], periods[-1][1] - _MS, ("ts", *_PRICES))
+            return _split(table.cast(CHART_SLICE_ARROW_SCHEMA), periods)
+
+        parts = await self._blocks_of(keys, load)
         return _pick([part.between(lo, hi) for part in parts], regular)
 
     async def _rollups(
-        self, ref: SeriesRef, version: str, width: str, lo: int, hi: int, regular: bool
+        self, ref: SeriesRef, version: SeriesVersion, width: str, lo: int, hi: int, regular: bool
     ) -> tuple[_Array, dict[str, _Array]]:
         """Rollup rows with ``lo <= ts < hi``: daily rows per session, 30-minute ones filtered by start."""
         session = "regular" if regular and width == "1d" else "extended"
+        years = range(_utc(lo).year, _utc(hi - 1).year + 1)
+        keys = [(ref, "rollup", width, session, year, version.year(year)) for year in years]
 
-        async def load() -> pa.Table:
-            await self.bars.refresh_rollups(ref)  # once per version: this block is keyed by it
-            return await self.bars.rollup_series(ref, width, session)
+        async def load(missing: list[_Key]) -> list[pa.Table]:
+            periods = [_year_range(key[4]) for key in missing]
+            await self.bars.refresh_rollups(ref)  # rebuild what changed before reading it
+            table = await self.bars.rollup_series(ref, width, session, periods[0][0], periods[-1][1] - _MS)
+            return _split(table, periods)
 
-        block = await self._block((ref, version, "rollup", width, session), load)
-        return _pick([block.between(lo, hi)], regular and width != "1d")
+        parts = await self._blocks_of(keys, load)
+        return _pick([part.between(lo, hi) for part in parts], regular and width != "1d")
 
-    async def _block(self, key: _Key, load: Callable[[], Awaitable[pa.Table]]) -> _Block:
-        cached = self._blocks.get(key)
-        if cached is not None:
-            self._blocks.move_to_end(key)
-            return cached
-        pending = self._loading.get(key)
-        if pending is not None:
-            return await pending
-        future: asyncio.Future[_Block] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            block = _Block(await load())
-            future.set_result(block)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            del self._loading[key]
+    async def _blocks_of(
+        self, keys: list[_Key], load: Callable[[list[_Key]], Awaitable[list[pa.Table]]]
+    ) -> list[_Block]:
+        """The blocks of ``keys``: those held, those another request is loading, the rest in one load.
+
+        ``load(missing)`` returns a table per missing key (in order); the keys are periods in time
+        order, so one query over the missing ones' whole range serves them all.
+        """
+        blocks: dict[_Key, _Block | asyncio.Future[_Block]] = {}
+        missing: list[_Key] = []
+        for key in keys:
+            cached = self._blocks.get(key)
+            if cached is not None:
+                self._blocks.move_to_end(key)
+                blocks[key] = cached
+            elif key in self._loading:
+                blocks[key] = self._loading[key]
+            else:
+                missing.append(key)
+        if missing:
+            futures = [asyncio.get_running_loop().create_future() for _ in missing]
+            for key, future in zip(missing, futures, strict=True):
+                self._loading[key] = future
+                blocks[key] = future
+            try:
+                loaded = [_Block(table) for table in await load(missing)]
+            except BaseException as exc:
+                for future in futures:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+                raise
+            finally:
+                for key in missing:
+                    del self._loading[key]
+            for key, future, block in zip(missing, futures, loaded, strict=True):
+                future.set_result(block)
+                self._keep(key, block)
+        return [
+            block if isinstance(block, _Block) else await block for block in (blocks[key] for key in keys)
+        ]
+
+    def _keep(self, key: _Key, block: _Block) -> None:
+        """Hold ``block``, evicting the least recently used ones beyond the byte budget."""
         self._blocks[key] = block
         self._bytes += block.nbytes
         while self._bytes > self.max_bytes and len(self._blocks) > 1:
             _, evicted = self._blocks.popitem(last=False)
             self._bytes -= evicted.nbytes
-        return block
 
 
 def bucket_keys(code: str, ts: _Array) -> _Array:
@@ -249,23 +283,37 @@ def _pick(
     return ts, values
 
 
-def _month_loader(bars: BarStore, ref: SeriesRef, year: int, month: int) -> Callable[[], Awaitable[pa.Table]]:
-    async def load() -> pa.Table:
-        first = dt.datetime(year, month, 1, tzinfo=dt.UTC)
-        after = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
-        table = await bars.export_chunk(ref, first, after - dt.timedelta(milliseconds=1), ("ts", *_PRICES))
-        return table.cast(CHART_SLICE_ARROW_SCHEMA)
+def _utc(ms: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(milliseconds=ms)
 
-    return load
+
+def _month_range(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of a UTC month and of the next."""
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC), dt.datetime(
+        year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC
+    )
+
+
+def _year_range(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of a UTC year and of the next."""
+    return dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+
+
+def _split(table: pa.Table, periods: list[tuple[dt.datetime, dt.datetime]]) -> list[pa.Table]:
+    """The rows of ``table`` (sorted by ``ts``) within each ``[start, next start)`` period."""
+    ts = table.column("ts").cast(TS_TYPE).cast(pa.int64()).to_numpy()
+    parts = []
+    for start, after in periods:
+        first, last = np.searchsorted(ts, [epoch_ms(start), epoch_ms(after)], "left")
+        parts.append(table.slice(int(first), int(last - first)))
+    return parts
 
 
 def _months(lo: int, hi: int) -> list[tuple[int, int]]:
     """The UTC calendar months from the one holding ``lo`` to the one holding ``hi`` (milliseconds)."""
-    first, last = _EPOCH + dt.timedelta(milliseconds=lo), _EPOCH + dt.timedelta(milliseconds=hi)
+    first, last = _utc(lo), _utc(hi)
     count = (last.year - first.year) * 12 + last.month - first.month + 1
-    if count > MAX_MONTHS:
-        raise _NotHot
     return [
         (first.year + (first.month - 1 + step) // 12, (first.month - 1 + step) % 12 + 1)
-        for step in range(count)
+        for step in range(min(count, MAX_MONTHS + 1))
     ]

@@ -109,7 +109,7 @@ class Importer:
                 with contextlib.suppress(Exception):
                     await self.bars.delete(ref, first, last)
             raise
-        await self.versions.bump(ref)
+        await self.versions.bump(ref, (first, last))
         await _tell(on_stage, "registering")
         start_day, end_day = first.astimezone(NEW_YORK).date(), last.astimezone(NEW_YORK).date()
         start, end = exchange_day_bounds(start_day, end_day)

@@ -272,8 +272,10 @@ class LiveRecorder:
             if symbol in self._day:
                 await self._roll_up_days(symbol, table)
                 written.append(self._day[symbol].ref)
-            for ref in written:  # after the catalog, so a new version never meets old bounds
-                await self.versions.bump(ref)
+            ts = table.column("ts").cast(pa.int64())
+            span = (_utc(pc.min(ts).as_py()), _utc(pc.max(ts).as_py()))  # the day bar is within a day
+            # after the catalog, so a new version never meets old bounds
+            await self.versions.bump_many(written, span)
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )

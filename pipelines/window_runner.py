@@ -241,8 +241,10 @@ class WindowRunner:
             self._buffered = 0
             await self.bars.insert_symbols(self.series, self.adjusted, self.source, table)
             symbols = pc.unique(table.column("symbol")).to_pylist()
+            ts = pc.min_max(table.column("ts"))
             await self.versions.bump_many(
-                SeriesRef(symbol=symbol, series=self.series, adjusted=self.adjusted) for symbol in symbols
+                (SeriesRef(symbol=symbol, series=self.series, adjusted=self.adjusted) for symbol in symbols),
+                (ts["min"].as_py(), ts["max"].as_py()),
             )
             self.result.stored += table.num_rows
             for label, rows in self._buffered_by_label.items():

@@ -420,20 +420,17 @@ class BarStore:
 
         return await staged_slice(levels, ref.series, max_points, stage)
 
-    async def rollup_series(self, ref: SeriesRef, width: str, session: str) -> pa.Table:
-        """Every ``width`` rollup row of ``ref`` for ``session`` (refresh first), oldest first."""
+    async def rollup_series(
+        self, ref: SeriesRef, width: str, session: str, start: dt.datetime, end: dt.datetime
+    ) -> pa.Table:
+        """The ``width`` rollup rows of ``ref`` for ``session`` in ``[start, end]``, oldest first."""
         sql = (
             f"SELECT ts, open, high, low, close, volume FROM {ROLLUPS_TABLE} FINAL"
             " WHERE symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
-            " AND width = {width:String} AND session = {session:String} ORDER BY ts"
+            " AND width = {width:String} AND session = {session:String}"
+            " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')} ORDER BY ts"
         )
-        params = {
-            "symbol": ref.symbol,
-            "series": ref.series,
-            "adjusted": ref.adjusted,
-            "width": width,
-            "session": session,
-        }
+        params = ref.params(start, end) | {"width": width, "session": session}
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
         )
