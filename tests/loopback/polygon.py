@@ -13,8 +13,8 @@ ticker in ``T`` and, as Polygon documents it, ``t`` at the *end* of the day's wi
 York); a date with no bars has no ``results`` key.
 
 Failures are scripted with :meth:`PolygonLoopback.inject` (403, 429 with or without
-``Retry-After``, a 502 HTML page, truncated JSON, slow answers, any JSON error), and every request
-is recorded in :attr:`PolygonLoopback.requests`.
+``Retry-After``, a 502 HTML page, truncated JSON, slow answers, answers held until the test lets
+them go, any JSON error), and every request is recorded in :attr:`PolygonLoopback.requests`.
 
 Example:
     >>> with PolygonLoopback(api_key="k") as polygon:  # doctest: +SKIP
@@ -53,7 +53,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 SeriesId = tuple[str, int, str, bool]
-FaultKind = Literal["respond", "truncate", "delay"]
+FaultKind = Literal["respond", "truncate", "delay", "hold"]
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_LIMIT = 5_000
@@ -83,7 +83,7 @@ def _request_id() -> str:
 
 @dataclass(frozen=True)
 class Fault:
-    """One scripted misbehaviour: a fixed response, a truncated real answer, or a delayed real answer."""
+    """One scripted misbehaviour: a fixed response, or the real answer truncated, delayed or held back."""
 
     kind: FaultKind
     status: int = 200
@@ -91,6 +91,7 @@ class Fault:
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
     delay_s: float = 0.0
+    gate: threading.Event | None = None
 
     @classmethod
     def json_error(
@@ -130,6 +131,11 @@ class Fault:
     def slow(cls, seconds: float) -> Fault:
         """The real answer after ``seconds``."""
         return cls("delay", delay_s=seconds)
+
+    @classmethod
+    def held(cls, gate: threading.Event) -> Fault:
+        """The real answer once ``gate`` is set (from any thread): a page exactly as slow as a test needs."""
+        return cls("hold", gate=gate)
 
 
 @dataclass
@@ -370,6 +376,9 @@ class PolygonLoopback:
             return fault.status, fault.body, fault.content_type, fault.headers
         if fault is not None and fault.kind == "delay":
             await asyncio.sleep(fault.delay_s)
+        if fault is not None and fault.gate is not None:
+            while not fault.gate.is_set():
+                await asyncio.sleep(0.01)
         status, body = self._aggregates(record)
         if fault is not None and fault.kind == "truncate":
             body = body[: max(1, len(body) // 2)]

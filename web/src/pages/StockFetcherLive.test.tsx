@@ -123,6 +123,47 @@ describe("StockFetcher with live events", () => {
     expect(el.querySelector('[data-symbol="AAPL"]')?.textContent).toContain("cancelled before it finished");
   });
 
+  it("reads the stored status as soon as an event says the job ended, for its error in words", async () => {
+    let failed = false;
+    const el = await startJob(() =>
+      json(failed ? { ...status("failed", 0), error: "AAPL 2024-01-02..2024-01-31: polygon answered HTTP 401: Unknown API Key" } : status("running", 0)),
+    );
+    await act(async () => socket().onopen?.());
+    await wait(600); // the socket is open: the next poll is 5 s away
+    failed = true;
+    await send({ type: "fetch_progress", job_id: "j1", owner: "ana", state: "failed", symbols: symbols(0) });
+    await wait(20);
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("failed");
+    const error = el.querySelector('[data-testid="job-error"]');
+    expect(error?.textContent).toContain("Polygon refused the API key");
+    expect(error?.textContent).toContain("Unknown API Key");
+  });
+
+  it("after a cancel, follows the job until its worker has recorded what it kept", async () => {
+    let polls = 0;
+    let cancelled = false;
+    const el = await startJob((url) => {
+      if (url === "/api/v1/jobs/j1/cancel") {
+        cancelled = true;
+        return json({ ...status("cancelled", 1), message: "cancelled" }, 202);
+      }
+      if (!cancelled) return json(status("running", 1));
+      polls += 1;
+      // Stored as cancelled at once; the worker records its outcome once it has stopped (the third poll).
+      if (polls < 3) return json({ ...status("cancelled", 1), message: "cancelled" });
+      const kept = symbols(1).map((s) => (s.symbol === "AAPL" ? { ...s, table: "aapl_1day_2024-01-02_2024-03-28" } : s));
+      return json({ ...status("cancelled", 1), message: "cancelled; stored 1,000 bars for 1 of 2 symbols (kept)", symbols: kept });
+    });
+    await act(async () => socket().onopen?.());
+    await act(async () => el.querySelector<HTMLButtonElement>('[data-testid="job-cancel"]')?.click());
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("cancelled");
+    await wait(1300);
+    expect(el.textContent).toContain("cancelled; stored 1,000 bars for 1 of 2 symbols (kept)");
+    expect(el.querySelector('[data-symbol="AAPL"] [data-testid="job-dataset-link"]')?.textContent).toContain("aapl_1day_2024-01-02_2024-03-28");
+    await wait(1100);
+    expect(polls).toBe(3); // and no more once it was recorded
+  });
+
   it("treats a cancel of a finished job as no error", async () => {
     let finished = false;
     const el = await startJob((url) => {

@@ -2,7 +2,12 @@
  * Follows a job: `fetch_progress` events over the WebSocket as they happen, and
  * `GET /api/v1/jobs/{id}` polls (every 500 ms, or every 5 s while the socket is open, as a safety
  * net for events missed during a reconnect) until the stored status says it has finished. Both are merged so that
- * progress never goes backwards (see `progress.ts`).
+ * progress never goes backwards (see `progress.ts`). An event carries no error or message: once one says the job
+ * has finished, the stored status (which has them) is read at once rather than at the next poll.
+ *
+ * A cancelled job is stored as cancelled at once, while its worker may still be stopping (within about a
+ * second); the worker then records what it kept (its tables, bars and message). So after a cancel the
+ * status is polled until that record arrives — until the message changes — or `SETTLE_POLLS` polls.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
@@ -15,6 +20,8 @@ import { useJobEvents } from "./useJobEvents";
 export const POLL_MS = 500;
 export const POLL_WITH_EVENTS_MS = 5000;
 const RETRY_MS = 2000;
+/** Polls, `POLL_MS` apart, waiting for a cancelled job's worker to record how it stopped. */
+export const SETTLE_POLLS = 10;
 
 export interface JobState {
   job: JobStatus | null;
@@ -28,9 +35,16 @@ export interface JobState {
 export function useJob(jobId: string | null): JobState {
   const [job, setJob] = useState<JobStatus | null>(null);
   const [error, setError] = useState<unknown>(null);
+  /** After a cancel: the job's message the cancel answered, and the polls left to see it change. */
+  const stopping = useRef<{ jobId: string; message: string | null; polls: number } | null>(null);
   const finished = job !== null && job.job_id === jobId && isFinished(job.state);
 
-  const onEvent = useCallback((event: FetchProgressEvent) => setJob((current) => applyEvent(current, event)), []);
+  /** Polls now (set while a job is followed); takes the id of the job an event was about. */
+  const pollNow = useRef<((eventJobId: string) => void) | null>(null);
+  const onEvent = useCallback((event: FetchProgressEvent) => {
+    setJob((current) => applyEvent(current, event));
+    if (isFinished(event.state)) pollNow.current?.(event.job_id);
+  }, []);
   const live = useJobEvents(finished ? null : jobId, onEvent);
   const liveRef = useRef(live);
   useEffect(() => {
@@ -48,8 +62,13 @@ export function useJob(jobId: string | null): JobState {
         const status = await getJob(jobId, controller.signal);
         setJob((current) => applyStatus(current, status));
         setError(null);
-        // The stored status has the last word: poll until it says the job has finished.
+        // The stored status has the last word: poll until it says the job has finished (and, after a
+        // cancel, until the worker has recorded how it stopped).
+        const wait = stopping.current?.jobId === jobId ? stopping.current : null;
+        const settling = wait !== null && status.state === "cancelled" && (status.message ?? null) === wait.message && wait.polls > 0;
+        if (wait !== null) wait.polls -= 1;
         if (!isFinished(status.state)) timer = setTimeout(() => void tick(), liveRef.current ? POLL_WITH_EVENTS_MS : POLL_MS);
+        else if (settling) timer = setTimeout(() => void tick(), POLL_MS);
       } catch (e) {
         if (controller.signal.aborted || isAbortError(e)) return;
         setError(e);
@@ -57,13 +76,25 @@ export function useJob(jobId: string | null): JobState {
         if (!(e instanceof ApiError && e.status === 404)) timer = setTimeout(() => void tick(), RETRY_MS);
       }
     };
+    pollNow.current = (eventJobId) => {
+      if (eventJobId !== jobId || controller.signal.aborted) return;
+      clearTimeout(timer);
+      void tick();
+    };
     void tick();
     return () => {
+      pollNow.current = null;
       clearTimeout(timer);
       controller.abort();
     };
   }, [jobId]);
 
-  const update = useCallback((status: JobStatus) => setJob((current) => applyStatus(current, status)), []);
+  const update = useCallback((status: JobStatus) => {
+    setJob((current) => applyStatus(current, status));
+    if (status.state === "cancelled") {
+      stopping.current = { jobId: status.job_id, message: status.message ?? null, polls: SETTLE_POLLS };
+      pollNow.current?.(status.job_id);
+    }
+  }, []);
   return { job, error, live, update };
 }
