@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -157,6 +157,16 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
     process.wait()
     process.stdout.close()
     raise TimeoutError(f"k2q up did not become ready in {timeout} s:\n{''.join(lines)}")
+
+
+@contextlib.contextmanager
+def running_up(data_dir: Path, **extra: str) -> Iterator[K2qServer]:
+    """A ``k2q up`` (see :func:`start_up`) for as long as the context lasts."""
+    k2q = start_up(data_dir, **extra)
+    try:
+        yield k2q
+    finally:
+        k2q.stop()
 
 
 def _processes() -> dict[int, str]:

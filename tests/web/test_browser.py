@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.process import K2qServer, start_up
+from tests.process import K2qServer, running_up
 
 pytestmark = pytest.mark.browser
 
@@ -115,11 +115,8 @@ def allow_statuses(page: Page, *statuses: int) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
     """One ``k2q up`` with the demo datasets, serving the built app at ``/``."""
-    k2q = start_up(tmp_path_factory.mktemp("k2q-web"))
-    try:
+    with running_up(tmp_path_factory.mktemp("k2q-web")) as k2q:
         yield k2q
-    finally:
-        k2q.stop()
 
 
 @pytest.fixture(scope="module")

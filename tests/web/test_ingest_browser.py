@@ -26,7 +26,7 @@ from pipelines.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
 from tests.pipelines.test_polygon_rest import bars_at, day_bars, ny_ms, weekdays
-from tests.process import K2qServer, start_up
+from tests.process import K2qServer, running_up
 from tests.web import test_browser as web
 from tests.web.test_browser import CHART, User, allow_statuses, painted, sign_in, wait_for_bars
 
@@ -48,16 +48,13 @@ def polygon() -> Iterator[PolygonLoopback]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, polygon: PolygonLoopback) -> Iterator[K2qServer]:
     """One ``k2q up`` whose Polygon is the loopback (a key is set, so no demo data is loaded)."""
-    k2q = start_up(
+    with running_up(
         tmp_path_factory.mktemp("k2q-ingest-web"),
         POLYGON_API_KEY=POLYGON_KEY,
         POLYGON_BASE_URL=polygon.base_url,
         K2Q_SEED_DEMO="0",
-    )
-    try:
+    ) as k2q:
         yield k2q
-    finally:
-        k2q.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import K2qServer, start_up
+from tests.process import K2qServer, running_up
 
 pytestmark = pytest.mark.browser
 
@@ -46,11 +46,8 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
-    k2q = start_up(tmp_path_factory.mktemp("k2q-live-web"), K2Q_LIVE_DEMO="1", K2Q_WEB_DIST=str(DIST))
-    try:
+    with running_up(tmp_path_factory.mktemp("k2q-live-web"), K2Q_LIVE_DEMO="1", K2Q_WEB_DIST=str(DIST)) as k2q:
         yield k2q
-    finally:
-        k2q.stop()
 
 
 @pytest.fixture
