@@ -11,12 +11,22 @@ interface Props {
   /** Width of the bars shown, ms. */
   bucketMs: number;
   empty: string | null;
+  /** Bars the dataset holds (its `total_records`), to tell an empty dataset from an empty window. */
+  storedBars?: number | null;
   /** Indicator outputs drawn (`useIndicatorLines`). */
   indicators?: readonly IndicatorLine[];
 }
 
-export function ChartView({ containerRef, hovered, slice, bucketMs, empty, indicators = [] }: Props) {
+/** What the chart says when the slice the server answered holds no bars; `null` while it has bars or none was answered. */
+export function noBarsMessage(slice: SliceState, storedBars: number | null): string | null {
+  // `bucket` is set once the server has answered for this dataset (as `data-bucket` tells the browser tests).
+  if (slice.loading || slice.error !== null || slice.bucket === null || slice.bars > 0) return null;
+  return storedBars === 0 ? "No bars stored in this dataset." : "No bars in this window.";
+}
+
+export function ChartView({ containerRef, hovered, slice, bucketMs, empty, storedBars = null, indicators = [] }: Props) {
   const first = slice.data[0];
+  const message = empty ?? noBarsMessage(slice, storedBars);
   return (
     <div className="chart-pane">
       <div className="chart-wrap">
@@ -41,8 +51,10 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty, indic
           <div className="chart-message error-text" role="alert" data-testid="chart-error">
             {slice.error}
           </div>
-        ) : empty !== null ? (
-          <div className="chart-message muted">{empty}</div>
+        ) : message !== null ? (
+          <div className="chart-message muted" data-testid="chart-empty">
+            {message}
+          </div>
         ) : null}
       </div>
       <CrosshairStrip hovered={hovered} lastBar={slice.lastBar} bucketMs={bucketMs} lines={indicators} bars={slice.data} />

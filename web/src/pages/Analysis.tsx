@@ -42,7 +42,7 @@ const CHART_MIN_PX = 160;
 export default function Analysis() {
   const [params, setParams] = useSearchParams();
   const query = useMemo(() => parseAnalysisQuery(params), [params]);
-  const { datasets, error, loading, drop, reload } = useDatasets();
+  const { datasets, error, loading, drop, reload, assessed } = useDatasets();
   const { can } = useAuth();
 
   const selected: Dataset | null = datasets?.find((d) => d.table === query.table) ?? null;
@@ -116,7 +116,7 @@ export default function Analysis() {
   });
   const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
   const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
-  const gaps = useGapBands(handles, selected, width);
+  const gaps = useGapBands(handles, selected, width, assessed);
   const lines = useIndicatorLines(handles, slice.indicators, slice.data);
 
   // A clicked grid row: centre the chart on it and put the crosshair there.
@@ -226,7 +226,7 @@ export default function Analysis() {
           <LiveBadge live={live} />
           <GapBadge state={gaps} />
         </div>
-        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} indicators={lines} />
+        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} storedBars={selected?.total_records ?? null} indicators={lines} />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
         <div className="grid-pane" style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
           <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={lines} />

@@ -2,7 +2,7 @@
 import { useCallback } from "react";
 
 import { listDatasets } from "../../api/client";
-import type { Dataset } from "../../api/types";
+import type { DataQuality, Dataset } from "../../api/types";
 import { useResource } from "../../lib/useResource";
 import { sortDatasets } from "./model";
 
@@ -13,6 +13,8 @@ export interface DatasetsState {
   reload: () => void;
   /** Drops a dataset from the list at once (after deleting it), then reloads. */
   drop: (table: string) => void;
+  /** Puts a dataset's quality assessment in the list at once (one the server reported after the list was loaded). */
+  assessed: (table: string, quality: DataQuality) => void;
 }
 
 async function loadSorted(signal: AbortSignal): Promise<Dataset[]> {
@@ -28,5 +30,11 @@ export function useDatasets(): DatasetsState {
     },
     [set, reload],
   );
-  return { datasets: data, error, loading, reload, drop };
+  const assessed = useCallback(
+    (table: string, quality: DataQuality) => {
+      set((list) => (list === null ? list : list.map((d) => (d.table === table ? { ...d, quality } : d))));
+    },
+    [set],
+  );
+  return { datasets: data, error, loading, reload, drop, assessed };
 }
