@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.versions import SeriesVersion
+from pipelines.versions import SeriesVersion, utc_months
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, TS_TYPE
 from schemas.values import BarWidth
 from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice, plan_levels, reduce_runs, staged_slice
@@ -141,7 +141,7 @@ class HotBars:
         """Stored bars with ``lo <= ts < hi``, from whole months held in memory."""
         if hi <= lo:
             return np.empty(0, np.int64), {name: np.empty(0, np.float64) for name in _PRICES}
-        months = _months(lo, hi - 1)
+        months = utc_months(_utc(lo), _utc(hi - 1))
         if len(months) > MAX_MONTHS:
             raise _NotHot
         keys = [(ref, "bars", year, month, version.month(year, month)) for year, month in months]
@@ -307,13 +307,3 @@ def _split(table: pa.Table, periods: list[tuple[dt.datetime, dt.datetime]]) -> l
         first, last = np.searchsorted(ts, [epoch_ms(start), epoch_ms(after)], "left")
         parts.append(table.slice(int(first), int(last - first)))
     return parts
-
-
-def _months(lo: int, hi: int) -> list[tuple[int, int]]:
-    """The UTC calendar months from the one holding ``lo`` to the one holding ``hi`` (milliseconds)."""
-    first, last = _utc(lo), _utc(hi)
-    count = (last.year - first.year) * 12 + last.month - first.month + 1
-    return [
-        (first.year + (first.month - 1 + step) // 12, (first.month - 1 + step) % 12 + 1)
-        for step in range(min(count, MAX_MONTHS + 1))
-    ]

@@ -272,10 +272,9 @@ class LiveRecorder:
             if symbol in self._day:
                 await self._roll_up_days(symbol, table)
                 written.append(self._day[symbol].ref)
-            ts = table.column("ts").cast(pa.int64())
-            span = (_utc(pc.min(ts).as_py()), _utc(pc.max(ts).as_py()))  # the day bar is within a day
+            ts = pc.min_max(table.column("ts"))  # the day bar is within a day of these minutes
             # after the catalog, so a new version never meets old bounds
-            await self.versions.bump_many(written, span)
+            await self.versions.bump_many(written, (ts["min"].as_py(), ts["max"].as_py()))
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )

@@ -58,21 +58,29 @@ class SeriesVersion(msgspec.Struct, frozen=True, kw_only=True):
         return cls(token=token, epoch=token)
 
 
+def utc_months(first: dt.datetime, last: dt.datetime) -> list[tuple[int, int]]:
+    """``(year, month)`` of every UTC month from the one holding ``first`` to the one holding ``last``.
+
+    Naive datetimes are taken as UTC.
+
+    >>> utc_months(dt.datetime(2023, 12, 5, tzinfo=dt.UTC), dt.datetime(2024, 2, 1))
+    [(2023, 12), (2024, 1), (2024, 2)]
+    """
+    first, last = ((t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC) for t in (first, last))
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    return [
+        (first.year + (first.month - 1 + step) // 12, (first.month - 1 + step) % 12 + 1)
+        for step in range(count)
+    ]
+
+
 def months_of(span: Span) -> list[int]:
     """``YYYYMM`` of every UTC month within a day of ``span``.
 
     >>> months_of((dt.datetime(2024, 1, 31, 12, tzinfo=dt.UTC), dt.datetime(2024, 3, 2, tzinfo=dt.UTC)))
     [202401, 202402, 202403]
     """
-    first, last = (
-        (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC) for t in (span[0], span[1])
-    )
-    first, last = first - _SPAN_MARGIN, last + _SPAN_MARGIN
-    count = (last.year - first.year) * 12 + last.month - first.month + 1
-    return [
-        (first.year + (first.month - 1 + step) // 12) * 100 + (first.month - 1 + step) % 12 + 1
-        for step in range(count)
-    ]
+    return [year * 100 + month for year, month in utc_months(span[0] - _SPAN_MARGIN, span[1] + _SPAN_MARGIN)]
 
 
 def _key(ref: SeriesRef) -> str:
