@@ -92,12 +92,22 @@ describe("StockFetcher with live events", () => {
     expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("running");
 
     await wait(1200);
-    expect(polls).toBeLessThanOrEqual(2); // 500 ms before the socket opened, then every 5 s
+    expect(polls).toBeLessThanOrEqual(2); // at once, once more when the socket opened, then every 5 s
     expect(bars(el)).toEqual(["0.25", "0"]); // a stale poll does not undo the event
 
     await send({ type: "fetch_progress", job_id: "j1", owner: "ana", state: "complete", symbols: symbols(4) });
     expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("complete");
     expect(socket().closed).toBe(true);
+  });
+
+  it("reads the stored status when the socket opens, for an event published before it listened", async () => {
+    let started = false;
+    const el = await startJob(() => json(status(started ? "running" : "queued", 0)));
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("queued");
+    started = true; // the worker starts the job, and publishes that, before the socket is listening
+    await act(async () => socket().onopen?.());
+    await wait(20);
+    expect(el.querySelector('[data-testid="job"]')?.getAttribute("data-state")).toBe("running");
   });
 
   it("cancels the job and shows it stopping", async () => {

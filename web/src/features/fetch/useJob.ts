@@ -2,7 +2,8 @@
  * Follows a job: `fetch_progress` events over the WebSocket as they happen, and
  * `GET /api/v1/jobs/{id}` polls (every 500 ms, or every 5 s while the socket is open, as a safety
  * net for events missed during a reconnect) until the stored status says it has finished. Both are merged so that
- * progress never goes backwards (see `progress.ts`). An event carries no error or message: once one says the job
+ * progress never goes backwards (see `progress.ts`). Events published before the socket opened never reach it (a
+ * worker may start the job meanwhile), so the status is also read once each time the socket opens. An event carries no error or message: once one says the job
  * has finished, the stored status (which has them) is read at once rather than at the next poll.
  *
  * A cancelled job is stored as cancelled at once, while its worker may still be stopping (within about a
@@ -67,12 +68,14 @@ export function useJob(jobId: string | null): JobState {
         const wait = stopping.current?.jobId === jobId ? stopping.current : null;
         const settling = wait !== null && status.state === "cancelled" && (status.message ?? null) === wait.message && wait.polls > 0;
         if (wait !== null) wait.polls -= 1;
+        clearTimeout(timer); // one poll chain, however many polls were asked for at once
         if (!isFinished(status.state)) timer = setTimeout(() => void tick(), liveRef.current ? POLL_WITH_EVENTS_MS : POLL_MS);
         else if (settling) timer = setTimeout(() => void tick(), POLL_MS);
       } catch (e) {
         if (controller.signal.aborted || isAbortError(e)) return;
         setError(e);
         // An unknown job stays unknown; anything else may be a blip worth retrying.
+        clearTimeout(timer);
         if (!(e instanceof ApiError && e.status === 404)) timer = setTimeout(() => void tick(), RETRY_MS);
       }
     };
@@ -88,6 +91,11 @@ export function useJob(jobId: string | null): JobState {
       controller.abort();
     };
   }, [jobId]);
+
+  // What happened before the socket was listening: read it now, after which events carry the rest.
+  useEffect(() => {
+    if (live && jobId !== null) pollNow.current?.(jobId);
+  }, [live, jobId]);
 
   const update = useCallback((status: JobStatus) => {
     setJob((current) => applyStatus(current, status));
