@@ -3,8 +3,9 @@
  * `GET /api/v1/jobs/{id}` polls (every 500 ms, or every 5 s while the socket is open, as a safety
  * net for events missed during a reconnect) until the stored status says it has finished. Both are merged so that
  * progress never goes backwards (see `progress.ts`). Events published before the socket opened never reach it (a
- * worker may start the job meanwhile), so the status is also read once each time the socket opens. An event carries no error or message: once one says the job
- * has finished, the stored status (which has them) is read at once rather than at the next poll.
+ * worker may start the job meanwhile), so the status is also read once each time the socket opens. An event
+ * carries no error or message: once one says the job has finished, the stored status (which has them) is read at
+ * once rather than at the next poll.
  *
  * A cancelled job is stored as cancelled at once, while its worker may still be stopping (within about a
  * second); the worker then records what it kept (its tables, bars and message). So after a cancel the
@@ -58,6 +59,11 @@ export function useJob(jobId: string | null): JobState {
     if (jobId === null) return undefined;
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // One poll chain, however many polls were asked for at once: a new one replaces any pending.
+    const schedule = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void tick(), ms);
+    };
     const tick = async (): Promise<void> => {
       try {
         const status = await getJob(jobId, controller.signal);
@@ -68,15 +74,14 @@ export function useJob(jobId: string | null): JobState {
         const wait = stopping.current?.jobId === jobId ? stopping.current : null;
         const settling = wait !== null && status.state === "cancelled" && (status.message ?? null) === wait.message && wait.polls > 0;
         if (wait !== null) wait.polls -= 1;
-        clearTimeout(timer); // one poll chain, however many polls were asked for at once
-        if (!isFinished(status.state)) timer = setTimeout(() => void tick(), liveRef.current ? POLL_WITH_EVENTS_MS : POLL_MS);
-        else if (settling) timer = setTimeout(() => void tick(), POLL_MS);
+        if (!isFinished(status.state)) schedule(liveRef.current ? POLL_WITH_EVENTS_MS : POLL_MS);
+        else if (settling) schedule(POLL_MS);
+        else clearTimeout(timer); // finished and recorded: no poll another tick left pending
       } catch (e) {
         if (controller.signal.aborted || isAbortError(e)) return;
         setError(e);
         // An unknown job stays unknown; anything else may be a blip worth retrying.
-        clearTimeout(timer);
-        if (!(e instanceof ApiError && e.status === 404)) timer = setTimeout(() => void tick(), RETRY_MS);
+        if (!(e instanceof ApiError && e.status === 404)) schedule(RETRY_MS);
       }
     };
     pollNow.current = (eventJobId) => {
