@@ -329,5 +329,19 @@ def openapi() -> None:
     sys.stdout.write(msgspec.json.encode(app.openapi_schema.to_schema()).decode() + "\n")
 
 
+@main.command("cluster-ddl")
+@click.option("--cluster", default="k2q", show_default=True, help="The cluster's name in remote_servers.")
+@click.option("--database", default="k2q", show_default=True, help="The database the application uses.")
+def cluster_ddl(cluster: str, database: str) -> None:
+    """Print the SQL that creates the bar store on a ClickHouse cluster (sharded by symbol, replicated)."""
+    from warehouse.clickhouse.ddl import cluster_ddl as render
+
+    try:
+        script = render(cluster, database)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    sys.stdout.write(script)
+
+
 if __name__ == "__main__":
     main()

@@ -1,76 +1,139 @@
-"""The ClickHouse tables, created idempotently."""
+"""The ClickHouse tables, created idempotently, for one server and for a sharded, replicated cluster."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Final
 
 BARS_TABLE: Final = "bars"
+ROLLUPS_TABLE: Final = "bar_rollups"
+ROLLUP_DIRTY_TABLE: Final = "rollup_dirty"
 
 DAILY_OR_WIDER: Final = ("d", "w", "M", "Q", "y")
 
-BARS_DDL: Final = f"""
-CREATE TABLE IF NOT EXISTS {BARS_TABLE}
-(
-    symbol       LowCardinality(String),
-    timespan     LowCardinality(String) COMMENT 'series code: 1m, 5m, 1h, 1d, 1w, 1M ...',
-    adjusted     Bool,
-    ts           DateTime64(3, 'UTC') COMMENT 'bar start',
-    open         Float64,
-    high         Float64,
-    low          Float64,
-    close        Float64,
-    volume       Float64,
-    vwap         Nullable(Float64),
-    transactions Nullable(UInt32),
-    source       LowCardinality(String),
-    ingested_at  DateTime64(3, 'UTC') DEFAULT now64(3)
+IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+SHARDING_KEY: Final = "cityHash64(symbol)"
+"""Every table of a cluster routes rows by symbol: a series' bars, rollups and marks live on one
+shard, so FINAL (which each shard applies to its own parts) still returns each bar once."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table's definition, rendered as a single-node table or as a cluster's local + Distributed pair."""
+
+    name: str
+    columns: tuple[str, ...]
+    engine: str
+    """A MergeTree-family engine; on a cluster it becomes the Replicated variant with the same arguments."""
+    order_by: str
+    partition_by: str | None = None
+
+    def create(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` for one server (chDB or a single ClickHouse)."""
+        return self._create(self.name, self.engine)
+
+    def create_on_cluster(self, cluster: str, database: str) -> tuple[str, str]:
+        """The cluster's ``{name}_local`` replicated table and the ``{name}`` Distributed table over it."""
+        local = f"{self.name}_local"
+        return (
+            self._create(f"{database}.{local} ON CLUSTER {cluster}", f"Replicated{self.engine}"),
+            f"CREATE TABLE IF NOT EXISTS {database}.{self.name} ON CLUSTER {cluster} AS {database}.{local}\n"
+            f"ENGINE = Distributed({cluster}, {database}, {local}, {SHARDING_KEY})",
+        )
+
+    def _create(self, target: str, engine: str) -> str:
+        columns = ",\n".join(f"    {column}" for column in self.columns)
+        partition = f"PARTITION BY {self.partition_by}\n" if self.partition_by else ""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {target}\n(\n{columns}\n)\n"
+            f"ENGINE = {engine}\n{partition}ORDER BY ({self.order_by})"
+        )
+
+
+BARS: Final = Table(
+    name=BARS_TABLE,
+    columns=(
+        "symbol       LowCardinality(String)",
+        "timespan     LowCardinality(String) COMMENT 'series code: 1m, 5m, 1h, 1d, 1w, 1M ...'",
+        "adjusted     Bool",
+        "ts           DateTime64(3, 'UTC') COMMENT 'bar start'",
+        "open         Float64",
+        "high         Float64",
+        "low          Float64",
+        "close        Float64",
+        "volume       Float64",
+        "vwap         Nullable(Float64)",
+        "transactions Nullable(UInt32)",
+        "source       LowCardinality(String)",
+        "ingested_at  DateTime64(3, 'UTC') DEFAULT now64(3)",
+    ),
+    engine="ReplacingMergeTree(ingested_at)",
+    partition_by=f"if(right(timespan, 1) IN {DAILY_OR_WIDER!r}, toYear(ts), toYYYYMM(ts))",
+    order_by="symbol, timespan, adjusted, ts",
 )
-ENGINE = ReplacingMergeTree(ingested_at)
-PARTITION BY if(right(timespan, 1) IN {DAILY_OR_WIDER!r}, toYear(ts), toYYYYMM(ts))
-ORDER BY (symbol, timespan, adjusted, ts)
-"""
 """One table for every base bar. A re-fetched or re-streamed bar replaces the older copy (the
 newest ``ingested_at`` wins once merged; exact reads use ``FINAL``). Intraday series are
 partitioned by month, daily and wider by year."""
 
-ROLLUPS_TABLE: Final = "bar_rollups"
-ROLLUP_DIRTY_TABLE: Final = "rollup_dirty"
-
-ROLLUPS_DDL: Final = f"""
-CREATE TABLE IF NOT EXISTS {ROLLUPS_TABLE}
-(
-    symbol    LowCardinality(String),
-    timespan  LowCardinality(String) COMMENT 'the stored series rolled up: 1m, 5m ...',
-    adjusted  Bool,
-    width     LowCardinality(String) COMMENT '30m or 1d, New York aligned',
-    session   LowCardinality(String) COMMENT 'extended (every bar) or regular (09:30-16:00 only)',
-    ts        DateTime64(3, 'UTC') COMMENT 'bucket start',
-    open      Float64,
-    high      Float64,
-    low       Float64,
-    close     Float64,
-    volume    Float64,
-    built_at  DateTime64(3, 'UTC')
+ROLLUPS: Final = Table(
+    name=ROLLUPS_TABLE,
+    columns=(
+        "symbol    LowCardinality(String)",
+        "timespan  LowCardinality(String) COMMENT 'the stored series rolled up: 1m, 5m ...'",
+        "adjusted  Bool",
+        "width     LowCardinality(String) COMMENT '30m or 1d, New York aligned'",
+        "session   LowCardinality(String) COMMENT 'extended (every bar) or regular (09:30-16:00 only)'",
+        "ts        DateTime64(3, 'UTC') COMMENT 'bucket start'",
+        "open      Float64",
+        "high      Float64",
+        "low       Float64",
+        "close     Float64",
+        "volume    Float64",
+        "built_at  DateTime64(3, 'UTC')",
+    ),
+    engine="ReplacingMergeTree(built_at)",
+    partition_by="toYear(ts)",
+    order_by="symbol, timespan, adjusted, width, session, ts",
 )
-ENGINE = ReplacingMergeTree(built_at)
-PARTITION BY toYear(ts)
-ORDER BY (symbol, timespan, adjusted, width, session, ts)
-"""
 """Intraday series pre-aggregated for long chart windows (see :mod:`warehouse.clickhouse.rollups`)."""
 
-ROLLUP_DIRTY_DDL: Final = f"""
-CREATE TABLE IF NOT EXISTS {ROLLUP_DIRTY_TABLE}
-(
-    symbol    LowCardinality(String),
-    timespan  LowCardinality(String),
-    adjusted  Bool,
-    day       Date32 COMMENT 'New York calendar day whose bars changed',
-    removed   UInt8 COMMENT '1 when bars were deleted (buckets may have vanished)',
-    marked_at DateTime64(3, 'UTC') DEFAULT now64(3)
+ROLLUP_DIRTY: Final = Table(
+    name=ROLLUP_DIRTY_TABLE,
+    columns=(
+        "symbol    LowCardinality(String)",
+        "timespan  LowCardinality(String)",
+        "adjusted  Bool",
+        "day       Date32 COMMENT 'New York calendar day whose bars changed'",
+        "removed   UInt8 COMMENT '1 when bars were deleted (buckets may have vanished)'",
+        "marked_at DateTime64(3, 'UTC') DEFAULT now64(3)",
+    ),
+    engine="MergeTree",
+    order_by="symbol, timespan, adjusted, day",
 )
-ENGINE = MergeTree
-ORDER BY (symbol, timespan, adjusted, day)
-"""
 """Days whose rollups must be rebuilt before they are read."""
 
-ALL_DDL: Final = (BARS_DDL, ROLLUPS_DDL, ROLLUP_DIRTY_DDL)
+TABLES: Final = (BARS, ROLLUPS, ROLLUP_DIRTY)
+
+ALL_DDL: Final = tuple(table.create() for table in TABLES)
+
+
+def cluster_ddl(cluster: str = "k2q", database: str = "k2q") -> str:
+    """The script that creates every table on a cluster; run once against any node, idempotent.
+
+    The application then reads and writes the Distributed tables under the single-node names,
+    and its own ``CREATE TABLE IF NOT EXISTS`` statements are no-ops.
+
+    Raises:
+        ValueError: ``cluster`` or ``database`` is not a plain identifier.
+    """
+    for name in (cluster, database):
+        if not IDENTIFIER.fullmatch(name):
+            raise ValueError(
+                f"not a ClickHouse identifier: {name!r} (letters, digits and _, not starting with a digit)"
+            )
+    statements = [f"CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER {cluster}"]
+    for table in TABLES:
+        statements.extend(table.create_on_cluster(cluster, database))
+    return "".join(f"{statement};\n\n" for statement in statements).rstrip() + "\n"

@@ -4,12 +4,13 @@
 --
 --   clickhouse-client --host clickhouse --user k2q --password "$PASSWORD" --multiquery < bars_cluster.sql
 --
--- Each node stores its shard's rows in `bars_local` (ReplicatedReplacingMergeTree, the same columns,
--- partitioning and sorting key as the single-node `bars` in warehouse/clickhouse/ddl.py). The
--- application reads and writes `bars`, a Distributed table over `bars_local` that routes every row by
--- cityHash64(symbol): all bars of a symbol live on one shard, so FINAL (which each shard applies to
--- its own parts) still returns each bar once. The application's own
--- `CREATE TABLE IF NOT EXISTS` statements are then no-ops.
+-- Generated from the single-node tables in warehouse/clickhouse/ddl.py by `k2q cluster-ddl`
+-- (a test checks that this file matches it): each node stores its shard's rows in `<table>_local`
+-- (the Replicated variant of the same engine, columns, partitioning and sorting key), and the
+-- application reads and writes `<table>`, a Distributed table over it that routes every row by
+-- cityHash64(symbol). All bars, rollups and rollup marks of a symbol live on one shard, so FINAL
+-- (which each shard applies to its own parts) still returns each bar once, and the application's own
+-- `CREATE TABLE IF NOT EXISTS` statements are no-ops.
 
 CREATE DATABASE IF NOT EXISTS k2q ON CLUSTER k2q;
 
@@ -36,18 +37,14 @@ ORDER BY (symbol, timespan, adjusted, ts);
 CREATE TABLE IF NOT EXISTS k2q.bars ON CLUSTER k2q AS k2q.bars_local
 ENGINE = Distributed(k2q, k2q, bars_local, cityHash64(symbol));
 
--- Rollups of intraday series and the days whose rollups must be rebuilt (warehouse/clickhouse/ddl.py,
--- ROLLUPS_DDL and ROLLUP_DIRTY_DDL): sharded by symbol like the bars, so a series' bars, rollups and
--- marks live on one shard and every API replica reads the same ones.
-
 CREATE TABLE IF NOT EXISTS k2q.bar_rollups_local ON CLUSTER k2q
 (
     symbol    LowCardinality(String),
-    timespan  LowCardinality(String),
+    timespan  LowCardinality(String) COMMENT 'the stored series rolled up: 1m, 5m ...',
     adjusted  Bool,
-    width     LowCardinality(String),
-    session   LowCardinality(String),
-    ts        DateTime64(3, 'UTC'),
+    width     LowCardinality(String) COMMENT '30m or 1d, New York aligned',
+    session   LowCardinality(String) COMMENT 'extended (every bar) or regular (09:30-16:00 only)',
+    ts        DateTime64(3, 'UTC') COMMENT 'bucket start',
     open      Float64,
     high      Float64,
     low       Float64,
@@ -67,8 +64,8 @@ CREATE TABLE IF NOT EXISTS k2q.rollup_dirty_local ON CLUSTER k2q
     symbol    LowCardinality(String),
     timespan  LowCardinality(String),
     adjusted  Bool,
-    day       Date32,
-    removed   UInt8,
+    day       Date32 COMMENT 'New York calendar day whose bars changed',
+    removed   UInt8 COMMENT '1 when bars were deleted (buckets may have vanished)',
     marked_at DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplicatedMergeTree
