@@ -161,12 +161,20 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
 
 @contextlib.contextmanager
 def running_up(data_dir: Path, **extra: str) -> Iterator[K2qServer]:
-    """A ``k2q up`` (see :func:`start_up`) for as long as the context lasts."""
+    """A ``k2q up`` (see :func:`start_up`) for as long as the context lasts.
+
+    A clean exit on SIGTERM (status 0) is part of every test that uses it; when the body fails,
+    the server is stopped and the body's failure is the one reported.
+    """
     k2q = start_up(data_dir, **extra)
     try:
         yield k2q
-    finally:
-        k2q.stop()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            k2q.stop()
+        raise
+    code = k2q.stop()
+    assert code == 0, f"k2q up exited with {code}:\n{k2q.output()}"
 
 
 def _processes() -> dict[int, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from tests.conftest import app_client, drain_jobs
 from tests.loopback.polygon_flat import Row, day_path, day_rows, loopback_s3, write_day, write_text
-from tests.process import free_port, k2q_env, run_k2q, start_up
+from tests.process import free_port, k2q_env, run_k2q, running_up
 
 DAYS = [dt.date(2024, 1, 2), dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
 
@@ -71,8 +70,7 @@ def test_backfill_in_process_then_through_a_running_server(tmp_path):
     assert one_line_error(partly) == "k2q: 1 file(s) failed and stored nothing"
     assert "stored 120 bars from 3 of 4 files" in partly.stdout
 
-    server = start_up(data_dir)
-    try:
+    with running_up(data_dir) as server:
         tables = httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers()).json()
         raw = {t["table"]: t["total_records"] for t in tables if not t["adjusted"]}
         assert raw == {
@@ -92,8 +90,6 @@ def test_backfill_in_process_then_through_a_running_server(tmp_path):
         refused = run_k2q("backfill", "--flat-files", str(tmp_path / "nope"), env=server.env)
         assert refused.returncode == 2
         assert one_line_error(refused) == f"k2q: no such directory: {tmp_path / 'nope'}"
-    finally:
-        assert server.stop(signal.SIGTERM) == 0
 
 
 async def test_flat_file_endpoint_runs_a_job_with_progress(clean, admin_key, tmp_path):

@@ -14,7 +14,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.loopback.polygon import PolygonLoopback
-from tests.process import K2Q, alive, free_port, k2q_env, postgres_servers, run_k2q, start_up, store_pids
+from tests.process import (
+    K2Q,
+    alive,
+    free_port,
+    k2q_env,
+    postgres_servers,
+    run_k2q,
+    running_up,
+    start_up,
+    store_pids,
+)
 from warehouse.catalog.pool import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.slow
@@ -214,11 +224,10 @@ def test_up_recovers_after_being_killed(tmp_path):
 
 def test_first_run_admin_from_the_environment(tmp_path):
     bootstrap = "automation-key-" + "z" * 32
-    server = start_up(
+    with running_up(
         tmp_path / "data", K2Q_ADMIN_USER="Root", K2Q_ADMIN_PASSWORD="a long admin password",
         K2Q_BOOTSTRAP_API_KEY=bootstrap,
-    )  # fmt: skip
-    try:
+    ) as server:  # fmt: skip
         me = httpx.get(
             f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {bootstrap}"}
         ).json()
@@ -234,8 +243,6 @@ def test_first_run_admin_from_the_environment(tmp_path):
             assert browser.get("/api/v1/auth/me").json()["username"] == "root"
         with httpx.Client(base_url=server.url) as someone_else:  # the link works once
             assert someone_else.post("/api/v1/auth/token-login", json={"token": token}).status_code == 401
-    finally:
-        assert server.stop() == 0
 
 
 def test_export_to_files_with_and_without_a_server(tmp_path):
@@ -253,8 +260,7 @@ def test_export_to_files_with_and_without_a_server(tmp_path):
     assert exa.num_rows > 300
     assert exa.schema.field("ts").type == pa.timestamp("ms", tz="UTC")
 
-    server = start_up(data_dir)
-    try:
+    with running_up(data_dir) as server:
         lake = tmp_path / "lake"
         partitioned = run_k2q("export", "--all", "--partitioned", "--out", str(lake), env=server.env)
         assert partitioned.returncode == 0, partitioned.stderr
@@ -278,5 +284,3 @@ def test_export_to_files_with_and_without_a_server(tmp_path):
         assert 15 < len(lines) - 1 < 25
         missing = run_k2q("export", "nope", "--out", str(tmp_path / "x.parquet"), env=server.env)
         assert "no dataset named nope" in one_line_error(missing)
-    finally:
-        assert server.stop() == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from pipelines.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from schemas.imports import MAX_IMPORT_BYTES
-from tests.process import free_port, k2q_env, run_k2q, start_up
+from tests.process import free_port, k2q_env, run_k2q, running_up
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +75,7 @@ def test_import_in_process(tmp_path):
 
 
 def test_import_through_a_running_server(tmp_path):
-    server = start_up(tmp_path / "data")
-    try:
+    with running_up(tmp_path / "data") as server:
         minutes = generate_bars(
             SeriesKey(symbol="SRV", multiplier=1, timespan="minute"), dt.date(2024, 4, 1), dt.date(2024, 4, 2)
         )
@@ -108,5 +106,3 @@ def test_import_through_a_running_server(tmp_path):
         clash = run_k2q("import", demo, "--symbol", "DEMO", "--timespan", "day", env=server.env)
         assert clash.returncode == 1
         assert "stored from synthetic" in clash.stderr
-    finally:
-        assert server.stop(signal.SIGTERM) == 0

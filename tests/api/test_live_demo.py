@@ -12,7 +12,7 @@ import httpx
 import msgspec
 from websockets.asyncio.client import connect
 
-from tests.process import start_up
+from tests.process import running_up
 
 
 async def updates(url: str, key: str, symbols: list[str], count: int) -> list[dict[str, object]]:
@@ -29,8 +29,7 @@ async def updates(url: str, key: str, symbols: list[str], count: int) -> list[di
 
 
 def test_up_runs_a_synthetic_live_feed_for_the_demo(tmp_path: Path):
-    server = start_up(tmp_path / "data", K2Q_LIVE_DEMO="1")
-    try:
+    with running_up(tmp_path / "data", K2Q_LIVE_DEMO="1") as server:
         tables = httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers(), timeout=10).json()
         by_name = {t["table"]: t for t in tables}
         assert {t["source"] for t in tables} == {"synthetic"}
@@ -51,20 +50,15 @@ def test_up_runs_a_synthetic_live_feed_for_the_demo(tmp_path: Path):
         assert all(e["series"] == ["1m", "1d"] for e in got)
         again = httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers(), timeout=10).json()
         assert {t["table"] for t in again} == set(by_name)  # live bars extend datasets; no new ones
-    finally:
-        assert server.stop() == 0, server.output()
 
 
 def test_the_live_demo_can_be_turned_off(tmp_path: Path):
-    server = start_up(tmp_path / "data", K2Q_LIVE_DEMO="0")
-    try:
+    with running_up(tmp_path / "data", K2Q_LIVE_DEMO="0") as server:
         tables = httpx.get(f"{server.url}/api/v1/stocks/tables", headers=server.headers(), timeout=10).json()
         assert not [t for t in tables if t["table"].endswith("_live")]
         with contextlib.suppress(TimeoutError):
             got = asyncio.run(asyncio.wait_for(updates(server.url, server.admin_key, ["DEMO"], 1), 5))
             raise AssertionError(f"live bars arrived with the feed off: {got}")
-    finally:
-        assert server.stop() == 0, server.output()
 
 
 def _epoch(iso: str) -> float:

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import POLYGON_KEY
 from tests.loopback.polygon import PolygonLoopback
 from tests.loopback.polygon_ws import PolygonWsLoopback, am_event
-from tests.process import K2Q, free_port, k2q_env, run_k2q, start_up
+from tests.process import K2Q, free_port, k2q_env, run_k2q, running_up
 
 MINUTE = 60_000
 
@@ -148,8 +148,7 @@ def test_stream_through_a_running_server(
     tmp_path: Path, polygon: PolygonLoopback, polygon_ws: PolygonWsLoopback
 ):
     polygon.reset()
-    server = start_up(tmp_path / "data", **polygon_env(polygon, polygon_ws))
-    try:
+    with running_up(tmp_path / "data", **polygon_env(polygon, polygon_ws)) as server:
         with Running(["stream", "AAPL"], server.env) as running:
             running.wait_for(
                 lambda: any("streams AAPL" in line for line in running.err), "the server's answer"
@@ -172,5 +171,3 @@ def test_stream_through_a_running_server(
         while polygon_ws.subscribed() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert polygon_ws.subscribed() == set()
-    finally:
-        assert server.stop() == 0, server.output()
