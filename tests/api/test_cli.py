@@ -212,12 +212,9 @@ def test_up_recovers_after_being_killed(tmp_path):
     first.stop(signal.SIGKILL)  # no clean-up at all: postgres and redis-server are orphaned
     assert alive(orphans) == orphans
 
-    second = start_up(data_dir)
-    stores = store_pids(data_dir)
-    try:
+    with running_up(data_dir) as second:
+        stores = store_pids(data_dir)
         assert httpx.get(f"{second.url}/api/v1/stocks/tables", headers=second.headers()).json() == tables
-    finally:
-        assert second.stop() == 0
     assert not alive(orphans | stores)
     assert not postgres_servers(data_dir.resolve())
 

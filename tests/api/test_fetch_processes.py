@@ -19,7 +19,7 @@ from pipelines.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
 from tests.pipelines.test_polygon_rest import day_bars, minute_bars
-from tests.process import K2Q, free_port, k2q_env, run_k2q, start_up
+from tests.process import K2Q, free_port, k2q_env, run_k2q, running_up, start_up
 
 pytestmark = pytest.mark.slow
 
@@ -85,8 +85,7 @@ def test_a_backfill_killed_mid_way_resumes_without_refetching_finished_windows(t
         assert 4 <= len(finished) < len(windows)
         polygon.latency_s = 0.0
 
-        again = start_up(data_dir, **extra)
-        try:
+        with running_up(data_dir, **extra) as again:
             with httpx.Client(base_url=again.url, headers=again.headers(), timeout=60) as client:
                 wait_for(
                     lambda: client.get(accepted["status_url"]).json()["state"] not in ("queued", "running"),
@@ -96,8 +95,6 @@ def test_a_backfill_killed_mid_way_resumes_without_refetching_finished_windows(t
                 table = status["symbols"][0]["table"]
                 exported = client.get(f"/api/v1/stocks/data/{table}", params={"format": "arrow"})
                 dataset = next(d for d in client.get("/api/v1/stocks/tables").json() if d["table"] == table)
-        finally:
-            assert again.stop() == 0
     assert status["state"] == "complete", status
     assert status["symbols"][0]["windows_done"] == len(windows)
     after = requested(polygon, killed_at)
