@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from pipelines.fetch import FetchOutcome
+from pipelines.ingest.fetch import FetchOutcome
 from pipelines.services import Services
 from schemas.datasets import FetchRequest
 

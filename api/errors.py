@@ -16,8 +16,8 @@ from litestar.plugins.problem_details import (
 
 from api.auth.service import AuthError, Forbidden, Throttled
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
-from pipelines.fetch import SourceConflict
-from pipelines.imports import ImportRejected, ImportTooLarge
+from pipelines.ingest.fetch import SourceConflict
+from pipelines.ingest.file_imports import ImportRejected, ImportTooLarge
 from warehouse.errors import (
     Conflict,
     InvalidQuery,

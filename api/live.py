@@ -20,11 +20,11 @@ import structlog
 from api.demo import DEMO_SYMBOLS
 from api.runtime import Runtime
 from pipelines.errors import PipelineClientError, SourceAuthError, SourceUnavailable, UnsupportedRequest
-from pipelines.live import LiveRecorder
-from pipelines.sources.feeds import LiveBars, LiveFeed
-from pipelines.sources.polygon_rest import PolygonRestSource
-from pipelines.sources.polygon_ws import PolygonStream
-from pipelines.sources.synthetic_live import SyntheticFeed
+from pipelines.ingest.live import LiveRecorder
+from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
+from pipelines.ingest.sources.polygon_rest import PolygonRestSource
+from pipelines.ingest.sources.polygon_ws import PolygonStream
+from pipelines.ingest.sources.synthetic_live import SyntheticFeed
 from schemas.values import SourceName
 
 LIVE_DEMO_TASK: Final = "live-demo"

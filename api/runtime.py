@@ -16,17 +16,17 @@ from api.auth.service import AuthService
 from api.lock import DataDirLock
 from api.settings import Settings
 from api.stack import Stack, start_stack
+from pipelines.charts.exports import Exporter
 from pipelines.datasets import DatasetService
-from pipelines.exports import Exporter
-from pipelines.fetch import Fetcher
-from pipelines.flat_files import FlatFileLoader
+from pipelines.ingest.fetch import Fetcher
+from pipelines.ingest.flat_files import FlatFileLoader
+from pipelines.ingest.sources.base import BarSource
+from pipelines.ingest.sources.polygon_rest import PolygonRestSource
+from pipelines.ingest.sources.synthetic import SyntheticSource
 from pipelines.publish import EventPublisher
-from pipelines.quality import QualityAssessor
+from pipelines.quality.assessor import QualityAssessor
+from pipelines.series.versions import SeriesVersions
 from pipelines.services import Services
-from pipelines.sources.base import BarSource
-from pipelines.sources.polygon_rest import PolygonRestSource
-from pipelines.sources.synthetic import SyntheticSource
-from pipelines.versions import SeriesVersions
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
 from warehouse.catalog.datasets import DatasetRepository

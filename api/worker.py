@@ -21,8 +21,8 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from api.runtime import QUEUE_NAME, Runtime
-from pipelines.fetch import STALE_AFTER
-from pipelines.jobs import recover_fetch_jobs
+from pipelines.ingest.fetch import STALE_AFTER
+from pipelines.ingest.fetch_job import recover_fetch_jobs
 from pipelines.services import Services
 from pipelines.tasks import fetch_bars, load_flat_files
 from warehouse.catalog.jobs import UnfinishedJob

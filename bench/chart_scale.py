@@ -44,11 +44,11 @@ from api.runtime import Runtime
 from bench import seed_baseline
 from bench.chart_data import RAW_ROWS_SQL, RAW_SQL
 from bench.common import minute_bars, p50, p99, report, start_runtime
-from pipelines.versions import Span
-from schemas.bars import ChartDataRequest
+from pipelines.series.versions import Span
+from schemas.bars import ChartDataRequest, SeriesKey
 from tests.data import store_minute_dataset
 from tests.process import free_port
-from warehouse.clickhouse.bars import BarStore, SeriesRef
+from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.buckets import bucket_sql
 from warehouse.clickhouse.client import ClickHouse
 
@@ -281,7 +281,7 @@ class _Bench:
         request = self.api_call(lo, hi, self.symbols, hits, base=base)
 
         async def call(n: int) -> None:
-            ref = SeriesRef(symbol=self.symbols[n % len(self.symbols)], series="1m", adjusted=True)
+            ref = SeriesKey.of(symbol=self.symbols[n % len(self.symbols)], series="1m", adjusted=True)
             await self.runtime.services.versions.bump(ref, span)
             began = time.perf_counter()
             await request(n)
@@ -393,7 +393,7 @@ class _Bench:
             await services.datasets.chart_slice(plan, data)
 
         async def store(n: int) -> None:
-            ref = SeriesRef(symbol=symbols[n % len(symbols)], series="1m", adjusted=True)
+            ref = SeriesKey.of(symbol=symbols[n % len(symbols)], series="1m", adjusted=True)
             timed.seconds = 0.0
             await bars.chart_slice(ref, "1m", lo - dt.timedelta(seconds=n), hi, MAX_POINTS)
             query_s.append(timed.seconds)

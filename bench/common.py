@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from api.runtime import Runtime
 from api.settings import Settings, StoreSettings
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 
 RESULTS = Path(__file__).parent / "results"

@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from bench.common import minute_bars, report, start_runtime
+from schemas.bars import SeriesKey
 from schemas.datasets import FetchRequest
-from warehouse.clickhouse.bars import SeriesRef
 
 START, END = dt.date(2019, 1, 1), dt.date(2023, 12, 31)
 
@@ -42,7 +42,7 @@ async def main() -> None:
 
         started = time.perf_counter()
         await runtime.services.bars.insert(
-            SeriesRef(symbol="STORE", series="1m", adjusted=True), "synthetic", bars
+            SeriesKey.of(symbol="STORE", series="1m", adjusted=True), "synthetic", bars
         )
         store_s = time.perf_counter() - started
 

@@ -12,9 +12,9 @@ import datetime as dt
 from typing import Any
 
 from bench.common import minute_bars, p50, report, start_runtime, timings
-from pipelines.datasets import exchange_day_bounds
+from schemas.bars import SeriesKey
+from schemas.datasets import exchange_day_bounds
 from tests.data import store_minute_dataset
-from warehouse.clickhouse.bars import SeriesRef
 
 FIRST, LAST = dt.date(2016, 1, 1), dt.date(2024, 12, 31)
 RUNS = 7
@@ -28,7 +28,7 @@ async def main() -> None:
         count = bars.num_rows
         await store_minute_dataset(runtime.services, "qual_1minute", "QUAL", bars, FIRST, LAST)
         del bars
-        ref = SeriesRef(symbol="QUAL", series="1m", adjusted=True)
+        ref = SeriesKey.of(symbol="QUAL", series="1m", adjusted=True)
         window = exchange_day_bounds(FIRST, LAST)
         services = runtime.services
 

@@ -14,8 +14,8 @@ Peak memory: each backfill runs in a fresh process, and its resident set is samp
 above its level before the backfill. It must not grow with the number of bars: the pipeline
 streams. What it holds at most is set by the configuration, not the backfill: each request in
 flight holds one page (up to 50,000 bars, ~7 MB of JSON, while it is read and decoded), the
-writer's queue :data:`pipelines.window_runner.QUEUE_DEPTH` Arrow pages and its insert buffer about
-:data:`pipelines.window_runner.FLUSH_ROWS` rows, plus what the ClickHouse engine keeps for inserts
+writer's queue :data:`pipelines.ingest.window_runner.QUEUE_DEPTH` Arrow pages and its insert buffer about
+:data:`pipelines.ingest.window_runner.FLUSH_ROWS` rows, plus what the ClickHouse engine keeps for inserts
 and merges.
 
 ``python -m bench rest_pipeline`` runs 3M bars for throughput and 1M / 4M bars for memory;
@@ -44,8 +44,8 @@ from api.runtime import Runtime
 from api.settings import PolygonSettings, Settings, StoreSettings
 from bench.common import report
 from bench.export import PeakMemory
-from pipelines.fetch import Fetcher
-from pipelines.sources.polygon_rest import plan_windows
+from pipelines.ingest.fetch import Fetcher
+from pipelines.ingest.sources.polygon_rest import plan_windows
 from schemas.bars import TS_TYPE, SeriesKey, SeriesRequest
 from schemas.datasets import FetchRequest
 from tests.loopback.polygon import NEW_YORK

@@ -3,64 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import cast
-from zoneinfo import ZoneInfo
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.hot_bars import DEFAULT_MAX_BYTES as DEFAULT_HOT_CACHE_BYTES
-from pipelines.hot_bars import HotBars
-from pipelines.indicators import IndicatorSpec, compute, parse_indicator
-from pipelines.versions import SeriesVersion, SeriesVersions
-from schemas.bars import CHART_SLICE_ARROW_SCHEMA, BarPage, BarRow, ChartDataRequest, ChartSliceMeta
-from schemas.datasets import Dataset, DeletedDataset
-from schemas.values import TIMEFRAMES, BarWidth, Timeframe, Timespan, parse_time_point, series_code
+from pipelines.charts.hot_cache import DEFAULT_MAX_BYTES as DEFAULT_HOT_CACHE_BYTES
+from pipelines.charts.hot_cache import HotBars
+from pipelines.indicators.talib_series import IndicatorSpec, compute, parse_indicator
+from pipelines.series.versions import SeriesVersion, SeriesVersions
+from schemas.bars import (
+    CHART_SLICE_ARROW_SCHEMA,
+    BarPage,
+    BarRow,
+    ChartDataRequest,
+    ChartSliceMeta,
+    SeriesKey,
+)
+from schemas.datasets import Dataset, DeletedDataset, exchange_day_bounds, series_of
+from schemas.values import TIMEFRAMES, BarWidth, Timeframe, parse_time_point
 from warehouse.catalog.datasets import DatasetRepository
-from warehouse.clickhouse.bars import BarStore, SeriesRef, Slice
-from warehouse.clickhouse.buckets import EXCHANGE_TZ, LADDER, tiles
+from warehouse.clickhouse.bars import BarStore, Slice
+from warehouse.clickhouse.buckets import LADDER, tiles
 from warehouse.errors import InvalidQuery, NotFound
 
-NEW_YORK = ZoneInfo(EXCHANGE_TZ)
 WARMUP_LIMIT = 50_000
 """Most earlier buckets read to warm indicators up."""
-
-
-def dataset_name(
-    symbol: str, multiplier: int, timespan: Timespan, start: dt.date, end: dt.date, adjusted: bool
-) -> str:
-    """The name a fetch gives its dataset.
-
-    >>> dataset_name("BRK.A", 1, "day", dt.date(2024, 1, 1), dt.date(2024, 12, 31), True)
-    'brk-a_1day_2024-01-01_2024-12-31'
-    """
-    slug = re.sub(r"[^a-z0-9]+", "-", symbol.lower()).strip("-")
-    name = f"{slug}_{multiplier}{timespan}_{start.isoformat()}_{end.isoformat()}"
-    return name if adjusted else f"{name}_raw"
-
-
-def exchange_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants bounding New York calendar days ``start``..``end`` (inclusive)."""
-    first = dt.datetime.combine(start, dt.time(), NEW_YORK).astimezone(dt.UTC)
-    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), NEW_YORK).astimezone(dt.UTC)
-    return first, after - dt.timedelta(milliseconds=1)
-
-
-def ref_of(dataset: Dataset) -> SeriesRef:
-    """The stored series a dataset is a view of."""
-    return SeriesRef(
-        symbol=dataset.symbol,
-        series=series_code(dataset.multiplier, dataset.timespan),
-        adjusted=dataset.adjusted,
-    )
 
 
 class SlicePlan(msgspec.Struct, frozen=True, kw_only=True):
     """A resolved chart request: the series, the narrowest width, the widths allowed, the window."""
 
-    ref: SeriesRef
+    ref: SeriesKey
     timeframe: str
     widths: tuple[str, ...] | None
     start: dt.datetime | None
@@ -82,7 +57,7 @@ class DatasetService:
         self.bars = bars
         self.versions = versions
         self.hot = HotBars(bars, hot_cache_bytes)
-        self._rolled: dict[SeriesRef, str] = {}
+        self._rolled: dict[SeriesKey, str] = {}
         """The series version each series' rollups were last refreshed at, by this process."""
 
     async def all(self) -> list[Dataset]:
@@ -93,7 +68,7 @@ class DatasetService:
         """Raw bars of dataset ``table``, oldest first."""
         dataset = await self.catalog.get(table)
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
-        rows = await self.bars.page(ref_of(dataset), start, end, offset, limit)
+        rows = await self.bars.page(series_of(dataset), start, end, offset, limit)
         await self.catalog.touch(table)
         return BarPage(
             table=table,
@@ -106,11 +81,11 @@ class DatasetService:
     async def delete(self, table: str) -> DeletedDataset:
         """Delete dataset ``table`` and the bars no other dataset of the same series covers."""
         dataset = await self.catalog.get(table)
-        ref = ref_of(dataset)
+        ref = series_of(dataset)
         keep = [
             exchange_day_bounds(other.date_range.from_, other.date_range.to)
             for other in await self.catalog.for_symbol(dataset.symbol, dataset.adjusted)
-            if other.table != table and ref_of(other) == ref
+            if other.table != table and series_of(other) == ref
         ]
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
         deleted = await self.bars.delete(ref, start, end, keep)
@@ -133,7 +108,7 @@ class DatasetService:
         datasets = await self._datasets_for(request)
         ref, timeframe = _choose_series(datasets, request.timeframe)
         widths = None if request.timeframe else tuple(tf for tf in TIMEFRAMES if tiles(timeframe, tf))
-        covering = [d for d in datasets if ref_of(d) == ref and d.first_bar and d.last_bar]
+        covering = [d for d in datasets if series_of(d) == ref and d.first_bar and d.last_bar]
         first = min((d.first_bar for d in covering if d.first_bar), default=None)
         last = max((d.last_bar for d in covering if d.last_bar), default=None)
         start = parse_time_point(request.from_) if request.from_ is not None else first
@@ -193,7 +168,7 @@ class DatasetService:
 
     async def _slice(
         self,
-        ref: SeriesRef,
+        ref: SeriesKey,
         version: SeriesVersion,
         timeframe: str,
         start: dt.datetime,
@@ -282,12 +257,12 @@ class DatasetService:
         return datasets
 
 
-def _choose_series(datasets: list[Dataset], timeframe: str | None) -> tuple[SeriesRef, str]:
+def _choose_series(datasets: list[Dataset], timeframe: str | None) -> tuple[SeriesKey, str]:
     """The coarsest stored series that tiles ``timeframe``, else the finest one and the width it can serve.
 
     Without a timeframe: the finest series and the narrowest standard timeframe it tiles.
     """
-    refs = {ref_of(d) for d in datasets}
+    refs = {series_of(d) for d in datasets}
     finest = min(refs, key=lambda ref: BarWidth.of(ref.series).approx_ms)
     if timeframe is None:
         narrowest = next((tf for tf in TIMEFRAMES if tiles(finest.series, tf)), None)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.charts.exports import Exporter
 from pipelines.datasets import DatasetService
-from pipelines.exports import Exporter
-from pipelines.fetch import Fetcher
-from pipelines.flat_files import FlatFileLoader
+from pipelines.ingest.fetch import Fetcher
+from pipelines.ingest.flat_files import FlatFileLoader
 from pipelines.publish import EventPublisher
-from pipelines.quality import QualityAssessor
-from pipelines.versions import SeriesVersions
+from pipelines.quality.assessor import QualityAssessor
+from pipelines.series.versions import SeriesVersions
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore

@@ -8,7 +8,17 @@ from typing import Annotated, Final
 import msgspec
 import pyarrow as pa
 
-from schemas.values import DatasetName, Session, SourceName, Symbol, Timeframe, TimePoint, Timespan
+from schemas.values import (
+    DatasetName,
+    Session,
+    SourceName,
+    Symbol,
+    Timeframe,
+    TimePoint,
+    Timespan,
+    parse_series_code,
+    series_code,
+)
 
 TS_TYPE: Final = pa.timestamp("ms", tz="UTC")
 
@@ -145,6 +155,25 @@ class SeriesKey(msgspec.Struct, frozen=True, kw_only=True):
     multiplier: int
     timespan: Timespan
     adjusted: bool = True
+
+    @property
+    def series(self) -> str:
+        """The series code of its bar width, e.g. ``1m``, ``1d`` (as the bar store keys it).
+
+        >>> SeriesKey(symbol="AAPL", multiplier=5, timespan="minute").series
+        '5m'
+        """
+        return series_code(self.multiplier, self.timespan)
+
+    @classmethod
+    def of(cls, *, symbol: str, series: str, adjusted: bool) -> SeriesKey:
+        """The series of ``symbol`` at the bar width a series code names.
+
+        >>> SeriesKey.of(symbol="SPY", series="1d", adjusted=False).timespan
+        'day'
+        """
+        multiplier, timespan = parse_series_code(series)
+        return cls(symbol=symbol, multiplier=multiplier, timespan=timespan, adjusted=adjusted)
 
 
 class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Final
 
 import msgspec
 
+from schemas.bars import SeriesKey
 from schemas.quality import DataQuality
-from schemas.values import FetchSourceName, SourceName, Symbol, Timespan
+from schemas.values import NEW_YORK, FetchSourceName, SourceName, Symbol, Timespan
 
 Multiplier = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
@@ -86,3 +88,33 @@ class DeletedDataset(msgspec.Struct, kw_only=True):
 
     table: str
     bars_deleted: int
+
+
+def dataset_name(
+    symbol: str, multiplier: int, timespan: Timespan, start: dt.date, end: dt.date, adjusted: bool
+) -> str:
+    """The name a fetch gives its dataset.
+
+    >>> dataset_name("BRK.A", 1, "day", dt.date(2024, 1, 1), dt.date(2024, 12, 31), True)
+    'brk-a_1day_2024-01-01_2024-12-31'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", symbol.lower()).strip("-")
+    name = f"{slug}_{multiplier}{timespan}_{start.isoformat()}_{end.isoformat()}"
+    return name if adjusted else f"{name}_raw"
+
+
+def exchange_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """UTC instants bounding New York calendar days ``start``..``end`` (inclusive)."""
+    first = dt.datetime.combine(start, dt.time(), NEW_YORK).astimezone(dt.UTC)
+    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), NEW_YORK).astimezone(dt.UTC)
+    return first, after - dt.timedelta(milliseconds=1)
+
+
+def series_of(dataset: Dataset) -> SeriesKey:
+    """The stored series a dataset is a view of."""
+    return SeriesKey(
+        symbol=dataset.symbol,
+        multiplier=dataset.multiplier,
+        timespan=dataset.timespan,
+        adjusted=dataset.adjusted,
+    )

@@ -20,7 +20,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 
 from schemas.datasets import Dataset, Multiplier
-from schemas.values import Symbol
+from schemas.values import EXCHANGE_TZ, Symbol
 
 ImportTimespan = Literal["minute", "hour", "day"]
 """The bar widths a file can hold."""
@@ -30,7 +30,7 @@ EpochUnit = Literal["auto", "s", "ms", "us", "ns"]
 
 ImportFormat = Literal["csv", "parquet"]
 
-DEFAULT_IMPORT_TZ: Final = "America/New_York"
+DEFAULT_IMPORT_TZ: Final = EXCHANGE_TZ
 
 MAX_IMPORT_BYTES: Final = 512 * 1024 * 1024
 """Largest file an import accepts (512 MiB: about eight million minute bars as CSV)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Final, Literal, get_args
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -33,6 +34,10 @@ Session = Literal["extended", "regular"]
 ExportFormat = Literal["parquet", "arrow", "csv", "json"]
 
 JobState = Literal["queued", "running", "complete", "failed", "cancelled"]
+
+EXCHANGE_TZ: Final = "America/New_York"
+"""The exchange's time zone: sessions, trading days and chart buckets are New York wall-clock time."""
+NEW_YORK: Final = ZoneInfo(EXCHANGE_TZ)
 
 TIMEFRAMES: Final[tuple[Timeframe, ...]] = get_args(Timeframe)
 TIMESPANS: Final[tuple[Timespan, ...]] = get_args(Timespan)

@@ -7,8 +7,8 @@ import datetime as dt
 import pyarrow as pa
 
 from pipelines.services import Services
+from schemas.bars import SeriesKey
 from warehouse.catalog.datasets import DatasetRecord
-from warehouse.clickhouse.bars import SeriesRef
 
 
 async def store_minute_dataset(
@@ -18,7 +18,7 @@ async def store_minute_dataset(
 
     The parts are merged and the rollups built afterwards, as the fetch path does.
     """
-    ref = SeriesRef(symbol=symbol, series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=symbol, series="1m", adjusted=True)
     await services.bars.insert(ref, "synthetic", bars)
     await services.bars.compact(ref, bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py())
     await services.bars.refresh_rollups(ref)

@@ -14,7 +14,7 @@ from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import RuntimeDep
 from api.runtime import QUEUE_NAME
-from pipelines.flat_files import JOB_KIND, PROGRESS_LABEL
+from pipelines.ingest.flat_files import JOB_KIND, PROGRESS_LABEL
 from schemas.flat_files import FlatFileRequest
 from schemas.jobs import JobAccepted
 

@@ -27,7 +27,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from api.auth.guards import role
 from api.deps import ServicesDep
 from api.errors import problem
-from pipelines.imports import Importer
+from pipelines.ingest.file_imports import Importer
 from schemas.imports import (
     DEFAULT_IMPORT_TZ,
     MAX_IMPORT_BYTES,

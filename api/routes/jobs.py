@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import ServicesDep
-from pipelines.jobs import cancel_job
+from pipelines.ingest.fetch_job import cancel_job
 from schemas.jobs import JobStatus
 from warehouse.errors import NotFound
 

@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from api.auth.guards import role
 from api.deps import ServicesDep
 from api.routes.stocks import TablePath
-from pipelines.quality import MAX_GAPS_LISTED
+from pipelines.quality.assessor import MAX_GAPS_LISTED
 from schemas.quality import DataQuality, DataQualityReport
 from schemas.values import parse_time_point
 

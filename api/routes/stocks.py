@@ -16,8 +16,8 @@ from api.auth.principal import principal_of
 from api.deps import RuntimeDep, ServicesDep
 from api.runtime import QUEUE_NAME
 from api.slices import chart_data as answer_chart_data
-from pipelines.exports import MEDIA_TYPES, parse_columns
-from pipelines.fetch import MARKET
+from pipelines.charts.exports import MEDIA_TYPES, parse_columns
+from pipelines.ingest.fetch import MARKET
 from schemas.bars import BarPage, ChartDataRequest
 from schemas.datasets import Dataset, DeletedDataset, FetchRequest
 from schemas.jobs import JobAccepted

@@ -12,11 +12,10 @@ import pyarrow as pa
 import pytest
 
 from api.runtime import Runtime
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from tests.conftest import app_client
 from tests.data import store_minute_dataset
-from warehouse.clickhouse.bars import SeriesRef
 from warehouse.clickhouse.buckets import LADDER
 
 SYMBOL = "MILL"
@@ -30,7 +29,7 @@ async def million(runtime: Runtime) -> AsyncIterator[pa.Table]:
     bars = generate_bars(SeriesKey(symbol=SYMBOL, multiplier=1, timespan="minute"), start, end)
     assert bars.num_rows >= 1_000_000
     await store_minute_dataset(runtime.services, "mill_1minute", SYMBOL, bars, start, end)
-    ref = SeriesRef(symbol=SYMBOL, series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=SYMBOL, series="1m", adjusted=True)
     await runtime.services.bars.insert(
         ref, "synthetic", bars.slice(0, bars.num_rows // 5)
     )  # duplicates: FINAL folds them

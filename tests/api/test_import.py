@@ -18,7 +18,7 @@ from api.auth.credentials import hash_password
 from api.errors import problem_details_plugin
 from api.routes.imports import spooled_body
 from api.runtime import Runtime
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from schemas.imports import MAX_IMPORT_BYTES
 from tests.conftest import app_client, drain_jobs

@@ -9,7 +9,7 @@ import httpx
 import polars as pl
 import pytest
 
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from schemas.imports import MAX_IMPORT_BYTES
 from tests.process import free_port, k2q_env, run_k2q, running_up

@@ -14,8 +14,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from api.auth.credentials import hash_password
 from api.runtime import Runtime
-from pipelines.live import LiveRecorder
-from pipelines.sources.feeds import LiveBars, bars_batch
+from pipelines.ingest.live import LiveRecorder
+from pipelines.ingest.sources.feeds import LiveBars, bars_batch
 from tests.conftest import POLYGON_KEY
 from tests.loopback.polygon_ws import PolygonWsLoopback, am_event
 from tests.process import serve_app

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from api.runtime import Runtime
-from pipelines.sources.synthetic import generate_bars
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import ARROW_STREAM_MEDIA_TYPE, SeriesKey
 from tests.conftest import drain_jobs
 from tests.loopback.polygon import Fault, PolygonLoopback

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.runtime import Runtime
-from schemas.bars import BAR_ARROW_SCHEMA
-from warehouse.clickhouse.bars import SeriesRef
+from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
 from warehouse.clickhouse.buckets import ladder_from
 
 NY = ZoneInfo("America/New_York")
@@ -100,7 +99,7 @@ def bar_sets(draw):
 )
 async def test_slices_match_the_naive_reference(runtime: Runtime, bars, timeframe, max_points, cut):
     max_points = max(2, max_points)
-    ref = SeriesRef(symbol=f"HYP{next(_symbols)}", series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=f"HYP{next(_symbols)}", series="1m", adjusted=True)
     times = [bar[0] for bar in bars]
     table = pa.table(
         {

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.runtime import Runtime
-from schemas.bars import BAR_ARROW_SCHEMA
+from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
 from tests.warehouse.test_chart_slice_property import NY, UTC, reference
-from warehouse.clickhouse.bars import SeriesRef
 from warehouse.clickhouse.ddl import ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
 from warehouse.clickhouse.rollups import cut_points, rollup_source
 
@@ -76,7 +75,7 @@ def rows_of(table: pa.Table) -> list[tuple[object, ...]]:
     return list(zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True))
 
 
-async def rollup_rows(runtime: Runtime, ref: SeriesRef) -> int:
+async def rollup_rows(runtime: Runtime, ref: SeriesKey) -> int:
     result = await runtime.stack.clickhouse.run(
         lambda client: client.query(
             f"SELECT count() FROM {ROLLUPS_TABLE} WHERE symbol = {{s:String}}", parameters={"s": ref.symbol}
@@ -122,7 +121,7 @@ async def test_long_windows_from_rollups_match_the_reference(
     runtime: Runtime, stamps, seed, timeframe, max_points, cut, session
 ) -> None:
     bars = random_bars(seed, sorted(stamps))
-    ref = SeriesRef(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
     store = runtime.services.bars
     await store.insert(ref, "synthetic", to_table(bars))
     await store.insert(ref, "synthetic", to_table(bars[: len(bars) // 2]))  # duplicates fold
@@ -144,7 +143,7 @@ async def test_long_windows_from_rollups_match_the_reference(
 
 async def test_corrections_and_deletions_reach_the_rollups(runtime: Runtime) -> None:
     store = runtime.services.bars
-    ref = SeriesRef(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
     stamps = [(day, minute) for day in range(0, 700, 3) for minute in (9 * 60 + 30, 12 * 60, 15 * 60 + 59)]
     bars = random_bars(7, stamps)
     await store.insert(ref, "synthetic", to_table(bars))
@@ -169,7 +168,7 @@ async def test_corrections_and_deletions_reach_the_rollups(runtime: Runtime) -> 
 
 async def test_bars_stored_before_the_rollup_tables_are_rolled_up(runtime: Runtime) -> None:
     store = runtime.services.bars
-    ref = SeriesRef(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
+    ref = SeriesKey.of(symbol=f"ROLL{next(_symbols)}", series="1m", adjusted=True)
     bars = random_bars(11, [(day, 10 * 60) for day in range(0, 900, 2)])
     await store.insert(ref, "synthetic", to_table(bars))
 

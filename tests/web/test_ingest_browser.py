@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from pipelines.sources._calendar import is_trading_day
-from pipelines.sources.polygon_rest import plan_windows
+from pipelines.exchange_calendar import is_trading_day
+from pipelines.ingest.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
 from tests.pipelines.test_polygon_rest import bars_at, day_bars, ny_ms, weekdays

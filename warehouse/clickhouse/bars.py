@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE
-from schemas.values import BarWidth
+from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey
+from schemas.values import EXCHANGE_TZ, BarWidth
 from warehouse.clickhouse.buckets import bucket_sql, ladder_from, tiles
 from warehouse.clickhouse.client import ClickHouse
 from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
@@ -41,22 +41,9 @@ SERIES_WHERE: Final = (
 _SETTINGS: Final = {"max_execution_time": QUERY_TIME_BUDGET_S}
 
 
-class SeriesRef(msgspec.Struct, frozen=True, kw_only=True):
-    """One stored series: symbol, series code (``1m``, ``1d`` …) and adjustment."""
-
-    symbol: str
-    series: str
-    adjusted: bool
-
-    def params(self, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
-        """Bound parameters for :data:`SERIES_WHERE`."""
-        return {
-            "symbol": self.symbol,
-            "series": self.series,
-            "adjusted": self.adjusted,
-            "start": start,
-            "end": end,
-        }
+def series_params(ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """Bound parameters for :data:`SERIES_WHERE`: the series ``ref`` between ``start`` and ``end``."""
+    return {"symbol": ref.symbol, "series": ref.series, "adjusted": ref.adjusted, "start": start, "end": end}
 
 
 class SeriesStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,7 +162,7 @@ class BarStore:
         """Run a trivial query (raises when the store is unusable)."""
         await self.clickhouse.run(lambda client: client.command("SELECT 1"))
 
-    async def insert(self, ref: SeriesRef, source: str, batch: pa.RecordBatch | pa.Table) -> int:
+    async def insert(self, ref: SeriesKey, source: str, batch: pa.RecordBatch | pa.Table) -> int:
         """Store bars of one series (columns of ``BAR_ARROW_SCHEMA``); return how many rows were sent."""
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         rows = table.num_rows
@@ -235,7 +222,7 @@ class BarStore:
             for chunk in chunks:
                 client.insert_arrow(BARS_TABLE, chunk)
             for symbol, days in touched.items():
-                self.rollups.mark(client, SeriesRef(symbol=symbol, series=series, adjusted=adjusted), days)
+                self.rollups.mark(client, SeriesKey.of(symbol=symbol, series=series, adjusted=adjusted), days)
 
         await self.clickhouse.run(insert)
         return int(rows)
@@ -275,7 +262,7 @@ class BarStore:
             for symbol, count, first, last in result.result_rows
         }
 
-    async def compact(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> int:
+    async def compact(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> int:
         """Merge the partitions holding ``ref`` in ``[start, end]`` into one part each; return how many.
 
         Embedded chDB runs no background merges, so every insert leaves parts behind that each
@@ -294,11 +281,11 @@ class BarStore:
         await self.clickhouse.run(optimize)
         return len(ids)
 
-    async def stats(self, ref: SeriesRef, start: dt.datetime, end: dt.datetime) -> SeriesStats:
+    async def stats(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> SeriesStats:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
         sql = f"SELECT count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
         result = await self.clickhouse.run(
-            lambda client: client.query(sql, parameters=ref.params(start, end), settings=_SETTINGS)
+            lambda client: client.query(sql, parameters=series_params(ref, start, end), settings=_SETTINGS)
         )
         count, first, last = result.result_rows[0]
         if not count:
@@ -306,7 +293,7 @@ class BarStore:
         return SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
 
     async def page(
-        self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, offset: int, limit: int
+        self, ref: SeriesKey, start: dt.datetime, end: dt.datetime, offset: int, limit: int
     ) -> pa.Table:
         """Stored bars of ``ref`` in ``[start, end]``, oldest first, ``limit`` rows from ``offset``."""
         columns = ", ".join(BAR_ARROW_SCHEMA.names)
@@ -314,14 +301,14 @@ class BarStore:
             f"SELECT {columns} FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
             " ORDER BY ts LIMIT {limit:UInt64} OFFSET {offset:UInt64}"
         )
-        params = ref.params(start, end) | {"limit": limit, "offset": offset}
+        params = series_params(ref, start, end) | {"limit": limit, "offset": offset}
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
         )
         return _with_utc_ts(table).cast(BAR_ARROW_SCHEMA)
 
     async def export_chunk(
-        self, ref: SeriesRef, start: dt.datetime, end: dt.datetime, columns: Sequence[str]
+        self, ref: SeriesKey, start: dt.datetime, end: dt.datetime, columns: Sequence[str]
     ) -> pa.Table:
         """Stored bars of ``ref`` in ``[start, end]``, oldest first, only ``columns``."""
         unknown = set(columns) - set(BAR_ARROW_SCHEMA.names)
@@ -330,13 +317,15 @@ class BarStore:
         schema = pa.schema([BAR_ARROW_SCHEMA.field(name) for name in columns])
         sql = f"SELECT {', '.join(columns)} FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE} ORDER BY ts"
         table = await self.clickhouse.run(
-            lambda client: client.query_arrow(sql, parameters=ref.params(start, end), settings=_SETTINGS)
+            lambda client: client.query_arrow(
+                sql, parameters=series_params(ref, start, end), settings=_SETTINGS
+            )
         )
         return _with_utc_ts(table).cast(schema)
 
     async def delete(
         self,
-        ref: SeriesRef,
+        ref: SeriesKey,
         start: dt.datetime,
         end: dt.datetime,
         keep: Sequence[tuple[dt.datetime, dt.datetime]] = (),
@@ -347,7 +336,7 @@ class BarStore:
             How many distinct bars were deleted.
         """
         where = SERIES_WHERE
-        params = ref.params(start, end)
+        params = series_params(ref, start, end)
         for index, (keep_start, keep_end) in enumerate(keep):
             where += (
                 f" AND NOT (ts >= {{ks{index}:DateTime64(3, 'UTC')}}"
@@ -358,7 +347,7 @@ class BarStore:
 
         def delete(client: Client) -> int:
             days = client.query(
-                f"SELECT toDate32(ts, 'America/New_York') AS day, count() FROM {BARS_TABLE} FINAL"
+                f"SELECT toDate32(ts, '{EXCHANGE_TZ}') AS day, count() FROM {BARS_TABLE} FINAL"
                 f" WHERE {where} GROUP BY day",
                 parameters=params,
             ).result_rows
@@ -370,13 +359,13 @@ class BarStore:
 
         return await self.clickhouse.run(delete)
 
-    async def refresh_rollups(self, ref: SeriesRef) -> int:
+    async def refresh_rollups(self, ref: SeriesKey) -> int:
         """Rebuild ``ref``'s rollups wherever its bars changed; return how many days were rebuilt."""
         return await self.clickhouse.run(lambda client: self.rollups.refresh(client, ref))
 
     async def chart_slice(
         self,
-        ref: SeriesRef,
+        ref: SeriesKey,
         timeframe: str,
         start: dt.datetime,
         end: dt.datetime,
@@ -421,7 +410,7 @@ class BarStore:
         return await staged_slice(levels, ref.series, max_points, stage)
 
     async def rollup_series(
-        self, ref: SeriesRef, width: str, session: str, start: dt.datetime, end: dt.datetime
+        self, ref: SeriesKey, width: str, session: str, start: dt.datetime, end: dt.datetime
     ) -> pa.Table:
         """The ``width`` rollup rows of ``ref`` for ``session`` in ``[start, end]``, oldest first."""
         sql = (
@@ -430,7 +419,7 @@ class BarStore:
             " AND width = {width:String} AND session = {session:String}"
             " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')} ORDER BY ts"
         )
-        params = ref.params(start, end) | {"width": width, "session": session}
+        params = series_params(ref, start, end) | {"width": width, "session": session}
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
         )
@@ -438,7 +427,7 @@ class BarStore:
 
     async def _stage(
         self,
-        ref: SeriesRef,
+        ref: SeriesKey,
         ladder: Sequence[str],
         index: int,
         top: int,
@@ -456,7 +445,7 @@ class BarStore:
         """
         base, wider = ladder[index], ladder[index + 1 : top + 1]
         where = SERIES_WHERE + (REGULAR_SESSION if session else "")
-        params = ref.params(start, end) | {"cap": cap + 1}
+        params = series_params(ref, start, end) | {"cap": cap + 1}
         sql = _slice_sql(base, wider, raw=ref.series == base, where=where)
         source = rollup_source(ref.series, base)
         if source is not None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from schemas.values import BarWidth
-
-EXCHANGE_TZ: Final = "America/New_York"
+from schemas.values import EXCHANGE_TZ, BarWidth
 
 LADDER: Final[tuple[str, ...]] = (
     "1m", "2m", "3m", "5m", "10m", "15m", "30m",

@@ -18,8 +18,7 @@ from typing import Any, Final, Literal
 import msgspec
 from clickhouse_connect.driver.client import Client
 
-from schemas.values import SYMBOL_PATTERN
-from warehouse.clickhouse.buckets import EXCHANGE_TZ
+from schemas.values import EXCHANGE_TZ, SYMBOL_PATTERN
 from warehouse.clickhouse.client import ClickHouse
 from warehouse.clickhouse.ddl import BARS_TABLE, ROLLUP_DIRTY_TABLE
 from warehouse.clickhouse.rollups import rollup_widths

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from clickhouse_connect.driver.client import Client
 
-from warehouse.clickhouse.bars import QUERY_TIME_BUDGET_S, SERIES_WHERE, SeriesRef
+from schemas.bars import SeriesKey
+from warehouse.clickhouse.bars import QUERY_TIME_BUDGET_S, SERIES_WHERE, series_params
 from warehouse.clickhouse.client import ClickHouse
 from warehouse.clickhouse.ddl import BARS_TABLE
 
@@ -26,7 +27,7 @@ FLAG_BITS: Final = (
         " AND least(open, high, low, close) > 0)",
     ),
 )
-"""Name, bit and SQL condition of every per-bar flag (the bits are those of :mod:`pipelines.coverage`)."""
+"""Name, bit and SQL condition of every per-bar flag (bits as in :mod:`pipelines.quality.coverage`)."""
 
 _FLAGS_SQL: Final = " + ".join(f"{bit} * ({condition})" for _, bit, condition in FLAG_BITS)
 
@@ -39,7 +40,7 @@ class SeriesScan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def scan_series(
-    clickhouse: ClickHouse, ref: SeriesRef, start: dt.datetime, end: dt.datetime
+    clickhouse: ClickHouse, ref: SeriesKey, start: dt.datetime, end: dt.datetime
 ) -> SeriesScan:
     """Read ``ref``'s bars in ``[start, end]`` once (deduplicated with ``FINAL``): 9 bytes a bar."""
     sql = (
@@ -49,7 +50,9 @@ async def scan_series(
 
     def query(client: Client) -> SeriesScan:
         table = client.query_arrow(
-            sql, parameters=ref.params(start, end), settings={"max_execution_time": QUERY_TIME_BUDGET_S}
+            sql,
+            parameters=series_params(ref, start, end),
+            settings={"max_execution_time": QUERY_TIME_BUDGET_S},
         )
         return SeriesScan(
             ts_ms=table.column("t").to_numpy().astype(np.int64, copy=False),

@@ -15,19 +15,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from schemas.bars import TS_TYPE
-from schemas.values import BarWidth
-from warehouse.clickhouse.buckets import EXCHANGE_TZ, bucket_sql, tiles
+from schemas.values import EXCHANGE_TZ, NEW_YORK, BarWidth
+from warehouse.clickhouse.buckets import bucket_sql, tiles
 from warehouse.clickhouse.ddl import BARS_TABLE, DAILY_OR_WIDER, ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
 
 if TYPE_CHECKING:
-    from warehouse.clickhouse.bars import SeriesRef
+    from schemas.bars import SeriesKey
 
 ROLLUP_WIDTHS: Final = ("30m", "1d")
 """Widths rollups are kept at, narrowest first."""
@@ -36,7 +35,7 @@ REGULAR_MINUTES: Final = (570, 959)
 """First and last New York minute of the day (09:30, 15:59) a regular-session bar may start at."""
 
 REGULAR_SESSION: Final = (
-    " AND toHour(ts, 'America/New_York') * 60 + toMinute(ts, 'America/New_York')"
+    f" AND toHour(ts, '{EXCHANGE_TZ}') * 60 + toMinute(ts, '{EXCHANGE_TZ}')"
     f" BETWEEN {REGULAR_MINUTES[0]} AND {REGULAR_MINUTES[1]}"
 )
 """Keeps intraday bars (or 30-minute buckets) that start within 09:30–16:00 New York time."""
@@ -44,11 +43,10 @@ REGULAR_SESSION: Final = (
 OPTIMIZE_EVERY: Final = 64
 """Small refreshes between merges of the rollup table (embedded chDB does not merge by itself)."""
 
-_NEW_YORK: Final = ZoneInfo(EXCHANGE_TZ)
 _SERIES: Final = "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
 _DAYS: Final = (
     " AND ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')}"
-    " AND toDate32(ts, 'America/New_York') IN {days:Array(Date32)}"
+    f" AND toDate32(ts, '{EXCHANGE_TZ}') IN {{days:Array(Date32)}}"
 )
 _AGGREGATES: Final = "argMin(open, ts), max(high), min(low), argMax(close, ts), sum(volume)"
 
@@ -90,9 +88,9 @@ def cut_points(width: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.dat
         first = -(-epoch_ms(start) // step) * step
         last = epoch_ms(after) // step * step
         return _instant(first), _instant(last)
-    local_start = start.astimezone(_NEW_YORK)
+    local_start = start.astimezone(NEW_YORK)
     first_day = local_start.date() + dt.timedelta(days=0 if local_start.time() == dt.time() else 1)
-    last_day = after.astimezone(_NEW_YORK).date()
+    last_day = after.astimezone(NEW_YORK).date()
     return _midnight(first_day), _midnight(last_day)
 
 
@@ -105,7 +103,7 @@ class Rollups:
         self._refreshes = 0
 
     @staticmethod
-    def mark(client: Client, ref: SeriesRef, days: Sequence[dt.date], *, removed: bool = False) -> None:
+    def mark(client: Client, ref: SeriesKey, days: Sequence[dt.date], *, removed: bool = False) -> None:
         """Record that bars of ``ref`` changed on ``days`` (``removed``: some were deleted)."""
         if not days or not rollup_widths(ref.series):
             return
@@ -114,7 +112,7 @@ class Rollups:
             ROLLUP_DIRTY_TABLE, rows, column_names=["symbol", "timespan", "adjusted", "day", "removed"]
         )
 
-    def refresh(self, client: Client, ref: SeriesRef) -> int:
+    def refresh(self, client: Client, ref: SeriesKey) -> int:
         """Rebuild the rollups of ``ref`` on every day marked dirty; return how many days."""
         widths = rollup_widths(ref.series)
         if not widths:
@@ -177,7 +175,7 @@ class Rollups:
         """Mark every day of every stored intraday series dirty (the rollup table was just created)."""
         client.command(
             f"INSERT INTO {ROLLUP_DIRTY_TABLE} (symbol, timespan, adjusted, day, removed)"
-            f" SELECT DISTINCT symbol, timespan, adjusted, toDate32(ts, 'America/New_York'), 0"
+            f" SELECT DISTINCT symbol, timespan, adjusted, toDate32(ts, '{EXCHANGE_TZ}'), 0"
             f" FROM {BARS_TABLE} WHERE right(timespan, 1) NOT IN {DAILY_OR_WIDER!r}"
         )
 
@@ -210,4 +208,4 @@ def _instant(ms: int) -> dt.datetime:
 
 
 def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), _NEW_YORK).astimezone(dt.UTC)
+    return dt.datetime.combine(day, dt.time(), NEW_YORK).astimezone(dt.UTC)

@@ -1,0 +1,1 @@
+"""The AI assistant: providers, tools over our own services, chat turns and agent workflows."""

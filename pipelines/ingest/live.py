@@ -1,0 +1,404 @@
+"""Live bars into K2 Quant: each closed minute stored once, its datasets kept current, and announced.
+
+:class:`LiveRecorder` takes what a live feed (:mod:`pipelines.ingest.sources.feeds`) delivers and, per
+batch:
+
+1. stores the closed minute bars of each symbol in its ``1m`` series (a ReplacingMergeTree, so a
+   bar that arrives twice — a reconnect, a backfill overlapping the stream — is one bar);
+2. when the symbol has a current daily dataset from the same source, rebuilds that day's bar from
+   the day's stored minutes, so a daily chart moves too;
+3. keeps one dataset per series current: the series' most recent dataset from the same source
+   when it reaches into the last :data:`RECENT_DAYS` days (its range is widened to today), else a
+   new ``<symbol>_1minute_<first day>_live`` one, registered with the first bar;
+4. bumps the versions of the series written (chart ETags and caches depend on them);
+5. publishes a ``stock_update`` per closed bar (the newest :data:`MAX_EVENTS_PER_SYMBOL` of a
+   large backfill) and per open bar (the minute in progress, stored only once it closes).
+
+Embedded ClickHouse does no background merges, so the partitions written are compacted every
+``compact_every``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.errors import PipelineClientError
+from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
+from pipelines.publish import EventPublisher
+from pipelines.series.versions import SeriesVersions
+from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey
+from schemas.datasets import Dataset, dataset_name, exchange_day_bounds, series_of
+from schemas.events import StockUpdate
+from schemas.values import NEW_YORK, SourceName, Timespan
+from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
+from warehouse.clickhouse.bars import BarStore
+
+__all__ = ["MAX_EVENTS_PER_SYMBOL", "RECENT_DAYS", "LiveRecorder", "LiveSourceConflict", "run_live"]
+
+MAX_EVENTS_PER_SYMBOL: Final = 120
+"""Most ``stock_update`` events per symbol for one batch (a long backfill announces its newest bars)."""
+RECENT_DAYS: Final = 7
+"""A dataset whose range ends within this many days of today is extended by live bars."""
+_DAY_MINUTES: Final = 1_440
+_COMPACT_SHARE: Final = 20
+"""The pause after a compaction is at least this many times as long as the compaction took."""
+
+_log = logging.getLogger(__name__)
+
+
+class LiveSourceConflict(PipelineClientError):
+    """The symbol's minute bars are stored from another source; live bars would mix two sources."""
+
+
+@dataclass
+class _Tracked:
+    """A dataset a live series keeps current (``table`` is ``None`` until its first bar)."""
+
+    table: str | None
+    ref: SeriesKey
+    timespan: Timespan
+    start: dt.date
+    end: dt.date
+    count: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+
+def _ny_day(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, NEW_YORK).date()
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), NEW_YORK)
+
+
+def _utc(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
+def _sorted_unique(tables: Sequence[pa.RecordBatch]) -> pa.Table:
+    """One table of the batches' bars, ``ts`` ascending, the last copy of a repeated minute kept."""
+    table = pa.Table.from_batches(list(tables), schema=BAR_ARROW_SCHEMA)
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    # Reverse before a stable unique so the last occurrence of each minute wins.
+    _, last = np.unique(ts[::-1], return_index=True)
+    keep = np.sort(len(ts) - 1 - last)
+    return table.take(pa.array(keep))
+
+
+def _day_bar(minutes: pa.Table, day: dt.date) -> pa.Table:
+    """The day bar (stamped at New York midnight) of one day's minute bars."""
+    volume = minutes.column("volume")
+    total = pc.sum(volume).as_py() or 0.0
+    priced = minutes.filter(pc.is_valid(minutes.column("vwap")))
+    weight = pc.sum(priced.column("volume")).as_py() or 0.0
+    weighted = pc.sum(pc.multiply(priced.column("vwap"), priced.column("volume"))).as_py()
+    vwap = weighted / weight if weighted is not None and weight > 0 else None
+    counts = minutes.column("transactions")
+    transactions = pc.sum(counts).as_py() if counts.null_count < len(counts) else None
+    midnight = _midnight(day)
+    return pa.table(
+        {
+            "ts": pa.array([_ms(midnight)], TS_TYPE),
+            "open": [minutes.column("open")[0].as_py()],
+            "high": [pc.max(minutes.column("high")).as_py()],
+            "low": [pc.min(minutes.column("low")).as_py()],
+            "close": [minutes.column("close")[-1].as_py()],
+            "volume": [total],
+            "vwap": pa.array([vwap], pa.float64()),
+            "transactions": pa.array(
+                [None if transactions is None else min(transactions, 2**32 - 1)], pa.uint32()
+            ),
+        },
+        schema=BAR_ARROW_SCHEMA,
+    )
+
+
+class LiveRecorder:
+    """Stores live bars, keeps their datasets current, bumps versions and publishes ``stock_update``.
+
+    Args:
+        bars: The bar store.
+        catalog: The dataset catalog.
+        versions: Series versions (bumped after each write).
+        publisher: Where events go.
+        source: The feed's source name (stored with every bar and dataset).
+        adjusted: Which series of each symbol live bars belong to (today's minutes are the same
+            in both; the split-adjusted series is the one charts show by default).
+        compact_every: How often the partitions written are merged (embedded ClickHouse only).
+        today: The current New York date; injectable for tests.
+    """
+
+    def __init__(
+        self,
+        bars: BarStore,
+        catalog: DatasetRepository,
+        versions: SeriesVersions,
+        publisher: EventPublisher,
+        *,
+        source: SourceName,
+        adjusted: bool = True,
+        compact_every: dt.timedelta = dt.timedelta(minutes=10),
+        today: Callable[[], dt.date] | None = None,
+    ) -> None:
+        """Configure the recorder; :meth:`prepare` readies it for a set of symbols."""
+        self.bars = bars
+        self.catalog = catalog
+        self.versions = versions
+        self.publisher = publisher
+        self.source: SourceName = source
+        self.adjusted = adjusted
+        self._compact_every_s = compact_every.total_seconds()
+        self._today = today or (lambda: dt.datetime.now(NEW_YORK).date())
+        self._minute: dict[str, _Tracked] = {}
+        self._day: dict[str, _Tracked] = {}
+        self._dirty: dict[bool, tuple[int, int]] = {}  # intraday? -> (first, last) ms written
+        self._compacted_at = time.monotonic()
+        self._pause_s = self._compact_every_s
+        self.stored = 0
+        """Closed bars stored so far (repeats included)."""
+
+    def series_of(self, symbol: str) -> list[str]:
+        """The series a symbol's live bars are written to (``1m``, and ``1d`` when kept current)."""
+        return ["1m", "1d"] if symbol in self._day else ["1m"]
+
+    def dataset_of(self, symbol: str) -> str | None:
+        """The minute dataset the symbol's live bars extend (``None`` before the first bar)."""
+        tracked = self._minute.get(symbol)
+        return tracked.table if tracked else None
+
+    async def prepare(self, symbols: Sequence[str]) -> dict[str, int | None]:
+        """Find the datasets each symbol's live bars keep current (widening them to today).
+
+        Returns:
+            Per symbol, the start (epoch ms) of its last stored minute bar, for the feed to fill
+            the gap from; for a symbol without a current minute dataset, the instant before New
+            York midnight (its live dataset starts with today).
+
+        Raises:
+            LiveSourceConflict: the symbol's minute bars are stored from another source.
+        """
+        since: dict[str, int | None] = {}
+        today = self._today()
+        for symbol in symbols:
+            datasets = await self.catalog.for_symbol(symbol, self.adjusted)
+            minute = SeriesKey.of(symbol=symbol, series="1m", adjusted=self.adjusted)
+            others = sorted(
+                {d.source for d in datasets if series_of(d) == minute and d.source != self.source}
+            )
+            if others:
+                raise LiveSourceConflict(
+                    f"{symbol} minute bars are stored from {', '.join(others)}; live {self.source} bars would"
+                    f" mix sources in one series (delete those datasets first)"
+                )
+            tracked = await self._track(datasets, minute, "minute", today)
+            self._minute[symbol] = tracked or _Tracked(
+                table=None,
+                ref=minute,
+                timespan="minute",
+                start=today,
+                end=today,
+                count=0,
+                first=None,
+                last=None,
+            )
+            day = await self._track(
+                datasets, SeriesKey.of(symbol=symbol, series="1d", adjusted=self.adjusted), "day", today
+            )
+            if day is not None:
+                self._day[symbol] = day
+            else:
+                self._day.pop(symbol, None)
+            last = self._minute[symbol].last
+            # A new live dataset starts with the day: the feed fills in today's minutes so far.
+            since[symbol] = _ms(last) if last is not None else _ms(_midnight(today)) - 1
+        return since
+
+    async def _track(
+        self, datasets: Sequence[Dataset], ref: SeriesKey, timespan: Timespan, today: dt.date
+    ) -> _Tracked | None:
+        """The series' most recent dataset from this source, if recent, widened to today."""
+        own = [d for d in datasets if series_of(d) == ref and d.source == self.source]
+        if not own:
+            return None
+        latest = max(
+            own, key=lambda d: (d.date_range.to, d.last_bar or dt.datetime.min.replace(tzinfo=dt.UTC))
+        )
+        if latest.date_range.to < today - dt.timedelta(days=RECENT_DAYS):
+            return None
+        start, end = latest.date_range.from_, max(latest.date_range.to, today)
+        stats = await self.bars.stats(ref, *exchange_day_bounds(start, end))
+        tracked = _Tracked(
+            table=latest.table,
+            ref=ref,
+            timespan=timespan,
+            start=start,
+            end=end,
+            count=stats.count,
+            first=stats.first,
+            last=stats.last,
+        )
+        await self._save(tracked)
+        return tracked
+
+    async def record(self, batch: Sequence[LiveBars]) -> list[StockUpdate]:
+        """Store, register, bump and publish one batch; return the events published."""
+        closed: dict[str, list[pa.RecordBatch]] = {}
+        for item in batch:
+            if item.closed and item.bars.num_rows:
+                closed.setdefault(item.symbol, []).append(item.bars)
+        events: list[StockUpdate] = []
+        for symbol, parts in closed.items():
+            if symbol not in self._minute:
+                await self.prepare([symbol])
+            table = _sorted_unique(parts)
+            await self._store(self._minute[symbol], table)
+            written = [self._minute[symbol].ref]
+            if symbol in self._day:
+                await self._roll_up_days(symbol, table)
+                written.append(self._day[symbol].ref)
+            ts = pc.min_max(table.column("ts"))  # the day bar is within a day of these minutes
+            # after the catalog, so a new version never meets old bounds
+            await self.versions.bump_many(written, (ts["min"].as_py(), ts["max"].as_py()))
+            events += self._events(
+                symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
+            )
+        for item in batch:
+            if not item.closed and item.bars.num_rows:
+                events += self._events(item.symbol, pa.Table.from_batches([item.bars]), closed=False)
+        for event in events:
+            await self.publisher.publish(event)
+        if closed and time.monotonic() - self._compacted_at >= self._pause_s:
+            await self.compact()
+        return events
+
+    async def compact(self) -> int:
+        """Merge the partitions written since the last compaction; return how many were merged.
+
+        A merge rewrites whole partitions (every symbol's bars of the month), so when one takes
+        long the next waits longer: compaction never takes more than about 5 % of the time.
+        """
+        started = time.monotonic()
+        merged = 0
+        for intraday, (first, last) in self._dirty.items():
+            ref = SeriesKey.of(symbol="", series="1m" if intraday else "1d", adjusted=self.adjusted)
+            merged += await self.bars.compact(ref, _utc(first), _utc(last))
+        self._dirty.clear()
+        self._compacted_at = time.monotonic()
+        self._pause_s = max(self._compact_every_s, _COMPACT_SHARE * (self._compacted_at - started))
+        return merged
+
+    async def _store(self, tracked: _Tracked, table: pa.Table) -> None:
+        ts = table.column("ts").cast(pa.int64())
+        lo, hi = int(pc.min(ts).as_py()), int(pc.max(ts).as_py())
+        ref = tracked.ref
+        fresh = tracked.last is None or lo > _ms(tracked.last)  # the usual case: only new minutes
+        before = 0 if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count
+        await self.bars.insert(ref, self.source, table)
+        self.stored += table.num_rows
+        added = table.num_rows if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count - before
+        self._mark(ref, lo, hi)
+        first_day, last_day = _ny_day(lo), _ny_day(hi)
+        if tracked.table is None:
+            name = dataset_name(ref.symbol, 1, tracked.timespan, first_day, first_day, ref.adjusted)
+            tracked.table = name.replace(
+                f"_{first_day.isoformat()}_{first_day.isoformat()}", f"_{first_day.isoformat()}_live"
+            )
+            tracked.start = first_day
+        tracked.start = min(tracked.start, first_day)
+        tracked.end = max(tracked.end, last_day)
+        tracked.count += added
+        tracked.first = _utc(lo) if tracked.first is None else min(tracked.first, _utc(lo))
+        tracked.last = _utc(hi) if tracked.last is None else max(tracked.last, _utc(hi))
+        await self._save(tracked)
+
+    async def _roll_up_days(self, symbol: str, minutes: pa.Table) -> None:
+        """Rebuild the day bars of the New York days ``minutes`` touch from every stored minute of them."""
+        minute_ref = self._minute[symbol].ref
+        days = sorted({_ny_day(ms) for ms in minutes.column("ts").cast(pa.int64()).to_pylist()})
+        rolled = []
+        for day in days:
+            start, end = exchange_day_bounds(day, day)
+            stored = await self.bars.page(minute_ref, start, end, 0, _DAY_MINUTES + 60)
+            if stored.num_rows:
+                rolled.append(_day_bar(stored, day))
+        if rolled:
+            await self._store(self._day[symbol], pa.concat_tables(rolled))
+
+    def _mark(self, ref: SeriesKey, lo: int, hi: int) -> None:
+        intraday = ref.series != "1d"
+        first, last = self._dirty.get(intraday, (lo, hi))
+        self._dirty[intraday] = (min(first, lo), max(last, hi))
+
+    async def _save(self, tracked: _Tracked) -> None:
+        if tracked.table is None:
+            return
+        ref = tracked.ref
+        await self.catalog.extend(
+            DatasetRecord(
+                table=tracked.table,
+                symbol=ref.symbol,
+                timespan=tracked.timespan,
+                multiplier=1,
+                adjusted=ref.adjusted,
+                source=self.source,
+                start_date=tracked.start,
+                end_date=tracked.end,
+                record_count=tracked.count,
+                first_bar=tracked.first,
+                last_bar=tracked.last,
+            )
+        )
+
+    def _events(self, symbol: str, table: pa.Table, *, closed: bool) -> list[StockUpdate]:
+        series = self.series_of(symbol)
+        return [
+            StockUpdate(
+                symbol=symbol,
+                adjusted=self.adjusted,
+                ts=int(row["ts"].timestamp() * 1000),
+                open=row["open"],
+                high=row["high"],
+                low=row["low"],
+                close=row["close"],
+                volume=row["volume"],
+                vwap=row["vwap"],
+                transactions=row["transactions"],
+                closed=closed,
+                series=series,
+                source=self.source,
+            )
+            for row in table.to_pylist()
+        ]
+
+
+async def run_live(
+    feed: LiveFeed,
+    recorder: LiveRecorder,
+    on_events: Callable[[list[StockUpdate]], Awaitable[None] | None] | None = None,
+) -> None:
+    """Record everything ``feed`` delivers until cancelled (or the feed fails).
+
+    The feed starts from each symbol's last stored minute, so a restart leaves no hole.
+    """
+    since = await recorder.prepare(feed.symbols)
+    async for batch in feed.updates(since):
+        events = await recorder.record(batch)
+        if on_events is not None:
+            result = on_events(events)
+            if asyncio.iscoroutine(result):
+                await result

@@ -1,0 +1,1 @@
+"""Projections: forecasting methods, their stored paths and bands, scoring and evaluation."""

@@ -1,0 +1,1 @@
+"""Strategies: the strategy language (parser, compiler), the backtester, sweeps and screens."""
