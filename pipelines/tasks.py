@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from pipelines.ingest.fetch_job import run_fetch_job
-from pipelines.ingest.flat_files import run_flat_file_job
+from pipelines.ingest.flat_file_job import run_flat_file_job
 from pipelines.services import Services
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileRequest

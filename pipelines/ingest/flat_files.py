@@ -20,21 +20,17 @@ from typing import Final
 
 import msgspec
 
-from pipelines.errors import PipelineClientError, PipelineError
-from pipelines.publish import EventPublisher
+from pipelines.errors import PipelineClientError
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
 from schemas.bars import SeriesKey
 from schemas.datasets import Dataset, dataset_name, exchange_day_bounds
-from schemas.events import FetchProgress
 from schemas.flat_files import FlatFileFailure, FlatFileProgress, FlatFileRequest, FlatFileTimespan
-from schemas.jobs import SymbolProgress
 from schemas.values import series_code
 from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
-from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFile, FlatFileError, FlatFileStore, check_s3_location, day_of
-from warehouse.errors import InvalidQuery, WarehouseError
+from warehouse.errors import InvalidQuery
 
 ROOT_DIR: Final = "us_stocks_sip"
 DATASET_DIRS: Final[dict[FlatFileTimespan, str]] = {"minute": "minute_aggs_v1", "day": "day_aggs_v1"}
@@ -387,56 +383,3 @@ def failures_text(failures: Iterable[FlatFileFailure], limit: int = 10) -> list[
     if len(lines) > limit:
         return [*lines[:limit], f"… and {len(lines) - limit} more failed files"]
     return lines
-
-
-def _job_progress(progress: FlatFileProgress) -> list[SymbolProgress]:
-    """A flat-file load as a job's progress: one entry, files standing for windows."""
-    failures = progress.failures
-    error = f"{len(failures)} file(s) failed; first: {failures_text(failures, 1)[0]}" if failures else None
-    return [
-        SymbolProgress(
-            symbol=PROGRESS_LABEL,
-            windows_done=progress.files_done,
-            windows_total=progress.files_total,
-            bars=progress.bars,
-            error=error,
-        )
-    ]
-
-
-async def run_flat_file_job(
-    loader: FlatFileLoader,
-    jobs: JobRepository,
-    publisher: EventPublisher,
-    job_id: str,
-    request: FlatFileRequest,
-    owner: str,
-) -> FlatFileOutcome | None:
-    """Run the flat-file job ``job_id`` (recorded as queued); its outcome, or None if it failed whole."""
-    await jobs.update(job_id, state="running")
-
-    async def report(progress: FlatFileProgress) -> None:
-        items = _job_progress(progress)
-        await jobs.update(job_id, progress=items)
-        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state="running", symbols=items))
-
-    async def cancelled() -> bool:
-        return (await jobs.get(job_id)).state == "cancelled"
-
-    try:
-        outcome = await loader.run(request, report, should_stop=cancelled)
-    except (PipelineError, WarehouseError) as exc:
-        state = await jobs.finish(job_id, "failed", error=str(exc))
-        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=[]))
-        return None
-    error = "\n".join(failures_text(outcome.progress.failures)) or None
-    items = _job_progress(outcome.progress)
-    state = await jobs.finish(
-        job_id,
-        "failed" if outcome.failed else "complete",
-        progress=items,
-        error=error,
-        message=outcome.message,
-    )
-    await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=items))
-    return outcome
