@@ -39,7 +39,7 @@ lint: sync
     {{uv}} run --frozen --no-sync ruff check .
     {{uv}} run --frozen --no-sync mypy
     {{uv}} run --frozen --no-sync lint-imports
-    cd web && if [ -d node_modules ]; then npm run typecheck --silent && npm run size --silent; fi
+    cd web && if [ -d node_modules ]; then npm run typecheck --silent && npm run lint --silent && npm run size --silent; fi
 
 # Reformat and auto-fix.
 fmt: sync

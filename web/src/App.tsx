@@ -1,5 +1,6 @@
 /** The shell: a top bar with the product name, links for the user's role and the user menu; the pages. */
-import { lazy, Suspense } from "react";
+import { type QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense, useState } from "react";
 import { NavLink, Route, Routes } from "react-router-dom";
 
 import { AuthProvider } from "./features/auth/AuthProvider";
@@ -10,6 +11,7 @@ import Landing from "./pages/Landing";
 import Login from "./pages/Login";
 import NotFound from "./pages/NotFound";
 import StockFetcher from "./pages/StockFetcher";
+import { createQueryClient } from "./queries/queryClient";
 
 // The chart page carries lightweight-charts and apache-arrow; load it only when opened. Account
 // and Admin are rarely visited.
@@ -120,11 +122,18 @@ function Shell() {
   );
 }
 
-/** `auth` sets the starting session state (tests); the app itself asks the server. */
-export function App({ auth }: { auth?: AuthState } = {}) {
+/**
+ * `queryClient` holds the server state of the whole app (`main.tsx` makes it; tests may pass their
+ * own, else one is made here). `auth` sets the starting session state (tests); the app itself asks
+ * the server.
+ */
+export function App({ auth, queryClient }: { auth?: AuthState; queryClient?: QueryClient } = {}) {
+  const [client] = useState(() => queryClient ?? createQueryClient());
   return (
-    <AuthProvider initial={auth}>
-      <Shell />
-    </AuthProvider>
+    <QueryClientProvider client={client}>
+      <AuthProvider initial={auth}>
+        <Shell />
+      </AuthProvider>
+    </QueryClientProvider>
   );
 }

@@ -6,11 +6,14 @@ import { BrowserRouter } from "react-router-dom";
 
 import { App } from "./App";
 import { ensureNotNull } from "./lib/ensure";
+import { createQueryClient } from "./queries/queryClient";
+
+const queryClient = createQueryClient();
 
 createRoot(ensureNotNull(document.getElementById("root"), "#root")).render(
   <StrictMode>
     <BrowserRouter>
-      <App />
+      <App queryClient={queryClient} />
     </BrowserRouter>
   </StrictMode>,
 );

@@ -89,7 +89,7 @@ export function problemExtraLines(extra: unknown): string[] {
   if (isRecord(extra)) {
     return Object.entries(extra).map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
   }
-  return [String(extra)];
+  return [typeof extra === "string" ? extra : JSON.stringify(extra)];
 }
 
 /** Whether an error is the rejection of an aborted fetch (to be ignored, not shown). */

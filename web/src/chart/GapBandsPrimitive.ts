@@ -12,7 +12,6 @@ import type {
   Logical,
   PrimitivePaneViewZOrder,
   SeriesAttachedParameter,
-  Time,
   UTCTimestamp,
 } from "lightweight-charts";
 
@@ -60,8 +59,8 @@ class BandsView implements IPrimitivePaneView {
   }
 }
 
-export class GapBandsPrimitive implements ISeriesPrimitive<Time> {
-  private param: SeriesAttachedParameter<Time> | null = null;
+export class GapBandsPrimitive implements ISeriesPrimitive {
+  private param: SeriesAttachedParameter | null = null;
   private gaps: readonly GapSpan[] = [];
   private bucketMs = 0;
   private bands: Band[] = [];
@@ -73,7 +72,7 @@ export class GapBandsPrimitive implements ISeriesPrimitive<Time> {
     this.recompute();
   };
 
-  attached(param: SeriesAttachedParameter<Time>): void {
+  attached(param: SeriesAttachedParameter): void {
     this.param = param;
     param.series.subscribeDataChanged(this.onData);
     this.recompute();

@@ -4,7 +4,7 @@
  * are refused here; the server judges the rest, and its reason for refusing one is shown under
  * the input (`problem`).
  */
-import { type FormEvent, useId, useState } from "react";
+import { type SubmitEvent, useId, useState } from "react";
 
 import { INDICATOR_SUGGESTIONS, MAX_INDICATORS, normalizeSpec, specProblem } from "../state/indicators";
 
@@ -21,7 +21,7 @@ export function IndicatorPicker({ value, onChange, problem }: Props) {
   const [local, setLocal] = useState<string | null>(null);
   const listId = useId();
 
-  const add = (e: FormEvent<HTMLFormElement>): void => {
+  const add = (e: SubmitEvent<HTMLFormElement>): void => {
     e.preventDefault();
     const spec = normalizeSpec(text);
     const reason =

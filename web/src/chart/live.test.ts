@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { bucketStartMs, inRegularSession, type LiveMemo, mergeLiveMinute, parseStockUpdate, type StockUpdate } from "./live";
+import type { StockUpdate } from "../api/events";
+import { bucketStartMs, inRegularSession, type LiveMemo, mergeLiveMinute, parseStockUpdate } from "./live";
 import type { Bar } from "./series";
 
 const MIN = 60_000;

@@ -9,6 +9,7 @@
  * optimistic merge, since the chart cannot tell whether the bars it loaded already held that
  * minute — and the caller reloads the last bucket from the server to make it exact.
  */
+import type { StockUpdate } from "../api/events";
 import { messageObject } from "../api/socket";
 import type { Bar } from "./series";
 import { MARKET_TZ, zonedParts } from "./time";
@@ -16,31 +17,6 @@ import { MARKET_TZ, zonedParts } from "./time";
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
-
-/**
- * A `stock_update` event from `/api/v1/ws` (mirrors `schemas/events.py` `StockUpdate`; WebSocket
- * events are not in the OpenAPI document).
- */
-export interface StockUpdate {
-  type: "stock_update";
-  symbol: string;
-  adjusted: boolean;
-  /** Start of the minute, epoch ms UTC. */
-  ts: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number | null;
-  transactions: number | null;
-  /** The minute is over and stored; `false` while it is still forming. */
-  closed: boolean;
-  /** Stored series the bar belongs to, e.g. `["1m", "1d"]`. */
-  series: string[];
-  /** `polygon` or `synthetic`. */
-  source: string;
-}
 
 /** A `stock_update` event from a socket message, or `null` for anything else. */
 export function parseStockUpdate(data: unknown): StockUpdate | null {

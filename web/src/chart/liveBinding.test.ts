@@ -2,8 +2,8 @@
 import { makeData, makeVector, Table, tableToIPC, Timestamp, TimeUnit } from "apache-arrow";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
+import type { StockUpdate } from "../api/events";
 import type { TradingSession } from "../api/types";
-import type { StockUpdate } from "./live";
 import { bindLive, type LiveLoaded, REFRESH_DELAY_MS } from "./liveBinding";
 import type { Bar } from "./series";
 import type { ChartHandles } from "./useChart";
@@ -34,7 +34,7 @@ function fakeHandles() {
 function fakeServer(bars: Bar[], bucket: string) {
   const sent: Record<string, unknown>[] = [];
   const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
-    sent.push(JSON.parse(String(init.body)) as Record<string, unknown>);
+    sent.push(JSON.parse(init.body as string) as Record<string, unknown>);
     const ts = makeVector(makeData({ type: new Timestamp(TimeUnit.MILLISECOND, "UTC"), length: bars.length, data: BigInt64Array.from(bars.map((b) => BigInt(b.ts))) }));
     const column = (name: keyof Bar) => makeVector(Float64Array.from(bars.map((b) => b[name])));
     const ipc = tableToIPC(new Table({ ts, open: column("open"), high: column("high"), low: column("low"), close: column("close"), volume: column("volume") }), "stream");

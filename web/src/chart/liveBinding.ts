@@ -7,11 +7,12 @@
  * (`series` holds its `sourceSeries`), it belongs to the session shown, and the loaded bars reach
  * the dataset's end (a chart scrolled into the past only learns that the dataset grew).
  */
-import { fetchChartSlice } from "../api/chartData";
+import { fetchChartSlice } from "../api/endpoints/chartData";
+import type { StockUpdate } from "../api/events";
 import type { TradingSession } from "../api/types";
 import { bucketMs, DAY_MS, TIMEFRAMES } from "../state/timeframe";
 import { reusableBucket } from "./extend";
-import { inRegularSession, type LiveMemo, mergeLiveMinute, type StockUpdate } from "./live";
+import { inRegularSession, type LiveMemo, mergeLiveMinute } from "./live";
 import { type Bar, barsToSeries, tableToBars } from "./series";
 import type { ChartHandles } from "./useChart";
 import type { LiveSource } from "./useLiveBars";
@@ -133,6 +134,7 @@ export function bindLive<T extends LiveLoaded>(source: LiveSource, ctx: LiveBind
       return; // the next closed minute tries again; the merged bar stays meanwhile
     }
     const now = ctx.loaded();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stopped meanwhile; TypeScript keeps its narrowing across `await`
     if (stopped || generation !== ctx.generation() || now === null || fresh.length === 0) return;
     const bars = [...now.bars];
     const timesMs = [...now.timesMs];

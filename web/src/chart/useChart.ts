@@ -29,8 +29,8 @@ export function applyTimeFormat(chart: IChartApi, bucketMs: number): void {
   chart.applyOptions({
     localization: {
       timeFormatter: (time: Time) => {
-        const t = seconds(time);
-        return t === null ? String(time) : formatBarTime(t, bucketMs);
+        if (typeof time === "number") return formatBarTime(time, bucketMs);
+        return typeof time === "string" ? time : `${time.year}-${time.month}-${time.day}`;
       },
     },
     timeScale: {
@@ -66,6 +66,7 @@ export function useChart(container: HTMLElement | null): ChartHandles | null {
     chart.panes()[0]?.setStretchFactor(1 - VOLUME_PANE_STRETCH);
     chart.panes()[1]?.setStretchFactor(VOLUME_PANE_STRETCH);
     applyTimeFormat(chart, 86_400_000);
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- the chart needs the mounted container; its hooks need the chart
     setHandles({ chart, candles, volume, container });
     return () => {
       setHandles(null);

@@ -61,7 +61,7 @@ const BAD_SPEC = "nosuch(3)";
 function fakeServer(delayMs = 5) {
   const sent: Sent[] = [];
   const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
-    const body = JSON.parse(String(init.body)) as Sent["body"];
+    const body = JSON.parse(init.body as string) as Sent["body"];
     sent.push({ body, signal: init.signal ?? null });
     if (body.indicators?.includes(BAD_SPEC) === true) {
       const problem = { title: "Unprocessable Content", status: 422, detail: "unknown indicator 'nosuch': not a TA-Lib function" };
@@ -89,9 +89,13 @@ function fakeServer(delayMs = 5) {
 
 let root: Root | null = null;
 let latest: SliceState | null = null;
+/** Keeps what the hook returned (outside the component: a render must not assign outer variables). */
+function record(returned: SliceState): void {
+  latest = returned;
+}
 
 function Harness({ handles, params }: { handles: ChartHandles; params: SliceParams }) {
-  latest = useChartSlices(handles, params);
+  record(useChartSlices(handles, params));
   return null;
 }
 

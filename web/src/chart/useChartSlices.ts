@@ -16,10 +16,17 @@
  * carries (`Bar.extra`); a new list of indicators reloads the window in view. When the server
  * refuses a spec (422), the specs are tried one by one to find which, and those are handed to
  * `onRejectedIndicators` (which drops them) instead of failing the chart.
+ *
+ * This stays outside TanStack Query on purpose. What the chart shows is not one server answer per
+ * key but bars built up over requests (extensions merged in, live minutes folded into the last
+ * bar), each answer applied to the chart imperatively and in order with the view it keeps; a query
+ * per window would cache every pan's decoded Arrow table and could not express "one request at a
+ * time, extensions wait, older answers are dropped". Repeated windows are already cheap: the
+ * endpoint keeps the last answers' bytes and asks again with `If-None-Match` (`chartData.ts`).
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { fetchChartSlice } from "../api/chartData";
+import { fetchChartSlice } from "../api/endpoints/chartData";
 import { ApiError, errorMessage, isAbortError } from "../api/problem";
 import type { Timeframe, TradingSession } from "../api/types";
 import { bucketMs, TIMEFRAMES, timeframeMs } from "../state/timeframe";
@@ -261,6 +268,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
         // Which spec? Each alone, over the window's last millisecond (the server checks specs first).
         const ask = (spec: string) => fetchChartSlice({ ...request, from: request.to - 1, max_points: 2, indicators: [spec] }, controller.signal);
         const rejected = await rejectedIndicators(indicators, ask);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- aborted meanwhile; TypeScript keeps its narrowing across `await`
         if (controller.signal.aborted) return;
         if (rejected.length > 0) {
           setState((s) => ({ ...s, loading: false }));

@@ -1,10 +1,12 @@
 // @vitest-environment jsdom
 // The gap report hook against a fake quality endpoint (no chart here: the bands need none to load).
+import { type QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { DataQuality, DataQualityReport, Dataset } from "../api/types";
+import { createQueryClient } from "../queries/queryClient";
 import { type GapBandsState, useGapBands } from "./useGapBands";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -46,6 +48,7 @@ function fakeServer(current: () => string) {
 }
 
 let root: Root | null = null;
+let client: QueryClient = createQueryClient();
 const states: GapBandsState[] = [];
 
 function Harness({ dataset, onAssessed }: { dataset: Dataset | null; onAssessed: (table: string, quality: DataQuality) => void }) {
@@ -55,7 +58,13 @@ function Harness({ dataset, onAssessed }: { dataset: Dataset | null; onAssessed:
 
 async function render(d: Dataset | null, onAssessed: (table: string, quality: DataQuality) => void): Promise<void> {
   if (root === null) root = createRoot(document.createElement("div"));
-  await act(async () => root?.render(<Harness dataset={d} onAssessed={onAssessed} />));
+  await act(async () =>
+    root?.render(
+      <QueryClientProvider client={client}>
+        <Harness dataset={d} onAssessed={onAssessed} />
+      </QueryClientProvider>,
+    ),
+  );
   await settle();
 }
 
@@ -64,6 +73,7 @@ const latest = (): GapBandsState | undefined => states[states.length - 1];
 afterEach(async () => {
   await act(async () => root?.unmount());
   root = null;
+  client = createQueryClient();
   states.length = 0;
   vi.unstubAllGlobals();
 });

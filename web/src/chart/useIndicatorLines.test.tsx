@@ -81,9 +81,13 @@ const BARS = [bar(60_000, { [SMA.key]: null, [RSI.key]: 40 }), bar(120_000, { [S
 
 let root: Root | null = null;
 let lines: IndicatorLine[] = [];
+/** Keeps what the hook returned (outside the component: a render must not assign outer variables). */
+function record(returned: IndicatorLine[]): void {
+  lines = returned;
+}
 
 function Harness({ handles, columns, bars }: { handles: ChartHandles; columns: IndicatorColumn[]; bars: Bar[] }) {
-  lines = useIndicatorLines(handles, columns, bars);
+  record(useIndicatorLines(handles, columns, bars));
   return null;
 }
 

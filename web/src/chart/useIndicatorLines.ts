@@ -16,6 +16,7 @@ import { type ChartHandles, isRemoved } from "./useChart";
 export function useIndicatorLines(handles: ChartHandles | null, columns: readonly IndicatorColumn[], bars: readonly Bar[]): IndicatorLine[] {
   // A new slice brings new column objects; the lines only change with the layout (which `key` spells out).
   const key = layoutKey(columns);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- `key` is `columns` as far as the layout goes
   const lines = useMemo(() => layoutIndicators(columns), [key]);
   const seriesRef = useRef(new Map<string, ISeriesApi<"Line">>());
   /** What the series were last given. */

@@ -1,14 +1,18 @@
 /**
  * Live minute bars of one symbol over the API's WebSocket (`/api/v1/ws`; the session cookie
  * authenticates it): subscribes with `{"action": "subscribe", "symbols": [symbol]}`, hands each
- * `stock_update` of that symbol and adjustment to the listeners (the chart binding), and reconnects
- * after a drop, with a growing pause, refreshing the session once when the socket is refused.
+ * `stock_update` of that symbol and adjustment to the listeners (the chart binding) and to the query
+ * cache (`serverEvents.ts`), and reconnects after a drop, with a growing pause, refreshing the session
+ * once when the socket is refused.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
-import { mayBeSignedIn, refreshSession } from "../api/client";
+import { mayBeSignedIn } from "../api/cookies";
+import type { StockUpdate } from "../api/events";
+import { refreshSession } from "../api/http";
 import { closeQuietly, eventsUrl } from "../api/socket";
-import { parseStockUpdate, type StockUpdate } from "./live";
+import { useServerEventHandler } from "../queries/useServerEventHandler";
+import { parseStockUpdate } from "./live";
 
 const RECONNECT_MS = [1000, 3000, 10_000, 30_000] as const;
 
@@ -42,6 +46,7 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
   const [last, setLast] = useState<StockUpdate | null>(null);
   const [received, setReceived] = useState(0);
   const listeners = useRef(new Set<(update: StockUpdate) => void>());
+  const onServerEvent = useServerEventHandler();
 
   const subscribe = useCallback((listener: (update: StockUpdate) => void) => {
     const set = listeners.current;
@@ -52,10 +57,6 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
   }, []);
 
   useEffect(() => {
-    setStatus("off");
-    setDetail(null);
-    setLast(null);
-    setReceived(0);
     if (symbol === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
     let socket: WebSocket | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -69,6 +70,7 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
         setLast(update);
         setReceived((n) => n + 1);
         for (const listener of listeners.current) listener(update);
+        onServerEvent(update);
         return;
       }
       let reply: Reply;
@@ -125,8 +127,12 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
       stopped = true;
       clearTimeout(timer);
       closeQuietly(socket);
+      setStatus("off");
+      setDetail(null);
+      setLast(null);
+      setReceived(0);
     };
-  }, [symbol, adjusted]);
+  }, [symbol, adjusted, onServerEvent]);
 
   return { status, detail, last, received, subscribe };
 }

@@ -1,5 +1,4 @@
 /** The chart's visible logical range as React state (updated at most once per animation frame). */
-import type { LogicalRange } from "lightweight-charts";
 import { useEffect, useState } from "react";
 
 import type { ChartHandles } from "./useChart";
@@ -16,7 +15,7 @@ export function useVisibleRange(handles: ChartHandles | null): LogicalWindow | n
       const r = handles.chart.timeScale().getVisibleLogicalRange();
       setRange((prev) => (r === null ? null : prev !== null && prev.from === r.from && prev.to === r.to ? prev : { from: r.from, to: r.to }));
     };
-    const onChange = (_r: LogicalRange | null): void => {
+    const onChange = (): void => {
       if (frame === null) frame = requestAnimationFrame(flush);
     };
     const timeScale = handles.chart.timeScale();

@@ -1,32 +1,36 @@
 /** /account: who I am, and my API keys (list, create — the key shown once — and revoke). */
+import { skipToken, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
-import { listMyApiKeys, revokeMyApiKey } from "../api/client";
+import { listMyApiKeys, revokeMyApiKey } from "../api/endpoints/apiKeys";
 import type { ApiKeyCreated, ApiKeyInfo } from "../api/types";
 import { CreateKeyForm } from "../features/account/CreateKeyForm";
 import { KeyTable } from "../features/account/KeyTable";
 import { NewKey } from "../features/account/NewKey";
 import { useAuth } from "../features/auth/context";
 import { ROLE_TEXT } from "../features/auth/roles";
-import { useResource } from "../lib/useResource";
+import { accountKeys } from "../queries/keys/account";
 import { ProblemBox } from "../ui/ProblemBox";
 
 export default function Account() {
   const { user } = useAuth();
-  const keys = useResource(listMyApiKeys, user?.username ?? "");
+  const client = useQueryClient();
+  const username = user?.username ?? null;
+  const keysKey = accountKeys.apiKeys(username ?? "");
+  const keys = useQuery({ queryKey: keysKey, queryFn: username === null ? skipToken : ({ signal }) => listMyApiKeys(signal) });
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
   const [error, setError] = useState<unknown>(null);
   if (user === null) return null;
 
   const onCreated = (c: ApiKeyCreated): void => {
     setCreated(c);
-    keys.set((list) => [c.info, ...(list ?? []).filter((k) => k.prefix !== c.info.prefix)]);
+    client.setQueryData<ApiKeyInfo[]>(keysKey, (list) => [c.info, ...(list ?? []).filter((k) => k.prefix !== c.info.prefix)]);
   };
   const onRevoke = async (key: ApiKeyInfo): Promise<void> => {
     setError(null);
     try {
       await revokeMyApiKey(key.prefix);
-      keys.reload();
+      void client.invalidateQueries({ queryKey: keysKey });
     } catch (e) {
       setError(e);
     }
@@ -59,7 +63,7 @@ export default function Account() {
         <CreateKeyForm ownRole={user.role} onCreated={onCreated} />
         {created !== null ? <NewKey created={created} onDismiss={() => setCreated(null)} /> : null}
         <ProblemBox error={keys.error ?? error} testId="keys-problem" />
-        {keys.data !== null ? <KeyTable keys={keys.data} onRevoke={onRevoke} testId="my-keys" /> : keys.loading ? <div className="muted">Loading…</div> : null}
+        {keys.data !== undefined ? <KeyTable keys={keys.data} onRevoke={onRevoke} testId="my-keys" /> : keys.isFetching ? <div className="muted">Loading…</div> : null}
       </section>
     </div>
   );

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { UTCTimestamp } from "lightweight-charts";
-import { Link, useSearchParams } from "react-router-dom";
+import { Link } from "react-router-dom";
 
 import type { Dataset, TradingSession } from "../api/types";
 import { ChartView } from "../chart/ChartView";
@@ -32,6 +32,7 @@ import { datasetBounds } from "../features/datasets/model";
 import { useDatasets } from "../features/datasets/useDatasets";
 import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, timeframeMs } from "../state/timeframe";
 import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
+import { useLatestSearchParams } from "../state/useLatestSearchParams";
 import { ProblemBox } from "../ui/ProblemBox";
 import { SourceBadge } from "../ui/SourceBadge";
 
@@ -40,7 +41,7 @@ const GRID_MIN_PX = 80;
 const CHART_MIN_PX = 160;
 
 export default function Analysis() {
-  const [params, setParams] = useSearchParams();
+  const [params, setParams] = useLatestSearchParams();
   const query = useMemo(() => parseAnalysisQuery(params), [params]);
   const { datasets, error, loading, drop, reload, assessed } = useDatasets();
   const { can } = useAuth();
@@ -173,7 +174,8 @@ export default function Analysis() {
   };
 
   let empty: string | null = null;
-  if (loading && datasets === null) empty = "Loading datasets…";
+  // A cached list may predate the dataset asked for (one just fetched or imported): wait for the fresh one.
+  if (loading && (datasets === null || (query.table !== null && selected === null))) empty = "Loading datasets…";
   else if (datasets !== null && datasets.length === 0) empty = can("analyst") ? "No datasets yet — fetch some bars first." : "No datasets yet.";
   else if (query.table !== null && datasets !== null && selected === null) empty = `No dataset named “${query.table}”.`;
 

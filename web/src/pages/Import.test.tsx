@@ -1,4 +1,5 @@
 // The import page and its place in the shell: analysts and admins see it; viewers do not.
+import { QueryClientProvider } from "@tanstack/react-query";
 import { renderToString } from "react-dom/server";
 import { MemoryRouter } from "react-router-dom";
 import { describe, expect, it } from "vitest";
@@ -7,12 +8,17 @@ import type { Role } from "../api/types";
 import { App } from "../App";
 import { ImportOutcomeView } from "../features/import/ImportOutcome";
 import type { ImportResult } from "../features/import/form";
+import { createQueryClient } from "../queries/queryClient";
 import Import from "./Import";
 
 const signedIn = (role: Role) => ({ status: "signed-in", user: { username: `the-${role}`, role, auth: "session" } }) as const;
 
 function render(path: string, element = <App auth={signedIn("analyst")} />): string {
-  return renderToString(<MemoryRouter initialEntries={[path]}>{element}</MemoryRouter>);
+  return renderToString(
+    <QueryClientProvider client={createQueryClient()}>
+      <MemoryRouter initialEntries={[path]}>{element}</MemoryRouter>
+    </QueryClientProvider>,
+  );
 }
 
 describe("import page", () => {

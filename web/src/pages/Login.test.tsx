@@ -5,7 +5,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { MemoryRouter, useLocation } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { resetSessionStateForTests } from "../api/client";
+import { resetSessionStateForTests } from "../api/http";
 import type { Session } from "../api/types";
 import { App } from "../App";
 
@@ -51,8 +51,8 @@ const byTestId = (el: HTMLElement, id: string): HTMLElement | null => el.querySe
 
 function setInput(input: HTMLInputElement | null, value: string): void {
   if (input === null) throw new Error("no input");
-  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")?.set;
-  setter?.call(input, value);
+  // Through the prototype's setter, as typing does: React tracks the value the element's own setter last set.
+  Reflect.set(HTMLInputElement.prototype, "value", value, input);
   input.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
@@ -99,7 +99,7 @@ describe("login", () => {
     expect(await until(el, "/admin")).toBe("/admin");
     const logins = fetch.mock.calls.filter(([url]) => url === "/api/v1/auth/token-login");
     expect(logins).toHaveLength(1);
-    expect(JSON.parse(String((logins[0] as unknown as [string, RequestInit])[1].body))).toEqual({ token: "tok-1" });
+    expect(JSON.parse((logins[0] as unknown as [string, RequestInit])[1].body as string)).toEqual({ token: "tok-1" });
     expect(byTestId(el, "nav-user")?.dataset.role).toBe("admin");
     expect(byTestId(el, "nav-admin")).not.toBeNull();
   });

@@ -2,10 +2,10 @@
  * Sign in: username and password, or the one-time link `k2q up` prints (`/login?token=…`), which
  * is posted at once, removed from the address, and followed by a jump to `next` (default /analysis).
  */
-import { type FormEvent, useEffect, useState } from "react";
+import { type SubmitEvent, useEffect, useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router-dom";
 
-import { login, tokenLogin } from "../api/client";
+import { login, tokenLogin } from "../api/endpoints/auth";
 import type { Session } from "../api/types";
 import { useAuth } from "../features/auth/context";
 import { describeLoginError, throttleMessage } from "../features/auth/loginErrors";
@@ -51,7 +51,7 @@ export default function Login() {
     let live = true;
     tokenLoginOnce(token).then(
       () => {
-        if (live) navigate(next, { replace: true });
+        if (live) void navigate(next, { replace: true });
       },
       (e: unknown) => {
         if (!live) return;
@@ -62,7 +62,8 @@ export default function Login() {
     return () => {
       live = false;
     };
-    // Once per token: `next` is read with it, and the token leaves the URL right here.
+    // Once per token: `next` is read with it, and the token leaves the URL right here (a new URL makes a new `navigate`).
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- rerunning on them would strip the token and navigate again at every URL change
   }, [token]);
 
   // Count a 429's Retry-After down, then allow another attempt.
@@ -81,14 +82,14 @@ export default function Login() {
 
   if (state.status === "signed-in" && !tokenPending && !busy) return <Navigate to={next} replace />;
 
-  const submit = async (event: FormEvent<HTMLFormElement>): Promise<void> => {
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
     event.preventDefault();
     if (busy || retryAt !== null) return;
     setBusy(true);
     setError(null);
     try {
       await login({ username: username.trim(), password });
-      navigate(next, { replace: true });
+      void navigate(next, { replace: true });
     } catch (e) {
       const failure = describeLoginError(e);
       setError(failure.message);

@@ -1,10 +1,12 @@
 // @vitest-environment jsdom
 // The fetch page end to end against a stubbed API: problem details shown, then a job followed to completion.
+import { QueryClientProvider } from "@tanstack/react-query";
 import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { createQueryClient } from "../queries/queryClient";
 import StockFetcher from "./StockFetcher";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -24,7 +26,7 @@ async function mount(): Promise<HTMLElement> {
   const el = document.createElement("div");
   document.body.append(el);
   root = createRoot(el);
-  await act(async () => root?.render(<MemoryRouter initialEntries={["/fetch"]}><StockFetcher /></MemoryRouter>));
+  await act(async () => root?.render(<QueryClientProvider client={createQueryClient()}><MemoryRouter initialEntries={["/fetch"]}><StockFetcher /></MemoryRouter></QueryClientProvider>));
   return el;
 }
 

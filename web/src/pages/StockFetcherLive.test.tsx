@@ -1,10 +1,12 @@
 // @vitest-environment jsdom
 // The fetch page following a job over the WebSocket, and cancelling it, against a stubbed API and socket.
+import { QueryClientProvider } from "@tanstack/react-query";
 import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { MemoryRouter } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { createQueryClient } from "../queries/queryClient";
 import StockFetcher from "./StockFetcher";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -61,7 +63,7 @@ async function startJob(api: (url: string, init?: RequestInit) => Response): Pro
   const el = document.createElement("div");
   document.body.append(el);
   root = createRoot(el);
-  await act(async () => root?.render(<MemoryRouter initialEntries={["/fetch"]}><StockFetcher /></MemoryRouter>));
+  await act(async () => root?.render(<QueryClientProvider client={createQueryClient()}><MemoryRouter initialEntries={["/fetch"]}><StockFetcher /></MemoryRouter></QueryClientProvider>));
   await act(async () => {
     el.querySelector("form")?.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
   });

@@ -1,4 +1,5 @@
 // Smoke test: each page renders (server-side, so without effects) and exposes its test hooks.
+import { QueryClientProvider } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { renderToString } from "react-dom/server";
 import { MemoryRouter } from "react-router-dom";
@@ -7,12 +8,17 @@ import { describe, expect, it } from "vitest";
 import type { Role } from "../api/types";
 import { App } from "../App";
 import { AuthContext, type AuthState, authFromState } from "../features/auth/context";
+import { createQueryClient } from "../queries/queryClient";
 import Analysis from "./Analysis";
 
 const signedIn = (role: Role): AuthState => ({ status: "signed-in", user: { username: `the-${role}`, role, auth: "session" } });
 
 function render(path: string, element = <App auth={signedIn("analyst")} />): string {
-  return renderToString(<MemoryRouter initialEntries={[path]}>{element}</MemoryRouter>);
+  return renderToString(
+    <QueryClientProvider client={createQueryClient()}>
+      <MemoryRouter initialEntries={[path]}>{element}</MemoryRouter>
+    </QueryClientProvider>,
+  );
 }
 
 function renderAs(state: AuthState, path: string, element: ReactNode): string {

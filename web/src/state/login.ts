@@ -2,6 +2,12 @@
 
 export const DEFAULT_NEXT = "/analysis";
 
+/** Whether `text` holds a control character (U+0000–U+001F), which no path of ours does. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) <= 0x1f) return true;
+  return false;
+}
+
 /**
  * A `next` value that is safe to navigate to: a same-app path (`/…`, never `//host` or a scheme),
  * and never the login page itself; anything else becomes `DEFAULT_NEXT`.
@@ -13,7 +19,7 @@ export function safeNext(raw: string | null): string {
   if (raw === null) return DEFAULT_NEXT;
   const next = raw.trim();
   if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return DEFAULT_NEXT;
-  if (/[\u0000-\u001f]/.test(next)) return DEFAULT_NEXT;
+  if (hasControlCharacter(next)) return DEFAULT_NEXT;
   if (next === "/login" || next.startsWith("/login?") || next.startsWith("/login/")) return DEFAULT_NEXT;
   return next;
 }

@@ -1,5 +1,5 @@
 /** Shows an API error in words: its title, detail and any per-field `extra`. */
-import { ApiError, problemExtraLines } from "../api/problem";
+import { ApiError, errorMessage, problemExtraLines } from "../api/problem";
 
 interface Props {
   error: unknown;
@@ -10,7 +10,7 @@ export function ProblemBox({ error, testId = "problem" }: Props) {
   if (error === null || error === undefined) return null;
   const api = error instanceof ApiError ? error : null;
   const title = api !== null ? api.title : "Something went wrong";
-  const detail = api !== null ? api.detail : error instanceof Error ? error.message : String(error);
+  const detail = api !== null ? api.detail : errorMessage(error);
   const lines = api !== null ? problemExtraLines(api.extra) : [];
   return (
     <div className="problem" role="alert" data-testid={testId} data-status={api?.status ?? ""}>

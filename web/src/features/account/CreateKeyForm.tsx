@@ -1,7 +1,7 @@
 /** Create an API key: a name, a role no higher than one's own, an optional expiry. */
-import { type FormEvent, useState } from "react";
+import { type SubmitEvent, useState } from "react";
 
-import { createApiKey } from "../../api/client";
+import { createApiKey } from "../../api/endpoints/apiKeys";
 import type { ApiKeyCreated, Role } from "../../api/types";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { isRole, ROLE_TEXT, rolesUpTo } from "../auth/roles";
@@ -14,7 +14,7 @@ export function CreateKeyForm({ ownRole, onCreated }: { ownRole: Role; onCreated
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  const submit = async (event: FormEvent<HTMLFormElement>): Promise<void> => {
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
     event.preventDefault();
     if (name.trim() === "") return;
     setBusy(true);

@@ -16,7 +16,8 @@ interface Props {
 export function KeyTable({ keys, showOwner = false, onRevoke, testId }: Props) {
   const [confirming, setConfirming] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const now = Date.now();
+  // Keys are judged active or expired as of when the table was first drawn.
+  const [now] = useState(Date.now);
 
   const revoke = async (key: ApiKeyInfo): Promise<void> => {
     setBusy(key.prefix);

@@ -1,10 +1,11 @@
 /** Admin: the users — create, change role, deactivate / reactivate, reset a password. */
-import { type FormEvent, useState } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { type SubmitEvent, useState } from "react";
 
-import { createUser, listUsers, updateUser } from "../../api/client";
+import { createUser, listUsers, updateUser } from "../../api/endpoints/admin";
 import type { Role, UserInfo, UserUpdate } from "../../api/types";
 import { formatInstant } from "../../lib/instant";
-import { useResource } from "../../lib/useResource";
+import { adminKeys } from "../../queries/keys/admin";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { useAuth } from "../auth/context";
 import { isRole, ROLE_TEXT, ROLES } from "../auth/roles";
@@ -47,7 +48,7 @@ function CreateUserForm({ onCreated }: { onCreated: (user: UserInfo) => void }) 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
-  const submit = async (event: FormEvent<HTMLFormElement>): Promise<void> => {
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
     event.preventDefault();
     setBusy(true);
     setError(null);
@@ -133,13 +134,16 @@ function PasswordReset({ onSave, onCancel }: { onSave: (password: string) => Pro
 
 export function Users() {
   const { user: me } = useAuth();
-  const users = useResource(listUsers, "users");
+  const client = useQueryClient();
+  const users = useQuery({ queryKey: adminKeys.users(), queryFn: ({ signal }) => listUsers(signal) });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [resetting, setResetting] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const replace = (updated: UserInfo): void => users.set((list) => (list ?? []).map((u) => (u.username === updated.username ? updated : u)));
+  const replace = (updated: UserInfo): void => {
+    client.setQueryData<UserInfo[]>(adminKeys.users(), (list) => (list ?? []).map((u) => (u.username === updated.username ? updated : u)));
+  };
 
   const change = async (username: string, update: UserUpdate, done: string): Promise<void> => {
     setBusy(username);
@@ -155,12 +159,12 @@ export function Users() {
     }
   };
 
-  const list = users.data !== null ? [...users.data].sort((a, b) => a.username.localeCompare(b.username)) : null;
+  const list = users.data !== undefined ? [...users.data].sort((a, b) => a.username.localeCompare(b.username)) : null;
   return (
     <div>
       <CreateUserForm
         onCreated={(u) => {
-          users.set((prev) => [...(prev ?? []).filter((x) => x.username !== u.username), u]);
+          client.setQueryData<UserInfo[]>(adminKeys.users(), (prev) => [...(prev ?? []).filter((x) => x.username !== u.username), u]);
           setNotice(`Created ${u.username} (${u.role}).`);
         }}
       />
@@ -171,7 +175,7 @@ export function Users() {
         </div>
       ) : null}
       {list === null ? (
-        users.loading ? <div className="muted">Loading…</div> : null
+        users.isFetching ? <div className="muted">Loading…</div> : null
       ) : (
         <div className="table-wrap">
           <table className="table" data-testid="admin-users" data-count={list.length}>

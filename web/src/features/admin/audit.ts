@@ -1,5 +1,5 @@
 /** The audit log's filters, kept in the /admin URL query so a filtered view can be shared and reloaded. */
-import type { AuditQuery } from "../../api/client";
+import type { AuditQuery } from "../../api/endpoints/admin";
 import type { AuditEntry } from "../../api/types";
 
 export interface AuditFilters {
@@ -20,7 +20,7 @@ export const OUTCOMES: readonly AuditEntry["outcome"][] = ["ok", "denied", "erro
 /** An entry's `detail` object as short `key=value` text. */
 export function detailText(detail: unknown): string {
   if (detail === null || detail === undefined) return "";
-  if (typeof detail !== "object") return String(detail);
+  if (typeof detail !== "object") return typeof detail === "string" ? detail : JSON.stringify(detail);
   return Object.entries(detail as Record<string, unknown>)
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" · ");

@@ -1,10 +1,14 @@
 /**
  * Owns the session state: asks `GET /auth/me` once at start (skipped without the CSRF cookie: then
  * nobody is signed in), follows new sessions (login, refresh) and lost ones (a refused refresh).
+ * Signing out forgets the cached server state, so the next user to sign in here starts afresh.
  */
+import { useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useCallback, useEffect, useMemo, useState } from "react";
 
-import { getMe, logout, mayBeSignedIn, onSession, setSessionLostHandler } from "../../api/client";
+import { mayBeSignedIn } from "../../api/cookies";
+import { getMe, logout } from "../../api/endpoints/auth";
+import { onSession, setSessionLostHandler } from "../../api/http";
 import { ApiError, isAbortError } from "../../api/problem";
 import { type AuthState, AuthContext, authFromState } from "./context";
 
@@ -15,6 +19,7 @@ function initialState(): AuthState {
 export function AuthProvider({ initial, children }: { initial?: AuthState | undefined; children: ReactNode }) {
   const [state, setState] = useState<AuthState>(() => initial ?? initialState());
   const [version, setVersion] = useState(0);
+  const queryClient = useQueryClient();
   const checking = state.status === "loading";
 
   useEffect(() => {
@@ -45,8 +50,9 @@ export function AuthProvider({ initial, children }: { initial?: AuthState | unde
   // transitions, this state change is not.)
   const signOut = useCallback(async () => {
     await logout();
+    queryClient.clear();
     setState({ status: "anonymous", signedOut: true });
-  }, []);
+  }, [queryClient]);
 
   const recheck = useCallback(() => {
     setState({ status: "loading" });

@@ -24,7 +24,7 @@ export interface Auth {
   recheck: () => void;
 }
 
-export function authFromState(state: AuthState, signOut: () => Promise<void> = async () => undefined, recheck: () => void = () => undefined): Auth {
+export function authFromState(state: AuthState, signOut: () => Promise<void> = () => Promise.resolve(), recheck: () => void = () => undefined): Auth {
   const user = state.status === "signed-in" ? state.user : null;
   const role = user?.role ?? null;
   return { state, user, role, can: (needed) => roleAtLeast(role, needed), signOut, recheck };

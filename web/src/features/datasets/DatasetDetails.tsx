@@ -1,7 +1,7 @@
 /** The Analysis page's right pane: facts about the selected dataset, and deleting it. */
 import { type ReactNode, useState } from "react";
 
-import { deleteDataset } from "../../api/client";
+import { deleteDataset } from "../../api/endpoints/stocks";
 import type { DataQuality, Dataset } from "../../api/types";
 import { formatCompact, formatInstantEt, MARKET_TZ_LABEL } from "../../chart/time";
 import type { TimeWindow } from "../../chart/window";

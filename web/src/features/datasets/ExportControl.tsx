@@ -1,7 +1,7 @@
 /** Download the dataset's bars in the visible window as Parquet, Arrow, CSV or JSON. */
 import { useState } from "react";
 
-import { API_PREFIX } from "../../api/client";
+import { API_PREFIX } from "../../api/http";
 import type { TimeWindow } from "../../chart/window";
 
 export const EXPORT_FORMATS = ["csv", "parquet", "arrow", "json"] as const;

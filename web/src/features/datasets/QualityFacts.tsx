@@ -1,7 +1,7 @@
 /** The details pane's data-quality section: coverage, gaps, bad bars, and re-assessing. */
 import { useState } from "react";
 
-import { assessTableQuality } from "../../api/client";
+import { assessTableQuality } from "../../api/endpoints/stocks";
 import type { DataQuality, Dataset } from "../../api/types";
 import { formatCompact } from "../../chart/time";
 import { ProblemBox } from "../../ui/ProblemBox";
@@ -44,7 +44,7 @@ export function QualityFacts({ dataset, onAssessed }: Props) {
           ["Coverage", `${formatCoverage(q.coverage)} of ${formatCompact(q.expected)} ${basisWords(q)}`],
           ["Stored bars", formatCompact(q.bars)],
           ["Missing", q.missing > 0 ? `${formatCompact(q.missing)} in ${formatCompact(q.gaps)} gap${q.gaps === 1 ? "" : "s"}` : "none"],
-          ["Duplicates dropped", q.duplicates_dropped === null || q.duplicates_dropped === undefined ? "—" : formatCompact(q.duplicates_dropped)],
+          ["Duplicates dropped", q.duplicates_dropped === null ? "—" : formatCompact(q.duplicates_dropped)],
           ["Zero volume", q.zero_volume_bars > 0 ? `${formatCompact(q.zero_volume_bars)} bars in ${formatCompact(q.zero_volume_runs)} runs` : "none"],
           [
             "OHLC errors",

@@ -21,7 +21,7 @@ export function formatCoverage(coverage: number | null | undefined): string {
 
 /** How good the coverage is: ≥ 99.5 % good, ≥ 95 % fair, else poor; `none` when nothing is expected or not assessed. */
 export function qualityTone(q: DataQuality | null | undefined): QualityTone {
-  if (q === null || q === undefined || q.coverage === null || q.coverage === undefined) return "none";
+  if (q === null || q === undefined || q.coverage === null) return "none";
   if (q.coverage >= 0.995) return "good";
   if (q.coverage >= 0.95) return "fair";
   return "poor";

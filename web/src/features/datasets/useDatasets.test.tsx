@@ -1,12 +1,14 @@
 // @vitest-environment jsdom
 // The dataset list hook against a fake API, and the Analysis page's wiring: the chart's gap report
 // assessing a dataset never assessed shows in the list and the details pane without another request.
+import { QueryClientProvider } from "@tanstack/react-query";
 import { act, type ReactElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import type { DataQuality, DataQualityReport, Dataset } from "../../api/types";
 import { useGapBands } from "../../chart/useGapBands";
+import { createQueryClient } from "../../queries/queryClient";
 import { DatasetList } from "./DatasetList";
 import { QualityFacts } from "./QualityFacts";
 import { type DatasetsState, useDatasets } from "./useDatasets";
@@ -52,7 +54,7 @@ let root: Root | null = null;
 async function mount(element: ReactElement): Promise<HTMLElement> {
   const el = document.createElement("div");
   root = createRoot(el);
-  await act(async () => root?.render(element));
+  await act(async () => root?.render(<QueryClientProvider client={createQueryClient()}>{element}</QueryClientProvider>));
   await settle();
   return el;
 }

@@ -1,14 +1,16 @@
 /** The dataset list from `GET /api/v1/stocks/tables`, sorted, with a reload. */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
 
-import { listDatasets } from "../../api/client";
+import { listDatasets } from "../../api/endpoints/stocks";
 import type { DataQuality, Dataset } from "../../api/types";
-import { useResource } from "../../lib/useResource";
+import { datasetKeys } from "../../queries/keys/datasets";
 import { sortDatasets } from "./model";
 
 export interface DatasetsState {
   datasets: Dataset[] | null;
   error: unknown;
+  /** Whether the list is being read (the first time or again). */
   loading: boolean;
   reload: () => void;
   /** Drops a dataset from the list at once (after deleting it), then reloads. */
@@ -17,24 +19,28 @@ export interface DatasetsState {
   assessed: (table: string, quality: DataQuality) => void;
 }
 
-async function loadSorted(signal: AbortSignal): Promise<Dataset[]> {
-  return sortDatasets(await listDatasets(signal));
-}
-
 export function useDatasets(): DatasetsState {
-  const { data, error, loading, reload, set } = useResource(loadSorted, "datasets");
+  const client = useQueryClient();
+  const { data, error, isFetching, refetch } = useQuery({
+    queryKey: datasetKeys.list(),
+    queryFn: ({ signal }) => listDatasets(signal),
+    select: sortDatasets,
+  });
+  const reload = useCallback(() => {
+    void refetch();
+  }, [refetch]);
   const drop = useCallback(
     (table: string) => {
-      set((list) => (list === null ? list : list.filter((d) => d.table !== table)));
-      reload();
+      client.setQueryData<Dataset[]>(datasetKeys.list(), (list) => list?.filter((d) => d.table !== table));
+      void client.invalidateQueries({ queryKey: datasetKeys.list() });
     },
-    [set, reload],
+    [client],
   );
   const assessed = useCallback(
     (table: string, quality: DataQuality) => {
-      set((list) => (list === null ? list : list.map((d) => (d.table === table ? { ...d, quality } : d))));
+      client.setQueryData<Dataset[]>(datasetKeys.list(), (list) => list?.map((d) => (d.table === table ? { ...d, quality } : d)));
     },
-    [set],
+    [client],
   );
-  return { datasets: data, error, loading, reload, drop, assessed };
+  return { datasets: data ?? null, error, loading: isFetching, reload, drop, assessed };
 }

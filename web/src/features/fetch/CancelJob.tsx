@@ -1,7 +1,7 @@
 /** Cancels a running fetch job (`POST /api/v1/jobs/{id}/cancel`); the job's own state then says when it stopped. */
 import { useState } from "react";
 
-import { cancelJob } from "../../api/client";
+import { cancelJob } from "../../api/endpoints/jobs";
 import { ApiError } from "../../api/problem";
 import type { JobStatus } from "../../api/types";
 import { ProblemBox } from "../../ui/ProblemBox";

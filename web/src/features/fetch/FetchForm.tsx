@@ -1,7 +1,7 @@
 /** The fetch form: symbols, bar size, range, adjustment and source → `POST /api/v1/stocks/fetch`. */
-import { type FormEvent, useState } from "react";
+import { type SubmitEvent, useState } from "react";
 
-import { startFetch } from "../../api/client";
+import { startFetch } from "../../api/endpoints/stocks";
 import type { JobAccepted } from "../../api/types";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { defaultFormValues, type FetchFormErrors, type FetchFormValues, SOURCES, TIMESPANS, validateFetchForm } from "./form";
@@ -24,7 +24,7 @@ export function FetchForm({ onStarted }: Props) {
     setValues((v) => ({ ...v, [key]: value }));
   };
 
-  const submit = async (event: FormEvent): Promise<void> => {
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
     event.preventDefault();
     setProblem(null);
     const result = validateFetchForm(values);

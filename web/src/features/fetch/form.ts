@@ -21,7 +21,7 @@ export type FetchFormErrors = Partial<Record<keyof FetchFormValues, string>>;
 
 export type FetchFormResult = { ok: true; request: FetchRequest } | { ok: false; errors: FetchFormErrors };
 
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.:^\-]{0,19}$/;
+const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.:^-]{0,19}$/;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** `YYYY-MM-DD` of a date (its UTC calendar day). */

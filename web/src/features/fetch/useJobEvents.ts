@@ -1,12 +1,14 @@
 /**
  * Follows `fetch_progress` events of one job over the API's WebSocket (`/api/v1/ws`; the
- * session cookie authenticates it). Reconnects after a drop while `jobId` is set; reports
- * whether the socket is open so the caller can poll less often meanwhile.
+ * session cookie authenticates it) and hands them to the query cache (`serverEvents.ts`), which
+ * merges them into the job's status. Reconnects after a drop while `jobId` is set; reports whether
+ * the socket is open so the caller can poll less often meanwhile.
  */
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 
 import { closeQuietly, eventsUrl, messageObject } from "../../api/socket";
 import type { FetchProgressEvent } from "../../api/types";
+import { useServerEventHandler } from "../../queries/useServerEventHandler";
 
 const RECONNECT_MS = 3000;
 
@@ -21,15 +23,11 @@ export function parseFetchProgress(data: unknown, jobId: string): FetchProgressE
   return event as FetchProgressEvent;
 }
 
-export function useJobEvents(jobId: string | null, onEvent: (event: FetchProgressEvent) => void): boolean {
+export function useJobEvents(jobId: string | null): boolean {
   const [open, setOpen] = useState(false);
-  const handler = useRef(onEvent);
-  useEffect(() => {
-    handler.current = onEvent;
-  });
+  const onServerEvent = useServerEventHandler();
 
   useEffect(() => {
-    setOpen(false);
     if (jobId === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
     let socket: WebSocket | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -43,10 +41,12 @@ export function useJobEvents(jobId: string | null, onEvent: (event: FetchProgres
         return;
       }
       socket = ws;
-      ws.onopen = () => setOpen(true);
+      ws.onopen = () => {
+        setOpen(true);
+      };
       ws.onmessage = (message: MessageEvent) => {
         const event = parseFetchProgress(message.data, jobId);
-        if (event !== null) handler.current(event);
+        if (event !== null) onServerEvent(event);
       };
       ws.onclose = () => {
         setOpen(false);
@@ -58,8 +58,9 @@ export function useJobEvents(jobId: string | null, onEvent: (event: FetchProgres
       stopped = true;
       clearTimeout(timer);
       closeQuietly(socket);
+      setOpen(false);
     };
-  }, [jobId]);
+  }, [jobId, onServerEvent]);
 
   return open;
 }

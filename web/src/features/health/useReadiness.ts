@@ -1,35 +1,19 @@
 /** Store readiness from `GET /ready`, refreshed every 15 s. */
-import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 
-import { getReadiness } from "../../api/client";
-import { isAbortError } from "../../api/problem";
+import { getReadiness } from "../../api/endpoints/health";
 import type { Readiness } from "../../api/types";
+import { healthKeys } from "../../queries/keys/health";
 
 export const READINESS_INTERVAL_MS = 15_000;
 
 export function useReadiness(): { readiness: Readiness | null; error: unknown } {
-  const [readiness, setReadiness] = useState<Readiness | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async (): Promise<void> => {
-      try {
-        setReadiness(await getReadiness(controller.signal));
-        setError(null);
-      } catch (e) {
-        if (isAbortError(e)) return;
-        setError(e);
-      }
-      timer = setTimeout(() => void tick(), READINESS_INTERVAL_MS);
-    };
-    void tick();
-    return () => {
-      clearTimeout(timer);
-      controller.abort();
-    };
-  }, []);
-
-  return { readiness, error };
+  const { data, error } = useQuery({
+    queryKey: healthKeys.readiness(),
+    queryFn: ({ signal }) => getReadiness(signal),
+    refetchInterval: READINESS_INTERVAL_MS,
+    // The next reading is the retry: an unreachable API is said at once, not after a few attempts.
+    retry: false,
+  });
+  return { readiness: data ?? null, error };
 }

@@ -1,7 +1,9 @@
 /** The import form: a CSV or Parquet file and the series it holds → `POST /api/v1/stocks/import`. */
-import { type FormEvent, useRef, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { type SubmitEvent, useRef, useState } from "react";
 
 import { isAbortError } from "../../api/problem";
+import { datasetKeys } from "../../queries/keys/datasets";
 import { ProblemBox } from "../../ui/ProblemBox";
 import {
   COMMON_ZONES,
@@ -37,6 +39,7 @@ export function ImportForm() {
   const [outcome, setOutcome] = useState<ImportOutcome | null>(null);
   const [uploading, setUploading] = useState(false);
   const abort = useRef<AbortController | null>(null);
+  const client = useQueryClient();
 
   const set = <K extends keyof ImportFormValues>(key: K, value: ImportFormValues[K]): void => {
     setValues((v) => ({ ...v, [key]: value }));
@@ -49,7 +52,7 @@ export function ImportForm() {
     if (chosen !== null && values.symbol.trim() === "") set("symbol", guessSymbol(chosen.name));
   };
 
-  const submit = async (event: FormEvent): Promise<void> => {
+  const submit = async (event: SubmitEvent<HTMLFormElement>): Promise<void> => {
     event.preventDefault();
     setProblem(null);
     setOutcome(null);
@@ -63,7 +66,9 @@ export function ImportForm() {
     abort.current = controller;
     setUploading(true);
     try {
-      setOutcome(await importFile(file, result.params, controller.signal));
+      const imported = await importFile(file, result.params, controller.signal);
+      setOutcome(imported);
+      if (imported.kind === "imported") void client.invalidateQueries({ queryKey: datasetKeys.all });
     } catch (e) {
       if (!isAbortError(e)) setProblem(e);
     } finally {

@@ -1,7 +1,7 @@
 // The import form's pure logic, and the upload against a fake fetch (the file as the body, CSRF, outcomes).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { resetSessionStateForTests } from "../../api/client";
+import { resetSessionStateForTests } from "../../api/http";
 import { ApiError } from "../../api/problem";
 import {
   DEFAULT_IMPORT_VALUES,

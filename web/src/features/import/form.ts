@@ -38,7 +38,7 @@ export const DEFAULT_IMPORT_VALUES: ImportFormValues = {
   epochUnit: "auto",
 };
 
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.:\-]{0,19}$/;
+const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.:-]{0,19}$/;
 const ZONE_RE = /^[A-Za-z0-9_+\-/]{1,64}$/;
 
 /**
@@ -114,8 +114,8 @@ export function isRejection(body: unknown): body is ImportRejection {
  * @example problemLine({ line: 3, column: "open", message: "'abc' is not a number" }, "csv") // "line 3: open: 'abc' is not a number"
  */
 export function problemLine(problem: ImportProblem, format: ImportRejection["format"]): string {
-  const where = problem.line !== null && problem.line !== undefined ? `${format === "parquet" ? "row" : "line"} ${problem.line}: ` : "";
-  const column = problem.column !== null && problem.column !== undefined && problem.column !== "" ? `${problem.column}: ` : "";
+  const where = problem.line !== null ? `${format === "parquet" ? "row" : "line"} ${problem.line}: ` : "";
+  const column = problem.column !== null && problem.column !== "" ? `${problem.column}: ` : "";
   return `${where}${column}${problem.message}`;
 }
 

@@ -3,7 +3,7 @@
  * streams it to disk), the series is named in the query. The API client adds the CSRF header and
  * renews the session as for any write.
  */
-import { API_PREFIX, requestRaw } from "../../api/client";
+import { API_PREFIX, requestRaw } from "../../api/http";
 import { problemFromBody } from "../../api/problem";
 import { importQuery, type ImportParams, type ImportRejection, type ImportResult, isRejection } from "./form";
 

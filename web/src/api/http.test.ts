@@ -1,20 +1,11 @@
 // The fetch wrapper's session handling against a fake fetch: CSRF header, one shared refresh, retry, lost session.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import {
-  csrfToken,
-  getMe,
-  listAudit,
-  listDatasets,
-  login,
-  logout,
-  onSession,
-  readCookie,
-  requestJson,
-  resetSessionStateForTests,
-  setSessionLostHandler,
-  startFetch,
-} from "./client";
+import { csrfToken, readCookie } from "./cookies";
+import { listAudit } from "./endpoints/admin";
+import { getMe, login, logout } from "./endpoints/auth";
+import { listDatasets, startFetch } from "./endpoints/stocks";
+import { onSession, requestJson, resetSessionStateForTests, setSessionLostHandler } from "./http";
 import { ApiError } from "./problem";
 import type { FetchRequest, Session } from "./types";
 

@@ -2,7 +2,7 @@ import { makeData, makeVector, Table, tableToIPC, Timestamp, TimeUnit } from "ap
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { ARROW_STREAM, clearSliceCache, fetchChartSlice, parseSliceMeta } from "./chartData";
-import { ApiError } from "./problem";
+import { ApiError } from "../problem";
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -38,7 +38,7 @@ describe("fetchChartSlice", () => {
     expect(url).toBe("/api/v1/stocks/chart-data");
     expect(init.method).toBe("POST");
     expect(new Headers(init.headers).get("Accept")).toContain(ARROW_STREAM);
-    expect(JSON.parse(String(init.body))).toEqual({ table: "aapl", timeframe: "1d", from: 0, to: 10, max_points: 100, adjusted: true, session: "extended" });
+    expect(JSON.parse(init.body as string)).toEqual({ table: "aapl", timeframe: "1d", from: 0, to: 10, max_points: 100, adjusted: true, session: "extended" });
   });
 
   it("asks again with If-None-Match and reuses the remembered answer on a 304", async () => {

@@ -1,15 +1,15 @@
 /**
  * `POST /api/v1/stocks/chart-data` — a chart slice as an Arrow IPC stream plus the headers that
- * describe it. Kept apart from `client.ts` so that only the Analysis page loads apache-arrow.
+ * describe it. Kept apart from `stocks.ts` so that only the Analysis page loads apache-arrow.
  *
  * Answers carry an `ETag`; the last few answers are kept in memory (by request body) and asked
  * for again with `If-None-Match`, so scrolling back and forth over the same windows costs a 304.
  */
 import { tableFromIPC, type Table } from "apache-arrow";
 
-import { API_PREFIX, requestRaw } from "./client";
-import { ApiError } from "./problem";
-import type { ChartDataRequest } from "./types";
+import { API_PREFIX, requestRaw } from "../http";
+import { ApiError } from "../problem";
+import type { ChartDataRequest } from "../types";
 
 export const ARROW_STREAM = "application/vnd.apache.arrow.stream";
 
