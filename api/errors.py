@@ -95,6 +95,7 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
         case SourceError():
             return problem(502, str(exc), source=exc.source)
         case QueryBudgetExceeded():
+            log.warning("query over its time budget", error=str(exc), cause=str(exc.__cause__ or ""))
             return problem(504, str(exc))
         case Unavailable():
             log.error("store unavailable", error=str(exc))

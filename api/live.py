@@ -40,7 +40,14 @@ log = structlog.get_logger(__name__)
 def recorder_for(runtime: Runtime, source: SourceName) -> LiveRecorder:
     """A :class:`LiveRecorder` over the runtime's stores."""
     services = runtime.services
-    return LiveRecorder(services.bars, services.catalog, services.versions, services.publisher, source=source)
+    return LiveRecorder(
+        services.bars,
+        services.catalog,
+        services.versions,
+        services.publisher,
+        source=source,
+        writer=services.writer,
+    )
 
 
 class LiveRunner:

@@ -17,15 +17,20 @@ from api.lock import DataDirLock
 from api.settings import Settings
 from api.stack import Stack, start_stack
 from pipelines.charts.exports import Exporter
+from pipelines.charts.joins import SliceJoins
+from pipelines.charts.slices import ChartSlices
 from pipelines.datasets import DatasetService
+from pipelines.indicators.joins import IndicatorJoiner
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
 from pipelines.ingest.sources.base import BarSource
 from pipelines.ingest.sources.polygon_rest import PolygonRestSource
 from pipelines.ingest.sources.synthetic import SyntheticSource
+from pipelines.jobs.queue import QUEUE_NAME
 from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
+from pipelines.series.writes import BarWriter
 from pipelines.services import Services
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
@@ -37,8 +42,6 @@ from warehouse.catalog.sessions import SessionRepository
 from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
-
-QUEUE_NAME = "k2q:queue"
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Runtime:
             await bars.ensure_schema()
             catalog = DatasetRepository(stack.pool)
             versions = SeriesVersions(stack.redis)
+            writer = BarWriter(bars, catalog, versions)
             sources: dict[str, BarSource] = {"synthetic": SyntheticSource()}
             if settings.polygon.api_key:
                 sources["polygon"] = PolygonRestSource(
@@ -75,7 +79,14 @@ class Runtime:
                 bars=bars,
                 catalog=catalog,
                 jobs=JobRepository(stack.pool),
-                datasets=DatasetService(catalog, bars, versions, settings.hot_cache_mb * 1024 * 1024),
+                datasets=DatasetService(catalog, bars, versions),
+                charts=ChartSlices(
+                    catalog,
+                    bars,
+                    versions,
+                    SliceJoins([IndicatorJoiner()]),  # the one list of column prefixes joined to slices
+                    hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
+                ),
                 fetcher=Fetcher(
                     sources,
                     bars,
@@ -83,12 +94,14 @@ class Runtime:
                     versions,
                     windows=FetchWindowRepository(stack.pool),
                     quality=quality,
+                    writer=writer,
                 ),
                 publisher=EventPublisher(stack.redis),
                 versions=versions,
                 exporter=Exporter(catalog, bars),
                 quality=quality,
-                flat_files=FlatFileLoader(flat_files, bars, catalog, versions, quality),
+                flat_files=FlatFileLoader(flat_files, bars, catalog, versions, quality, writer=writer),
+                writer=writer,
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(

@@ -60,10 +60,16 @@ def check_bind(settings: Settings) -> None:
 
 
 async def _first_run(runtime: Runtime, lock: DataDirLock, url: str) -> str:
-    """Make sure an admin exists; hand local ``k2q`` commands a key; return a one-time login link."""
+    """Make sure an admin exists; hand local ``k2q`` commands a key; return a one-time login link.
+
+    Runs before the API listens, so that once ``/ready`` answers, the first admin and
+    ``K2Q_BOOTSTRAP_API_KEY`` authenticate; under a catalog-wide lock, so that API replicas
+    starting together create the admin and register the key once.
+    """
     auth = runtime.auth
-    admin = await auth.ensure_admin()
-    await auth.ensure_bootstrap_key(admin)
+    async with runtime.stack.exclusive("k2q:first-run"):
+        admin = await auth.ensure_admin()
+        await auth.ensure_bootstrap_key(admin)
     if lock.held:
         lock.write_secret(CLI_KEY_FILE, await auth.local_cli_key(admin))
     return f"{url}/login?token={await auth.login_link(admin)}"
@@ -101,6 +107,9 @@ async def run(
 ) -> None:
     """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM.
 
+    The API listens only once every start-up step that requests depend on is done (stores and
+    migrations, the demo data and live feed, the first admin, ``K2Q_BOOTSTRAP_API_KEY`` and the
+    local CLI key), so a 200 from ``/ready`` means the instance serves authenticated requests.
     ``on_ready(url, login_url)`` is called once the API listens (``("worker", None)`` for a worker).
     """
     lock = DataDirLock(settings.stores.data_dir.resolve())
@@ -155,6 +164,8 @@ async def _serve(
     if seed and settings.seed_demo and settings.live_demo and not settings.polygon.api_key:
         live = await start_live_demo(runtime)
     if api:
+        url = settings.server.url
+        login_url = await _first_run(runtime, lock, url)  # before listening: no 401 after /ready says ok
         config = uvicorn.Config(
             create_app(runtime),
             host=settings.server.host,
@@ -170,8 +181,6 @@ async def _serve(
         if tasks[-1].done():
             await tasks[-1]
             raise StartupError(f"the API could not listen on {settings.server.host}:{settings.server.port}")
-        url = settings.server.url
-        login_url = await _first_run(runtime, lock, url)
         lock.advertise(url)
         if on_ready is not None:
             on_ready(url, login_url)

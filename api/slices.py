@@ -33,7 +33,7 @@ async def chart_data(
 ) -> Response[bytes]:
     """The chart-data answer: 304 when the client holds it, from the cache when a replica made it."""
     services = runtime.services
-    plan = await services.datasets.plan(data)
+    plan = await services.charts.plan(data)
     as_json = wants_json(request)
     version = await services.versions.current(plan.ref)
     etag = _etag(version.token, data, as_json)
@@ -47,7 +47,7 @@ async def chart_data(
         cached = msgspec.msgpack.decode(hit, type=_Cached)
         headers = cached.headers | validators | {"X-K2Q-Cache": "hit"}
         return Response(cached.body, media_type=cached.media_type, headers=headers)
-    result, meta = await services.datasets.chart_slice(plan, data, version)
+    result, meta = await services.charts.chart_slice(plan, data, version)
     response = slice_response(request, result.table, meta)
     body = response.content
     if len(body) <= CACHE_MAX_BYTES and not meta.truncated:

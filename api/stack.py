@@ -53,6 +53,16 @@ class Stack:
         if self._postgres is not None:
             await asyncio.to_thread(stop_embedded_postgres, self._postgres)
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold the Postgres advisory lock ``name``: one holder at a time among the catalog's processes."""
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (name,))
+
     async def check(self) -> dict[str, tuple[bool, float, str | None]]:
         """Ping every store: ``{name: (ok, latency_ms, error)}``."""
 

@@ -45,7 +45,7 @@ from bench import seed_baseline
 from bench.chart_data import RAW_ROWS_SQL, RAW_SQL
 from bench.common import minute_bars, p50, p99, report, start_runtime
 from pipelines.series.versions import Span
-from schemas.bars import ChartDataRequest, SeriesKey
+from schemas.bars import ChartDataRequest, SeriesKey, SliceQuery
 from tests.data import store_minute_dataset
 from tests.process import free_port
 from warehouse.clickhouse.bars import BarStore
@@ -388,14 +388,18 @@ class _Bench:
         async def service(n: int) -> None:
             data = request(n)
             began = time.perf_counter()
-            plan = await services.datasets.plan(data)
+            plan = await services.charts.plan(data)
             plan_s.append(time.perf_counter() - began)
-            await services.datasets.chart_slice(plan, data)
+            await services.charts.chart_slice(plan, data)
 
         async def store(n: int) -> None:
             ref = SeriesKey.of(symbol=symbols[n % len(symbols)], series="1m", adjusted=True)
             timed.seconds = 0.0
-            await bars.chart_slice(ref, "1m", lo - dt.timedelta(seconds=n), hi, MAX_POINTS)
+            await bars.chart_slice(
+                SliceQuery(
+                    ref=ref, timeframe="1m", start=lo - dt.timedelta(seconds=n), end=hi, max_points=MAX_POINTS
+                )
+            )
             query_s.append(timed.seconds)
 
         samples = await _paired(
@@ -416,8 +420,8 @@ class _Bench:
             ("POST chart-data over HTTP (cold)", "api"),
             ("GET /health over HTTP (HTTP + middleware floor)", "health"),
             ("GET /auth/me with the API key (+ key lookup, rate limit)", "me"),
-            ("in process: datasets.plan + datasets.chart_slice", "service"),
-            ("  of which datasets.plan (catalog lookup in Postgres)", "plan"),
+            ("in process: charts.plan + charts.chart_slice", "service"),
+            ("  of which charts.plan (catalog lookup in Postgres)", "plan"),
             ("in process: BarStore.chart_slice alone", "store"),
             ("  of which its chDB query (fine buckets, before NumPy coarsening)", "query"),
             ("raw chDB GROUP BY, same buckets", "raw"),

@@ -31,7 +31,6 @@ import multiprocessing
 import socket
 import tempfile
 import time
-import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,8 @@ from bench.common import report
 from bench.export import PeakMemory
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.sources.polygon_rest import plan_windows
+from pipelines.jobs.kinds import JobKind
+from pipelines.jobs.submit import record
 from schemas.bars import TS_TYPE, SeriesKey, SeriesRequest
 from schemas.datasets import FetchRequest
 from tests.loopback.polygon import NEW_YORK
@@ -170,8 +171,7 @@ async def backfill(runtime: Runtime, fetcher: Fetcher, symbols: list[str]) -> tu
         the partitions it wrote, embedded mode only, and registers datasets); seconds in all.
     """
     request = FetchRequest(symbols=symbols, timespan="minute", from_=YEAR[0], to=YEAR[1], source="polygon")
-    job_id = uuid.uuid4().hex
-    await runtime.services.jobs.create(job_id, "fetch", request, request.symbols, "bench")
+    job_id = await record(runtime.services.jobs, JobKind.FETCH, request, "bench")
     compact = fetcher.bars.compact
     stored_at: list[float] = []
 

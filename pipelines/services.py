@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.charts.exports import Exporter
+from pipelines.charts.slices import ChartSlices
 from pipelines.datasets import DatasetService
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
 from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
+from pipelines.series.writes import BarWriter
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore
@@ -24,9 +26,13 @@ class Services:
     catalog: DatasetRepository
     jobs: JobRepository
     datasets: DatasetService
+    charts: ChartSlices
+    """Chart slices: plan, cut (hot cache or ClickHouse), join ``ind:``… columns."""
     fetcher: Fetcher
     publisher: EventPublisher
     versions: SeriesVersions
     exporter: Exporter
     quality: QualityAssessor
     flat_files: FlatFileLoader
+    writer: BarWriter
+    """The one write path for bars: insert, version bump, dataset registration."""

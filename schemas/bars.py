@@ -9,6 +9,7 @@ import msgspec
 import pyarrow as pa
 
 from schemas.values import (
+    BarWidth,
     DatasetName,
     Session,
     SourceName,
@@ -174,6 +175,40 @@ class SeriesKey(msgspec.Struct, frozen=True, kw_only=True):
         """
         multiplier, timespan = parse_series_code(series)
         return cls(symbol=symbol, multiplier=multiplier, timespan=timespan, adjusted=adjusted)
+
+
+class SliceQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """What a chart slice is cut from: one stored series over a window, within a pixel budget.
+
+    The slice engine (:mod:`warehouse.clickhouse.slice_search`) answers it from ClickHouse or from
+    the hot cache alike; joins (``ind:``, ``proj:``, ``trade:`` columns) are added on top of it.
+    """
+
+    ref: SeriesKey
+    """The stored series the buckets are built from."""
+    timeframe: str
+    """The narrowest bucket width wanted (a ladder code such as ``1m``, ``2h``, ``1w``)."""
+    start: dt.datetime
+    """First instant of the window (aware, UTC)."""
+    end: dt.datetime
+    """Last instant of the window, inclusive."""
+    max_points: int
+    """Most buckets to return; wider buckets are used when the window holds more."""
+    session: Session = "extended"
+    """``regular`` keeps only 09:30–16:00 New York bars (intraday series only)."""
+    widths: tuple[str, ...] | None = None
+    """The widths the slice may use, narrowest first (default: every ladder width from ``timeframe``)."""
+
+    @property
+    def regular(self) -> bool:
+        """Whether only regular-session bars count (a daily or wider series has no session to cut).
+
+        >>> key = SeriesKey.of(symbol="SPY", series="1d", adjusted=True)
+        >>> at = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+        >>> SliceQuery(ref=key, timeframe="1d", start=at, end=at, max_points=2, session="regular").regular
+        False
+        """
+        return self.session == "regular" and BarWidth.of(self.ref.series).is_intraday
 
 
 class SeriesRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,7 +8,6 @@ import datetime as dt
 import signal
 import sys
 import time
-import uuid
 import warnings
 from typing import Any, NoReturn
 
@@ -268,24 +267,24 @@ def _cancel_through_server(client: httpx.Client, accepted: JobAccepted, bars: _B
 
 
 def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
-    """No server holds the data dir: open the stores here and run the fetch job in this process."""
+    """No server holds the data dir: open the stores here, record the fetch job and run it in this process."""
     from api.runtime import local_runtime
-    from pipelines.ingest.fetch import MARKET
-    from pipelines.ingest.fetch_job import run_fetch_job
+    from pipelines.jobs.kinds import JobKind
+    from pipelines.jobs.runner import cancel_job, run_job
+    from pipelines.jobs.submit import record
 
     async def go() -> JobStatus:
         async with local_runtime(settings) as runtime:
             services = runtime.services
             services.fetcher.check(request)
-            job_id = uuid.uuid4().hex
-            await services.jobs.create(job_id, "fetch", request, request.symbols or [MARKET], LOCAL_OWNER)
+            job_id = await record(services.jobs, JobKind.FETCH, request, LOCAL_OWNER)
             bars = _Bars()
             loop = asyncio.get_running_loop()
             cancels: list[asyncio.Task[Any]] = []
 
             async def cancel() -> None:
                 with contextlib.suppress(Conflict):  # it ended meanwhile
-                    await services.jobs.cancel(job_id)
+                    await cancel_job(services, job_id, LOCAL_OWNER, admin=True)
 
             # Ctrl-C cancels the job; the job notices within a second, stores what it has and stops.
             loop.add_signal_handler(signal.SIGINT, lambda: cancels.append(loop.create_task(cancel())))
@@ -298,7 +297,7 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
             with bars.progress:
                 watcher = asyncio.create_task(watch())
                 try:
-                    await run_fetch_job(services, job_id, request, LOCAL_OWNER)
+                    await run_job(services, JobKind.FETCH, job_id, request, LOCAL_OWNER)
                 finally:
                     watcher.cancel()
                     loop.remove_signal_handler(signal.SIGINT)

@@ -184,9 +184,9 @@ def _in_process(settings: Settings, file: Path, options: ImportOptions, fail: Fa
                 async def stage(name: str) -> None:
                     status.update(f"{name} {file.name}")
 
-                return await Importer(services.bars, services.catalog, services.versions).run(
-                    file, options, stage
-                )
+                return await Importer(
+                    services.bars, services.catalog, services.versions, writer=services.writer
+                ).run(file, options, stage)
 
     try:
         return asyncio.run(go())

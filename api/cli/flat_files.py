@@ -130,6 +130,7 @@ def _in_process(settings: Settings, request: FlatFileRequest, fail: Fail) -> Non
                 services.bars,
                 services.catalog,
                 services.versions,
+                writer=services.writer,
             )
             plan = await loader.plan(request)
             bar = FlatFileBar()

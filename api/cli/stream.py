@@ -107,7 +107,12 @@ async def _stream_here(settings: Settings, symbols: list[str]) -> None:
     async with local_runtime(settings) as runtime:
         services = runtime.services
         recorder = LiveRecorder(
-            services.bars, services.catalog, services.versions, services.publisher, source="polygon"
+            services.bars,
+            services.catalog,
+            services.versions,
+            services.publisher,
+            source="polygon",
+            writer=services.writer,
         )
         rest = runtime.sources.get("polygon")
         stream = PolygonStream(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
@@ -13,8 +11,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import RuntimeDep
-from api.runtime import QUEUE_NAME
-from pipelines.ingest.flat_files import JOB_KIND, PROGRESS_LABEL
+from pipelines.jobs.kinds import JobKind
+from pipelines.jobs.submit import submit
 from schemas.flat_files import FlatFileRequest
 from schemas.jobs import JobAccepted
 
@@ -35,15 +33,5 @@ class FlatFilesController(Controller):
         listed first, so a wrong location or an empty range is a 422 before anything is queued.
         """
         await runtime.services.flat_files.plan(data)
-        job_id = uuid.uuid4().hex
         owner = principal_of(request).username
-        await runtime.services.jobs.create(job_id, JOB_KIND, data, [PROGRESS_LABEL], owner)
-        await runtime.queue.enqueue_job(
-            "load_flat_files",
-            job_id,
-            msgspec.to_builtins(data),
-            owner,
-            _job_id=job_id,
-            _queue_name=QUEUE_NAME,
-        )
-        return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
+        return await submit(runtime.queue, runtime.services.jobs, JobKind.FLAT_FILES, data, owner)

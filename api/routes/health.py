@@ -20,7 +20,11 @@ async def health() -> Liveness:
 
 @get("/ready", operation_id="ready", tags=["health"], opt=PUBLIC)
 async def ready(runtime: RuntimeDep, request: Request[Any, Any, Any]) -> Response[Readiness]:
-    """Every store answers (HTTP 503 when one does not); only signed-in callers see per-store detail."""
+    """Every store answers (HTTP 503 when one does not); only signed-in callers see per-store detail.
+
+    The API listens only once start-up is done (see :func:`api.serve.run`): when this answers 200,
+    the first admin and ``K2Q_BOOTSTRAP_API_KEY`` authenticate.
+    """
     checks = await runtime.stack.check()
     stores = {
         name: StoreHealth(ok=ok, mode=runtime.stack.modes[name], latency_ms=round(latency, 2), error=error)

@@ -116,7 +116,9 @@ class ImportController(Controller):
             ImportOptions,
         )  # fmt: skip
         async with spooled_body(request, MAX_IMPORT_BYTES) as path:
-            return await Importer(services.bars, services.catalog, services.versions).run(path, options)
+            return await Importer(
+                services.bars, services.catalog, services.versions, writer=services.writer
+            ).run(path, options)
 
 
 @contextlib.asynccontextmanager

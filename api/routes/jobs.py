@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import ServicesDep
-from pipelines.ingest.fetch_job import cancel_job
+from pipelines.jobs.runner import cancel_job
 from schemas.jobs import JobStatus
 from warehouse.errors import NotFound
 
@@ -46,7 +46,7 @@ class JobsController(Controller):
     ) -> JobStatus:
         """Cancel a queued or running job (its owner or an admin); bars it stored stay. 409 once it ended.
 
-        The job's state becomes ``cancelled`` at once; a running fetch stops within a second and
+        The job's state becomes ``cancelled`` at once; a running job stops within a second and
         publishes a last ``fetch_progress`` event with state ``cancelled``.
         """
         principal = principal_of(request)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Stream
@@ -14,10 +12,10 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.auth.guards import role
 from api.auth.principal import principal_of
 from api.deps import RuntimeDep, ServicesDep
-from api.runtime import QUEUE_NAME
 from api.slices import chart_data as answer_chart_data
 from pipelines.charts.exports import MEDIA_TYPES, parse_columns
-from pipelines.ingest.fetch import MARKET
+from pipelines.jobs.kinds import JobKind
+from pipelines.jobs.submit import submit
 from schemas.bars import BarPage, ChartDataRequest
 from schemas.datasets import Dataset, DeletedDataset, FetchRequest
 from schemas.jobs import JobAccepted
@@ -42,13 +40,8 @@ class StocksController(Controller):
         ``status_url``; ``POST /api/v1/jobs/{job_id}/cancel`` stops it.
         """
         runtime.services.fetcher.check(data)
-        job_id = uuid.uuid4().hex
         owner = principal_of(request).username
-        await runtime.services.jobs.create(job_id, "fetch", data, data.symbols or [MARKET], owner)
-        await runtime.queue.enqueue_job(
-            "fetch_bars", job_id, msgspec.to_builtins(data), owner, _job_id=job_id, _queue_name=QUEUE_NAME
-        )
-        return JobAccepted(job_id=job_id, status_url=f"/api/v1/jobs/{job_id}")
+        return await submit(runtime.queue, runtime.services.jobs, JobKind.FETCH, data, owner)
 
     @get("/tables", operation_id="listTables", opt=role("viewer"))
     async def tables(self, services: ServicesDep) -> list[Dataset]:

@@ -12,27 +12,42 @@ A change makes the entries of the months it touched unreachable (see
 :class:`pipelines.series.versions.SeriesVersion`), so a live minute costs one month's reload, not the
 series'. The blocks one request misses are loaded with one query. Slices are built from them
 with the same staged search and the same New York bucketing as the SQL path
-(:func:`warehouse.clickhouse.bars.staged_slice`), so both answer alike. Windows that would need
-more than a few months of fine bars go to ClickHouse.
+(:mod:`warehouse.clickhouse.slice_search`), so both answer alike.
+
+The cache declines a slice, and ClickHouse answers it, for exactly these reasons
+(:class:`Decline`):
+
+* ``off`` — the cache holds nothing (``max_bytes`` is 0: ``K2Q_HOT_CACHE_MB=0``);
+* ``not-intraday`` — the series is daily or wider: its slices are small queries already;
+* ``too-many-months`` — a stage of the search needs fine bars from more than :data:`MAX_MONTHS`
+  UTC months: a window over more months than that at a width no rollup serves (narrower than
+  30 minutes, e.g. sparse bars drawn at 1m). Widths rollups serve read fine bars only at the
+  window's edges, so they never decline.
+
+Every other slice of an intraday series is answered from memory (:meth:`HotBars.answer` says
+which of these declined a slice).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.series.versions import SeriesVersion, utc_months
-from schemas.bars import CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey
+from schemas.bars import CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey, SliceQuery
 from schemas.values import EXCHANGE_TZ, BarWidth
-from warehouse.clickhouse.bars import BarStore, Slice, plan_levels, reduce_runs, staged_slice
+from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.rollups import REGULAR_MINUTES, cut_points, epoch_ms, rollup_source
+from warehouse.clickhouse.slice_search import Slice, reduce_runs, search
 
 DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
 MAX_MONTHS: Final = 3
@@ -49,8 +64,34 @@ _Array = np.ndarray[Any, Any]
 _Key = tuple[Any, ...]
 
 
+class Decline(enum.StrEnum):
+    """Why the cache left a slice to ClickHouse (the only reasons it does)."""
+
+    OFF = "off"
+    """The cache holds nothing (``max_bytes`` is 0)."""
+    NOT_INTRADAY = "not-intraday"
+    """The series is daily or wider."""
+    TOO_MANY_MONTHS = "too-many-months"
+    """A stage needs fine bars from more than :data:`MAX_MONTHS` UTC months."""
+
+
+class Declined(msgspec.Struct, frozen=True, kw_only=True):
+    """A slice the cache left to ClickHouse, and why."""
+
+    reason: Decline
+    width: str | None = None
+    """``too-many-months``: the width of the stage that needed them."""
+    months: int = 0
+    """``too-many-months``: how many UTC months of fine bars that stage needed."""
+
+
 class _NotHot(Exception):
     """This slice needs more fine bars than the cache reads; ClickHouse answers it."""
+
+    def __init__(self, months: int) -> None:
+        super().__init__(months)
+        self.months = months
+        self.width: str | None = None
 
 
 class _Block:
@@ -86,37 +127,40 @@ class HotBars:
         self._bytes = 0
         self._loading: dict[_Key, asyncio.Future[_Block]] = {}
 
-    async def chart_slice(
-        self,
-        ref: SeriesKey,
-        version: SeriesVersion,
-        timeframe: str,
-        start: dt.datetime,
-        end: dt.datetime,
-        max_points: int,
-        *,
-        regular_session: bool,
-        widths: tuple[str, ...] | None,
-    ) -> Slice | None:
+    async def chart_slice(self, query: SliceQuery, version: SeriesVersion) -> Slice | None:
         """The slice :meth:`BarStore.chart_slice` would answer, or None when this cache does not serve it."""
-        if self.max_bytes <= 0 or not BarWidth.of(ref.series).is_intraday:
-            return None
-        levels = plan_levels(ref.series, timeframe, widths, start, end, max_points)
+        answer = await self.answer(query, version)
+        return answer if isinstance(answer, Slice) else None
+
+    async def answer(self, query: SliceQuery, version: SeriesVersion) -> Slice | Declined:
+        """The slice :meth:`BarStore.chart_slice` would answer for ``query`` at ``version``, or why not.
+
+        Raises:
+            InvalidQuery: the series is not fine enough for the query's timeframe.
+        """
+        if self.max_bytes <= 0:
+            return Declined(reason=Decline.OFF)
+        if not BarWidth.of(query.ref.series).is_intraday:
+            return Declined(reason=Decline.NOT_INTRADAY)
+        ref, start, end, regular = query.ref, query.start, query.end, query.regular
         lo, hi = epoch_ms(start), epoch_ms(end) + 1
 
-        async def stage(index: int, top: int) -> tuple[pa.Table, bool]:
-            base = levels.ladder[index]
+        async def stage(base: str, wider: tuple[str, ...], cap: int) -> tuple[pa.Table, bool]:
             source = rollup_source(ref.series, base)
             mid_lo = mid_hi = hi
             if source is not None:
                 cut_lo, cut_hi = cut_points(source, start, end)
                 if cut_lo < cut_hi:
                     mid_lo, mid_hi = epoch_ms(cut_lo), epoch_ms(cut_hi)
-            pieces = [await self._bars(ref, version, lo, mid_lo, regular_session)]
-            if mid_lo < mid_hi:
-                assert source is not None
-                pieces.append(await self._rollups(ref, version, source, mid_lo, mid_hi, regular_session))
-                pieces.append(await self._bars(ref, version, mid_hi, hi, regular_session))
+            try:
+                pieces = [await self._bars(ref, version, lo, mid_lo, regular)]
+                if mid_lo < mid_hi:
+                    assert source is not None
+                    pieces.append(await self._rollups(ref, version, source, mid_lo, mid_hi, regular))
+                    pieces.append(await self._bars(ref, version, mid_hi, hi, regular))
+            except _NotHot as exc:
+                exc.width = base
+                raise
             ts = np.concatenate([piece[0] for piece in pieces])
             values = {name: np.concatenate([piece[1][name] for piece in pieces]) for name in _PRICES}
             if base != ref.series:
@@ -124,15 +168,15 @@ class HotBars:
             columns: dict[str, pa.Array] = {"ts": pa.array(ts, TS_TYPE)} | {
                 name: pa.array(column, pa.float64()) for name, column in values.items()
             }
-            for code in levels.ladder[index + 1 : top + 1]:
+            for code in wider:
                 columns[f"b_{code}"] = pa.array(bucket_keys(code, ts), TS_TYPE)
             table = pa.table(columns)
-            return table.slice(0, levels.cap), table.num_rows > levels.cap
+            return table.slice(0, cap), table.num_rows > cap
 
         try:
-            return await staged_slice(levels, ref.series, max_points, stage)
-        except _NotHot:
-            return None
+            return await search(query, stage)
+        except _NotHot as exc:
+            return Declined(reason=Decline.TOO_MANY_MONTHS, width=exc.width, months=exc.months)
 
     async def _bars(
         self, ref: SeriesKey, version: SeriesVersion, lo: int, hi: int, regular: bool
@@ -142,7 +186,7 @@ class HotBars:
             return np.empty(0, np.int64), {name: np.empty(0, np.float64) for name in _PRICES}
         months = utc_months(_utc(lo), _utc(hi - 1))
         if len(months) > MAX_MONTHS:
-            raise _NotHot
+            raise _NotHot(len(months))
         keys = [(ref, "bars", year, month, version.month(year, month)) for year, month in months]
 
         async def load(missing: list[_Key]) -> list[pa.Table]:

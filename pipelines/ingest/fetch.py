@@ -18,16 +18,17 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.errors import PipelineClientError, UnsupportedRequest
+from pipelines.errors import UnsupportedRequest
 from pipelines.ingest.sources.base import BarSource, MarketSource
 from pipelines.ingest.window_runner import ProgressSink, Reporter, RunResult, WindowRunner, WindowUnit
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
+from pipelines.series.writes import BarWriter, DatasetExtent, SourceConflict
 from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey, SeriesRequest
-from schemas.datasets import Dataset, FetchRequest, dataset_name, exchange_day_bounds, series_of
+from schemas.datasets import Dataset, FetchRequest, exchange_day_bounds, series_of
 from schemas.jobs import SymbolProgress
 from schemas.values import NEW_YORK, SYMBOL_PATTERN, SourceName, series_code
-from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
+from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.fetch_windows import FetchSeries, FetchWindowRepository, WindowKey
 from warehouse.clickhouse.bars import BarStore
 
@@ -42,10 +43,6 @@ ASSESS_AT_MOST: Final = 200
 _WINDOWS_LISTED: Final = 3
 _TICKER: Final = re.compile(SYMBOL_PATTERN)
 _ROW_SCHEMA: Final = pa.schema([*BAR_ARROW_SCHEMA, pa.field("symbol", pa.string(), nullable=False)])
-
-
-class SourceConflict(PipelineClientError):
-    """The series is already stored from another source; mixing them would corrupt it."""
 
 
 class FetchOutcome:
@@ -93,6 +90,7 @@ class Fetcher:
         versions: Series versions, bumped whenever a series' bars change.
         windows: Where windows are checkpointed (jobs only; none: nothing is checkpointed).
         quality: Assesses the datasets a fetch registers (none: not assessed).
+        writer: The write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
     """
 
     def __init__(
@@ -104,6 +102,7 @@ class Fetcher:
         *,
         windows: FetchWindowRepository | None = None,
         quality: QualityAssessor | None = None,
+        writer: BarWriter | None = None,
     ) -> None:
         self.sources = sources
         self.bars = bars
@@ -111,6 +110,7 @@ class Fetcher:
         self.versions = versions
         self.windows = windows
         self.quality = quality
+        self.writer = writer or BarWriter(bars, catalog, versions)
 
     def source(self, name: str) -> BarSource:
         """The source called ``name``.
@@ -207,8 +207,7 @@ class Fetcher:
         reporter = Reporter(list(progress.values()), on_progress)
         await reporter.flush(force=True)
         runner = WindowRunner(
-            self.bars,
-            self.versions,
+            self.writer,
             series=code,
             adjusted=request.adjusted,
             source=source.name,
@@ -330,24 +329,14 @@ class Fetcher:
         self, symbols: Sequence[str], code: str, adjusted: bool, source: str
     ) -> dict[str, str]:
         """Symbols whose series is already stored from another source, with the reason."""
-        found: dict[str, str] = {}
-        for other in await self.catalog.for_symbols(symbols, adjusted):
-            if series_of(other).series == code and other.source != source and other.symbol not in found:
-                found[other.symbol] = str(
-                    SourceConflict(
-                        f"{other.symbol} {code} bars are stored from {other.source} (dataset {other.table});"
-                        f" delete it before fetching from {source}"
-                    )
-                )
-        return found
+        return {
+            symbol: str(SourceConflict.of(others[0], f"fetching from {source}"))
+            for symbol, others in (await self.writer.conflicts(code, adjusted, source, symbols)).items()
+        }
 
     async def _market_exclusions(self, code: str, adjusted: bool, source: str) -> set[str]:
         """Tickers whose daily series is stored from another source: a market fetch leaves them out."""
-        return {
-            dataset.symbol
-            for dataset in await self.catalog.all()
-            if dataset.adjusted == adjusted and series_of(dataset).series == code and dataset.source != source
-        }
+        return set(await self.writer.conflicts(code, adjusted, source))
 
     async def _register(
         self,
@@ -373,25 +362,18 @@ class Fetcher:
                 for symbol in symbols
                 if symbol in stats or (progress[symbol].error is None and not result.stopped)
             ]
-        records = [
-            DatasetRecord(
-                table=dataset_name(
-                    symbol, request.multiplier, request.timespan, request.from_, request.to, request.adjusted
-                ),
-                symbol=symbol,
-                timespan=request.timespan,
-                multiplier=request.multiplier,
-                adjusted=request.adjusted,
-                source=source,
-                start_date=request.from_,
-                end_date=request.to,
-                record_count=stats[symbol].count if symbol in stats else 0,
-                first_bar=stats[symbol].first if symbol in stats else None,
-                last_bar=stats[symbol].last if symbol in stats else None,
-            )
-            for symbol in symbols
-        ]
-        datasets = await self.catalog.upsert_many(records)
+        datasets = await self.writer.register(
+            [
+                DatasetExtent(
+                    key=SeriesKey.of(symbol=symbol, series=code, adjusted=request.adjusted),
+                    source=source,
+                    start=request.from_,
+                    end=request.to,
+                    stats=stats.get(symbol),
+                )
+                for symbol in symbols
+            ]
+        )
         for dataset in datasets:
             if dataset.symbol in progress:
                 progress[dataset.symbol].table = dataset.table

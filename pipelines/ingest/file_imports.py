@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pipelines.errors import PipelineClientError
 from pipelines.ingest.bar_files import BarFile, Rejected, line_of, read_bar_file
-from pipelines.ingest.fetch import SourceConflict
 from pipelines.series.versions import SeriesVersions
+from pipelines.series.writes import BarWriter, DatasetExtent, SourceConflict, source_conflicts
 from schemas.bars import SeriesKey
-from schemas.datasets import dataset_name, exchange_day_bounds, series_of
+from schemas.datasets import exchange_day_bounds, series_of
 from schemas.imports import (
     MAX_IMPORT_BYTES,
     ImportFormat,
@@ -29,7 +29,7 @@ from schemas.imports import (
     ImportSummary,
 )
 from schemas.values import NEW_YORK, SourceName, series_code
-from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
+from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore
 
 SOURCE: SourceName = "file"
@@ -62,12 +62,23 @@ def describe(problem: ImportProblem, fmt: ImportFormat | None) -> str:
 
 
 class Importer:
-    """Reads files of bars, stores them and registers their datasets."""
+    """Reads files of bars, stores them and registers their datasets.
 
-    def __init__(self, bars: BarStore, catalog: DatasetRepository, versions: SeriesVersions) -> None:
+    ``writer`` is the write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+    """
+
+    def __init__(
+        self,
+        bars: BarStore,
+        catalog: DatasetRepository,
+        versions: SeriesVersions,
+        *,
+        writer: BarWriter | None = None,
+    ) -> None:
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
+        self.writer = writer or BarWriter(bars, catalog, versions)
 
     async def run(
         self, path: Path, options: ImportOptions, on_stage: StageSink | None = None
@@ -85,12 +96,9 @@ class Importer:
             adjusted=options.adjusted,
         )
         existing = [d for d in await self.catalog.for_symbol(ref.symbol, ref.adjusted) if series_of(d) == ref]
-        for other in existing:
-            if other.source != SOURCE:
-                raise SourceConflict(
-                    f"{ref.symbol} {ref.series} bars are stored from {other.source} (dataset {other.table});"
-                    " delete it before importing a file of them"
-                )
+        others = source_conflicts(existing, ref.series, ref.adjusted, SOURCE).get(ref.symbol)
+        if others:
+            raise SourceConflict.of(others[0], "importing a file of them")
         await _tell(on_stage, "reading")
         read = await asyncio.to_thread(_read, path, options)
         if isinstance(read, Rejected):
@@ -102,34 +110,19 @@ class Importer:
         await _tell(on_stage, "storing")
         first, last = _bounds(read)
         try:
-            await self.bars.insert(ref, SOURCE, read.bars)
+            await self.writer.write(ref, SOURCE, read.bars)
         except Exception:
             if not existing:  # a new series: leave no part of the file behind
                 with contextlib.suppress(Exception):
                     await self.bars.delete(ref, first, last)
             raise
-        await self.versions.bump(ref, (first, last))
         await _tell(on_stage, "registering")
         start_day, end_day = first.astimezone(NEW_YORK).date(), last.astimezone(NEW_YORK).date()
         start, end = exchange_day_bounds(start_day, end_day)
         await self.bars.compact(ref, start, end)
         stats = await self.bars.stats(ref, start, end)
-        dataset = await self.catalog.upsert(
-            DatasetRecord(
-                table=dataset_name(
-                    ref.symbol, options.multiplier, options.timespan, start_day, end_day, options.adjusted
-                ),
-                symbol=ref.symbol,
-                timespan=options.timespan,
-                multiplier=options.multiplier,
-                adjusted=options.adjusted,
-                source=SOURCE,
-                start_date=start_day,
-                end_date=end_day,
-                record_count=stats.count,
-                first_bar=stats.first,
-                last_bar=stats.last,
-            )
+        [dataset] = await self.writer.register(
+            [DatasetExtent(key=ref, source=SOURCE, start=start_day, end=end_day, stats=stats)]
         )
         summary = ImportSummary(
             format=read.format,

@@ -23,12 +23,13 @@ import msgspec
 from pipelines.errors import PipelineClientError
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
+from pipelines.series.writes import BarWriter, DatasetExtent
 from schemas.bars import SeriesKey
-from schemas.datasets import Dataset, dataset_name, exchange_day_bounds
+from schemas.datasets import Dataset, exchange_day_bounds
 from schemas.flat_files import FlatFileFailure, FlatFileProgress, FlatFileRequest, FlatFileTimespan
 from schemas.values import series_code
-from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
-from warehouse.clickhouse.bars import BarStore
+from warehouse.catalog.datasets import DatasetRepository
+from warehouse.clickhouse.bars import BarStore, SeriesStats
 from warehouse.clickhouse.flat_files import FlatFile, FlatFileError, FlatFileStore, check_s3_location, day_of
 from warehouse.errors import InvalidQuery
 
@@ -38,11 +39,9 @@ SOURCE: Final = "polygon"
 MAX_CONSECUTIVE_FAILURES: Final = 5
 """After this many files in a row fail (and none before them loaded), the problem is the
 location or the credentials, not one file: the load stops instead of failing every file."""
-REGISTER_IN_PARALLEL: Final = 8
 ASSESS_AT_MOST: Final = 200
 """Datasets whose quality a load assesses at once; beyond that (a whole-market load) each is
 assessed when its report is first asked for."""
-JOB_KIND: Final = "flat_files"
 PROGRESS_LABEL: Final = "flat files"
 """The one progress entry of a flat-file job: files done of total, bars stored."""
 
@@ -198,7 +197,10 @@ def _describe_range(start: dt.date | None, end: dt.date | None) -> str:
 
 
 class FlatFileLoader:
-    """Loads Polygon flat files into the bar store and registers a dataset per symbol."""
+    """Loads Polygon flat files into the bar store and registers a dataset per symbol.
+
+    ``writer`` is the write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+    """
 
     def __init__(
         self,
@@ -207,12 +209,15 @@ class FlatFileLoader:
         catalog: DatasetRepository,
         versions: SeriesVersions,
         quality: QualityAssessor | None = None,
+        *,
+        writer: BarWriter | None = None,
     ) -> None:
         self.files = files
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
         self.quality = quality
+        self.writer = writer or BarWriter(bars, catalog, versions)
 
     async def plan(self, request: FlatFileRequest) -> FlatFilePlan:
         """Find the files ``request`` would load.
@@ -310,7 +315,7 @@ class FlatFileLoader:
                 stopped = True
                 break
         progress.current = None
-        datasets = await self._register(request, plan, series, sorted(touched))
+        datasets = await self._register(plan, series, sorted(touched))
         if self.quality is not None and len(datasets) <= ASSESS_AT_MOST:
             for dataset in datasets:
                 await self.quality.assess(dataset, received=touched.get(dataset.symbol, 0))
@@ -327,51 +332,31 @@ class FlatFileLoader:
 
     async def _other_source_symbols(self, request: FlatFileRequest) -> list[str]:
         """Symbols whose unadjusted series of this width is stored from a source other than Polygon."""
-        return sorted(
-            {
-                dataset.symbol
-                for dataset in await self.catalog.all()
-                if dataset.timespan == request.timespan
-                and dataset.multiplier == 1
-                and not dataset.adjusted
-                and dataset.source != SOURCE
-            }
-        )
+        return sorted(await self.writer.conflicts(series_code(1, request.timespan), False, SOURCE))
 
-    async def _register(
-        self, request: FlatFileRequest, plan: FlatFilePlan, series: str, symbols: list[str]
-    ) -> list[Dataset]:
-        """Merge the touched partitions, then register (or refresh) a dataset per symbol."""
+    async def _register(self, plan: FlatFilePlan, series: str, symbols: list[str]) -> list[Dataset]:
+        """Merge the touched partitions, then register (or refresh) a dataset per symbol and bump them.
+
+        ClickHouse loaded the bars itself, so their series are bumped here, over the whole range.
+        """
         if not symbols:
             return []
         start, end = exchange_day_bounds(plan.start, plan.end)
         await self.bars.compact(SeriesKey.of(symbol=symbols[0], series=series, adjusted=False), start, end)
         stats = await self.files.series_stats(series, symbols, start, end)
-        limit = asyncio.Semaphore(REGISTER_IN_PARALLEL)
-
-        async def one(symbol: str) -> Dataset:
+        extents = []
+        for symbol in symbols:
             count, first, last = stats.get(symbol, (0, None, None))
-            async with limit:
-                await self.versions.bump(
-                    SeriesKey.of(symbol=symbol, series=series, adjusted=False), (start, end)
+            extents.append(
+                DatasetExtent(
+                    key=SeriesKey.of(symbol=symbol, series=series, adjusted=False),
+                    source=SOURCE,
+                    start=plan.start,
+                    end=plan.end,
+                    stats=SeriesStats(count=count, first=first, last=last),
                 )
-                return await self.catalog.upsert(
-                    DatasetRecord(
-                        table=dataset_name(symbol, 1, request.timespan, plan.start, plan.end, False),
-                        symbol=symbol,
-                        timespan=request.timespan,
-                        multiplier=1,
-                        adjusted=False,
-                        source=SOURCE,
-                        start_date=plan.start,
-                        end_date=plan.end,
-                        record_count=count,
-                        first_bar=first,
-                        last_bar=last,
-                    )
-                )
-
-        return list(await asyncio.gather(*(one(symbol) for symbol in symbols)))
+            )
+        return await self.writer.register(extents, changed=(start, end))
 
 
 def failures_text(failures: Iterable[FlatFileFailure], limit: int = 10) -> list[str]:

@@ -35,13 +35,14 @@ import pyarrow.compute as pc
 from pipelines.errors import PipelineClientError
 from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
 from pipelines.publish import EventPublisher
-from pipelines.series.versions import SeriesVersions
+from pipelines.series.versions import SeriesVersions, Span
+from pipelines.series.writes import BarWriter, DatasetExtent, source_conflicts
 from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey
 from schemas.datasets import Dataset, dataset_name, exchange_day_bounds, series_of
 from schemas.events import StockUpdate
 from schemas.values import NEW_YORK, SourceName, Timespan
-from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
-from warehouse.clickhouse.bars import BarStore
+from warehouse.catalog.datasets import DatasetRepository
+from warehouse.clickhouse.bars import BarStore, SeriesStats
 
 __all__ = ["MAX_EVENTS_PER_SYMBOL", "RECENT_DAYS", "LiveRecorder", "LiveSourceConflict", "run_live"]
 
@@ -72,6 +73,18 @@ class _Tracked:
     count: int
     first: dt.datetime | None
     last: dt.datetime | None
+
+    def extent(self, source: str) -> DatasetExtent:
+        """The dataset as the write path extends it (once it has a name)."""
+        assert self.table is not None
+        return DatasetExtent(
+            key=self.ref,
+            source=source,
+            start=self.start,
+            end=self.end,
+            stats=SeriesStats(count=self.count, first=self.first, last=self.last),
+            table=self.table,
+        )
 
 
 def _ny_day(ms: int) -> dt.date:
@@ -141,6 +154,7 @@ class LiveRecorder:
             in both; the split-adjusted series is the one charts show by default).
         compact_every: How often the partitions written are merged (embedded ClickHouse only).
         today: The current New York date; injectable for tests.
+        writer: The write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
     """
 
     def __init__(
@@ -154,11 +168,13 @@ class LiveRecorder:
         adjusted: bool = True,
         compact_every: dt.timedelta = dt.timedelta(minutes=10),
         today: Callable[[], dt.date] | None = None,
+        writer: BarWriter | None = None,
     ) -> None:
         """Configure the recorder; :meth:`prepare` readies it for a set of symbols."""
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
+        self.writer = writer or BarWriter(bars, catalog, versions)
         self.publisher = publisher
         self.source: SourceName = source
         self.adjusted = adjusted
@@ -197,9 +213,8 @@ class LiveRecorder:
         for symbol in symbols:
             datasets = await self.catalog.for_symbol(symbol, self.adjusted)
             minute = SeriesKey.of(symbol=symbol, series="1m", adjusted=self.adjusted)
-            others = sorted(
-                {d.source for d in datasets if series_of(d) == minute and d.source != self.source}
-            )
+            conflicts = source_conflicts(datasets, minute.series, self.adjusted, self.source)
+            others = sorted({d.source for d in conflicts.get(symbol, [])})
             if others:
                 raise LiveSourceConflict(
                     f"{symbol} minute bars are stored from {', '.join(others)}; live {self.source} bars would"
@@ -252,7 +267,7 @@ class LiveRecorder:
             first=stats.first,
             last=stats.last,
         )
-        await self._save(tracked)
+        await self.writer.extend([tracked.extent(self.source)])
         return tracked
 
     async def record(self, batch: Sequence[LiveBars]) -> list[StockUpdate]:
@@ -266,14 +281,14 @@ class LiveRecorder:
             if symbol not in self._minute:
                 await self.prepare([symbol])
             table = _sorted_unique(parts)
-            await self._store(self._minute[symbol], table)
-            written = [self._minute[symbol].ref]
+            span = await self._store(self._minute[symbol], table)
+            written = [self._minute[symbol]]
             if symbol in self._day:
                 await self._roll_up_days(symbol, table)
-                written.append(self._day[symbol].ref)
-            ts = pc.min_max(table.column("ts"))  # the day bar is within a day of these minutes
-            # after the catalog, so a new version never meets old bounds
-            await self.versions.bump_many(written, (ts["min"].as_py(), ts["max"].as_py()))
+                written.append(self._day[symbol])
+            # the day bar is within a day of these minutes; the versions are bumped after the
+            # catalog, so a new version never meets old bounds
+            await self.writer.extend([tracked.extent(self.source) for tracked in written], changed=span)
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )
@@ -302,13 +317,17 @@ class LiveRecorder:
         self._pause_s = max(self._compact_every_s, _COMPACT_SHARE * (self._compacted_at - started))
         return merged
 
-    async def _store(self, tracked: _Tracked, table: pa.Table) -> None:
+    async def _store(self, tracked: _Tracked, table: pa.Table) -> Span:
+        """Store bars of a tracked series and count them into it; its dataset and version follow.
+
+        Returns the span of the bars stored.
+        """
         ts = table.column("ts").cast(pa.int64())
         lo, hi = int(pc.min(ts).as_py()), int(pc.max(ts).as_py())
         ref = tracked.ref
         fresh = tracked.last is None or lo > _ms(tracked.last)  # the usual case: only new minutes
         before = 0 if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count
-        await self.bars.insert(ref, self.source, table)
+        await self.writer.write(ref, self.source, table, bump=False)
         self.stored += table.num_rows
         added = table.num_rows if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count - before
         self._mark(ref, lo, hi)
@@ -324,7 +343,7 @@ class LiveRecorder:
         tracked.count += added
         tracked.first = _utc(lo) if tracked.first is None else min(tracked.first, _utc(lo))
         tracked.last = _utc(hi) if tracked.last is None else max(tracked.last, _utc(hi))
-        await self._save(tracked)
+        return _utc(lo), _utc(hi)
 
     async def _roll_up_days(self, symbol: str, minutes: pa.Table) -> None:
         """Rebuild the day bars of the New York days ``minutes`` touch from every stored minute of them."""
@@ -343,26 +362,6 @@ class LiveRecorder:
         intraday = ref.series != "1d"
         first, last = self._dirty.get(intraday, (lo, hi))
         self._dirty[intraday] = (min(first, lo), max(last, hi))
-
-    async def _save(self, tracked: _Tracked) -> None:
-        if tracked.table is None:
-            return
-        ref = tracked.ref
-        await self.catalog.extend(
-            DatasetRecord(
-                table=tracked.table,
-                symbol=ref.symbol,
-                timespan=tracked.timespan,
-                multiplier=1,
-                adjusted=ref.adjusted,
-                source=self.source,
-                start_date=tracked.start,
-                end_date=tracked.end,
-                record_count=tracked.count,
-                first_bar=tracked.first,
-                last_bar=tracked.last,
-            )
-        )
 
     def _events(self, symbol: str, table: pa.Table, *, closed: bool) -> list[StockUpdate]:
         series = self.series_of(symbol)

@@ -22,14 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.errors import PipelineError, SourceAuthError
-from pipelines.series.versions import SeriesVersions
-from schemas.bars import SeriesKey
+from pipelines.series.writes import BarWriter
 from schemas.jobs import SymbolProgress
 from warehouse.catalog.fetch_windows import FetchWindowRepository, WindowKey
-from warehouse.clickhouse.bars import BarStore
 
 FLUSH_ROWS: Final = 250_000
 """Rows buffered before they are inserted (large inserts are what ClickHouse is fast at)."""
@@ -111,8 +108,7 @@ class WindowRunner:
     """Fetches windows concurrently and stores their bars through one batching writer.
 
     Args:
-        bars: The bar store.
-        versions: Series versions to bump for every symbol whose bars changed.
+        writer: The write path: stores each batch and bumps the version of every symbol in it.
         series: Series code of every window's bars (``1m``, ``1d`` …).
         adjusted: Their adjustment.
         source: The source's name, stored with each bar.
@@ -123,8 +119,7 @@ class WindowRunner:
 
     def __init__(
         self,
-        bars: BarStore,
-        versions: SeriesVersions,
+        writer: BarWriter,
         *,
         series: str,
         adjusted: bool,
@@ -133,8 +128,7 @@ class WindowRunner:
         reporter: Reporter,
         checkpoints: tuple[FetchWindowRepository, str] | None,
     ) -> None:
-        self.bars = bars
-        self.versions = versions
+        self.writer = writer
         self.series = series
         self.adjusted = adjusted
         self.source = source
@@ -240,16 +234,7 @@ class WindowRunner:
             table = pa.concat_tables(self._buffer)
             self._buffer = []
             self._buffered = 0
-            await self.bars.insert_symbols(self.series, self.adjusted, self.source, table)
-            symbols = pc.unique(table.column("symbol")).to_pylist()
-            ts = pc.min_max(table.column("ts"))
-            await self.versions.bump_many(
-                (
-                    SeriesKey.of(symbol=symbol, series=self.series, adjusted=self.adjusted)
-                    for symbol in symbols
-                ),
-                (ts["min"].as_py(), ts["max"].as_py()),
-            )
+            await self.writer.write_symbols(self.series, self.adjusted, self.source, table)
             self.result.stored += table.num_rows
             for label, rows in self._buffered_by_label.items():
                 self.progress[label].bars += rows

@@ -1,15 +1,36 @@
-"""A flat-file load run as a background job: its progress as a job's, its outcome recorded and published."""
+"""The flat-file job: a load of Polygon flat files, its progress one entry with files for windows.
+
+Running a load again is safe (rows replace their earlier copies), so a job whose worker died is
+simply run again from its first file. A cancel is seen between files: the file being loaded
+finishes, what was loaded is registered.
+"""
 
 from __future__ import annotations
 
-from pipelines.errors import PipelineError
-from pipelines.ingest.flat_files import PROGRESS_LABEL, FlatFileLoader, FlatFileOutcome, failures_text
-from pipelines.publish import EventPublisher
-from schemas.events import FetchProgress
+from pipelines.ingest.flat_files import PROGRESS_LABEL, failures_text
+from pipelines.jobs.task import JobContext, JobEnd
 from schemas.flat_files import FlatFileProgress, FlatFileRequest
 from schemas.jobs import SymbolProgress
-from warehouse.catalog.jobs import JobRepository
-from warehouse.errors import WarehouseError
+
+
+def progress_labels(request: FlatFileRequest) -> list[str]:
+    """The one progress entry of a flat-file job."""
+    return [PROGRESS_LABEL]
+
+
+async def load_flat_files(job: JobContext, request: FlatFileRequest) -> JobEnd:
+    """Load the flat files of ``request`` for ``job``; a failing file stores nothing and the others go on."""
+
+    async def report(progress: FlatFileProgress) -> None:
+        await job.report(_job_progress(progress))
+
+    outcome = await job.services.flat_files.run(request, report, should_stop=job.should_stop)
+    return JobEnd(
+        state="cancelled" if outcome.cancelled else "failed" if outcome.failed else "complete",
+        progress=_job_progress(outcome.progress),
+        error="\n".join(failures_text(outcome.progress.failures)) or None,
+        message=outcome.message,
+    )
 
 
 def _job_progress(progress: FlatFileProgress) -> list[SymbolProgress]:
@@ -25,41 +46,3 @@ def _job_progress(progress: FlatFileProgress) -> list[SymbolProgress]:
             error=error,
         )
     ]
-
-
-async def run_flat_file_job(
-    loader: FlatFileLoader,
-    jobs: JobRepository,
-    publisher: EventPublisher,
-    job_id: str,
-    request: FlatFileRequest,
-    owner: str,
-) -> FlatFileOutcome | None:
-    """Run the flat-file job ``job_id`` (recorded as queued); its outcome, or None if it failed whole."""
-    await jobs.update(job_id, state="running")
-
-    async def report(progress: FlatFileProgress) -> None:
-        items = _job_progress(progress)
-        await jobs.update(job_id, progress=items)
-        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state="running", symbols=items))
-
-    async def cancelled() -> bool:
-        return (await jobs.get(job_id)).state == "cancelled"
-
-    try:
-        outcome = await loader.run(request, report, should_stop=cancelled)
-    except (PipelineError, WarehouseError) as exc:
-        state = await jobs.finish(job_id, "failed", error=str(exc))
-        await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=[]))
-        return None
-    error = "\n".join(failures_text(outcome.progress.failures)) or None
-    items = _job_progress(outcome.progress)
-    state = await jobs.finish(
-        job_id,
-        "failed" if outcome.failed else "complete",
-        progress=items,
-        error=error,
-        message=outcome.message,
-    )
-    await publisher.publish(FetchProgress(job_id=job_id, owner=owner, state=state, symbols=items))
-    return outcome

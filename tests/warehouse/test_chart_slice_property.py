@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.runtime import Runtime
-from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
+from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey, SliceQuery
 from warehouse.clickhouse.buckets import ladder_from
 
 NY = ZoneInfo("America/New_York")
@@ -120,7 +120,9 @@ async def test_slices_match_the_naive_reference(runtime: Runtime, bars, timefram
     end = times[0] + span * cut[1] + dt.timedelta(minutes=1)
     inside = [bar for bar in bars if start <= bar[0] <= end]
 
-    got = await runtime.services.bars.chart_slice(ref, timeframe, start, end, max_points)
+    got = await runtime.services.bars.chart_slice(
+        SliceQuery(ref=ref, timeframe=timeframe, start=start, end=end, max_points=max_points)
+    )
     want_code, want_rows = reference(inside, timeframe, max_points)
     rows = list(zip(*(got.table.column(name).to_pylist() for name in got.table.column_names), strict=True))
     if inside:

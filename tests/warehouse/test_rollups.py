@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.runtime import Runtime
-from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
+from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey, SliceQuery
 from tests.warehouse.test_chart_slice_property import NY, UTC, reference
 from warehouse.clickhouse.ddl import ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
 from warehouse.clickhouse.rollups import cut_points, rollup_source
@@ -73,6 +73,11 @@ def random_bars(
 
 def rows_of(table: pa.Table) -> list[tuple[object, ...]]:
     return list(zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True))
+
+
+def window(ref: SeriesKey, start: dt.datetime, end: dt.datetime, max_points: int) -> SliceQuery:
+    """A 1m slice of ``ref`` over ``[start, end]`` within ``max_points``."""
+    return SliceQuery(ref=ref, timeframe="1m", start=start, end=end, max_points=max_points)
 
 
 async def rollup_rows(runtime: Runtime, ref: SeriesKey) -> int:
@@ -133,7 +138,7 @@ async def test_long_windows_from_rollups_match_the_reference(
     inside = [bar for bar in bars if start <= bar[0] <= end and keep(bar[0])]
 
     got = await store.chart_slice(
-        ref, timeframe, start, end, max_points, regular_session=session == "regular"
+        SliceQuery(ref=ref, timeframe=timeframe, start=start, end=end, max_points=max_points, session=session)
     )
     want_code, want_rows = reference(inside, timeframe, max_points)
     if inside:
@@ -149,20 +154,20 @@ async def test_corrections_and_deletions_reach_the_rollups(runtime: Runtime) -> 
     await store.insert(ref, "synthetic", to_table(bars))
     start, end = bars[0][0], bars[-1][0]
 
-    first = await store.chart_slice(ref, "1m", start, end, 400)
+    first = await store.chart_slice(window(ref, start, end, 400))
     assert (first.bucket, rows_of(first.table)) == reference(bars, "1m", 400)
     assert await rollup_rows(runtime, ref) > 0  # the long window was served from rollups
 
     corrected = [(t, o, h + 100.0, low, c, v + 1.0) for t, o, h, low, c, v in bars[:30]]
     await store.insert(ref, "synthetic", to_table(corrected))
     merged = corrected + bars[30:]
-    second = await store.chart_slice(ref, "1m", start, end, 400)
+    second = await store.chart_slice(window(ref, start, end, 400))
     assert rows_of(second.table) == reference(merged, "1m", 400)[1]
 
     cut_from, cut_to = bars[100][0], bars[200][0]
     await store.delete(ref, cut_from, cut_to)
     kept = [bar for bar in merged if not cut_from <= bar[0] <= cut_to]
-    third = await store.chart_slice(ref, "1m", start, end, 400)
+    third = await store.chart_slice(window(ref, start, end, 400))
     assert rows_of(third.table) == reference(kept, "1m", 400)[1]
 
 
@@ -178,6 +183,6 @@ async def test_bars_stored_before_the_rollup_tables_are_rolled_up(runtime: Runti
 
     await runtime.stack.clickhouse.run(drop)
     await store.ensure_schema()  # an upgrade: the tables are new, the bars are not
-    got = await store.chart_slice(ref, "1m", bars[0][0], bars[-1][0], 300)
+    got = await store.chart_slice(window(ref, bars[0][0], bars[-1][0], 300))
     assert rows_of(got.table) == reference(bars, "1m", 300)[1]
     assert await rollup_rows(runtime, ref) > 0

@@ -1,8 +1,9 @@
-"""Background jobs: their request, state and progress, kept in Postgres."""
+"""Background jobs of every kind: their request, state, progress and heartbeat, kept in Postgres."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -153,9 +154,13 @@ class JobRepository:
         return _to_status(row), row["before"]
 
     async def unfinished(
-        self, kind: str, *, beaten_before: dt.datetime | None = None, not_run_by: str | None = None
+        self,
+        kinds: Sequence[str],
+        *,
+        beaten_before: dt.datetime | None = None,
+        not_run_by: str | None = None,
     ) -> list[UnfinishedJob]:
-        """Jobs of ``kind`` still queued, or running but orphaned.
+        """Jobs of one of ``kinds`` still queued, or running but orphaned, oldest first.
 
         A running job is orphaned when it has no heartbeat since ``beaten_before``, or, when
         ``not_run_by`` is given, when another runner beat it last (as when one process owns the stores).
@@ -165,10 +170,10 @@ class JobRepository:
             orphaned.append("heartbeat_at < %(before)s")
         if not_run_by is not None:
             orphaned.append("runner IS DISTINCT FROM %(runner)s")
-        sql = f"""SELECT id, kind, state, owner, request FROM jobs WHERE kind = %(kind)s
+        sql = f"""SELECT id, kind, state, owner, request FROM jobs WHERE kind = ANY(%(kinds)s)
                   AND (state = 'queued' OR (state = 'running' AND ({" OR ".join(orphaned)})))
                   ORDER BY created_at"""
-        params = {"kind": kind, "before": beaten_before, "runner": not_run_by}
+        params = {"kinds": list(kinds), "before": beaten_before, "runner": not_run_by}
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(sql, params)
             rows = await cur.fetchall()

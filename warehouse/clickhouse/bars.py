@@ -1,11 +1,15 @@
-"""The bar store: insert Arrow batches, read chart slices, pages and stats, delete ranges."""
+"""The bar store: insert Arrow batches, read chart slices, pages and stats, delete ranges.
+
+Chart slices are searched by :mod:`warehouse.clickhouse.slice_search`; this module runs the
+search's stages as ClickHouse queries (over bars, or rollups plus the bars at the window's edges).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -14,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey
+from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey, SliceQuery
 from schemas.values import EXCHANGE_TZ, BarWidth
-from warehouse.clickhouse.buckets import bucket_sql, ladder_from, tiles
+from warehouse.clickhouse.buckets import bucket_sql
 from warehouse.clickhouse.client import ClickHouse
 from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
 from warehouse.clickhouse.rollups import (
@@ -28,17 +32,17 @@ from warehouse.clickhouse.rollups import (
     rollup_source,
     rollup_widths,
 )
+from warehouse.clickhouse.slice_search import Slice, search
 from warehouse.errors import InvalidQuery
 
 QUERY_TIME_BUDGET_S: Final = 15
-"""Every bar query stops after this many seconds (``max_execution_time``)."""
+"""Every bar query stops after this many seconds (``max_execution_time``); one that runs longer
+raises :class:`warehouse.errors.QueryBudgetExceeded` (see :meth:`ClickHouse.run`)."""
 
 SERIES_WHERE: Final = (
     "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
     " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
 )
-
-_SETTINGS: Final = {"max_execution_time": QUERY_TIME_BUDGET_S}
 
 
 def series_params(ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
@@ -54,97 +58,14 @@ class SeriesStats(msgspec.Struct, frozen=True, kw_only=True):
     last: dt.datetime | None
 
 
-class Slice(msgspec.Struct, frozen=True, kw_only=True):
-    """A chart slice: bars in :data:`CHART_SLICE_ARROW_SCHEMA` and how they were built."""
-
-    table: pa.Table
-    bucket: str
-    truncated: bool
-
-
-class LevelPlan(msgspec.Struct, frozen=True, kw_only=True):
-    """Which widths a slice may use and where its search for the narrowest that fits starts."""
-
-    ladder: tuple[str, ...]
-    """Widths allowed, narrowest first."""
-    width_ms: tuple[int, ...]
-    cap: int
-    """Most rows the first query may return."""
-    first: int
-    """Index of the narrowest width whose buckets over the whole window stay within ``cap``."""
-    fits: int
-    """Index of the narrowest width that fits the budget even if every bucket held bars."""
-
-
-def plan_levels(
-    series: str,
-    timeframe: str,
-    widths: Sequence[str] | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    max_points: int,
-) -> LevelPlan:
-    """The widths a slice of ``series`` at ``timeframe`` over ``[start, end]`` may use.
-
-    Raises:
-        InvalidQuery: the series is not fine enough for ``timeframe``.
-    """
-    allowed = ladder_from(timeframe) if widths is None else tuple(w for w in widths if tiles(timeframe, w))
-    ladder = tuple(code for code in allowed if tiles(series, code))
-    if not ladder:
-        raise InvalidQuery(f"a {series} series cannot be drawn at {timeframe}")
-    span_ms = max((end - start) / dt.timedelta(milliseconds=1), 1.0)
-    cap = max(16 * max_points, 20_000)
-    width_ms = tuple(BarWidth.of(code).approx_ms for code in ladder)
-    last = len(ladder) - 1
-    return LevelPlan(
-        ladder=ladder,
-        width_ms=width_ms,
-        cap=cap,
-        first=next((i for i, ms in enumerate(width_ms) if span_ms / ms <= cap), last),
-        fits=next((i for i, ms in enumerate(width_ms) if span_ms / ms + 2 <= max_points), last),
-    )
-
-
-Stage = Callable[[int, int], Awaitable[tuple[pa.Table, bool]]]
-"""``stage(index, top)``: the window at width ``ladder[index]``, each row with its bucket at every
-wider width up to ``ladder[top]`` (columns ``b_<code>``), and whether the row cap cut it short."""
-
-
-async def staged_slice(levels: LevelPlan, series: str, max_points: int, stage: Stage) -> Slice:
-    """Find the narrowest width whose buckets fit ``max_points`` with as few stages as possible.
-
-    The search starts one width narrower than the widest guess: for dense bars its count decides
-    between the two at once, and rollups serve it for long windows. Counts of buckets only shrink
-    as widths grow, so when a width already fits the budget a narrower one might too (sparse
-    bars): it looks again, first one width narrower, then the narrowest the row cap allows, for as
-    long as that holds.
-    """
-    ladder, width_ms, cap = levels.ladder, levels.width_ms, levels.cap
-    index = levels.first
-    if rollup_source(series, ladder[max(levels.first, levels.fits - 1)]) is not None:
-        index = max(levels.first, levels.fits - 1)
-    top = max(index, levels.fits)
-    table, truncated = await stage(index, top)
-    stepped = False
-    while index > 0 and not truncated and table.num_rows <= max_points:
-        known = table.num_rows
-        finer = index - 1
-        if stepped:
-            finer = next((i for i in range(index) if known * width_ms[index] / width_ms[i] <= cap), finer)
-        stepped = True
-        top = max(top, index)
-        index = finer
-        table, truncated = await stage(index, top)
-    return coarsen(table, ladder[index : top + 1], max_points, truncated=truncated)
-
-
 class BarStore:
     """Every bar, in one ReplacingMergeTree table (see :mod:`warehouse.clickhouse.ddl`)."""
 
-    def __init__(self, clickhouse: ClickHouse) -> None:
+    def __init__(self, clickhouse: ClickHouse, *, time_budget_s: float = QUERY_TIME_BUDGET_S) -> None:
+        """Read and write bars through ``clickhouse``; every read stops after ``time_budget_s``."""
         self.clickhouse = clickhouse
         self.rollups = Rollups(merge=clickhouse.embedded)
+        self._settings: dict[str, Any] = {"max_execution_time": time_budget_s}
 
     async def ensure_schema(self) -> None:
         """Create the tables if they do not exist (and schedule rollups of bars stored before them)."""
@@ -255,7 +176,7 @@ class BarStore:
         sql = f"SELECT symbol, count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {where}"
         sql += " GROUP BY symbol"
         result = await self.clickhouse.run(
-            lambda client: client.query(sql, parameters=params, settings=_SETTINGS)
+            lambda client: client.query(sql, parameters=params, settings=self._settings)
         )
         return {
             str(symbol): SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
@@ -285,7 +206,9 @@ class BarStore:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
         sql = f"SELECT count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"
         result = await self.clickhouse.run(
-            lambda client: client.query(sql, parameters=series_params(ref, start, end), settings=_SETTINGS)
+            lambda client: client.query(
+                sql, parameters=series_params(ref, start, end), settings=self._settings
+            )
         )
         count, first, last = result.result_rows[0]
         if not count:
@@ -303,7 +226,7 @@ class BarStore:
         )
         params = series_params(ref, start, end) | {"limit": limit, "offset": offset}
         table = await self.clickhouse.run(
-            lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings)
         )
         return _with_utc_ts(table).cast(BAR_ARROW_SCHEMA)
 
@@ -318,7 +241,7 @@ class BarStore:
         sql = f"SELECT {', '.join(columns)} FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE} ORDER BY ts"
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(
-                sql, parameters=series_params(ref, start, end), settings=_SETTINGS
+                sql, parameters=series_params(ref, start, end), settings=self._settings
             )
         )
         return _with_utc_ts(table).cast(schema)
@@ -363,51 +286,32 @@ class BarStore:
         """Rebuild ``ref``'s rollups wherever its bars changed; return how many days were rebuilt."""
         return await self.clickhouse.run(lambda client: self.rollups.refresh(client, ref))
 
-    async def chart_slice(
-        self,
-        ref: SeriesKey,
-        timeframe: str,
-        start: dt.datetime,
-        end: dt.datetime,
-        max_points: int,
-        *,
-        regular_session: bool = False,
-        widths: Sequence[str] | None = None,
-        rollups_fresh: bool = False,
-    ) -> Slice:
-        """OHLCV of ``ref`` in ``[start, end]`` at ``timeframe``, or wider buckets to fit ``max_points``.
+    async def chart_slice(self, query: SliceQuery, *, rollups_fresh: bool = False) -> Slice:
+        """OHLCV of ``query``'s window at its timeframe, or wider buckets to fit ``max_points``.
 
-        When the window holds no more than ``max_points`` bars at ``timeframe`` they all come back;
+        When the window holds no more than ``max_points`` bars at the timeframe they all come back;
         otherwise the narrowest ladder width that fits is used. ClickHouse aggregates the window at
         a fine width (at most ``16 × max_points`` buckets) and the last step to a wider width, which
-        those buckets tile exactly, is a NumPy reduction over that small result.
+        those buckets tile exactly, is a NumPy reduction over that small result (see
+        :mod:`warehouse.clickhouse.slice_search`).
 
         Args:
-            ref: The stored series.
-            timeframe: The narrowest bucket width wanted.
-            start: First instant of the window.
-            end: Last instant of the window.
-            max_points: Most buckets to return.
-            regular_session: Keep only 09:30–16:00 New York bars (intraday series only).
-            widths: The widths that may be used (default: every ladder width).
+            query: The series, timeframe, window, budget, session and widths allowed.
             rollups_fresh: The caller knows nothing changed since the rollups were last refreshed
                 (otherwise they are refreshed first when this slice reads them).
 
         Raises:
-            InvalidQuery: the series is not fine enough for ``timeframe``.
+            InvalidQuery: the series is not fine enough for the timeframe.
+            QueryBudgetExceeded: a query ran past the store's time budget.
         """
-        levels = plan_levels(ref.series, timeframe, widths, start, end, max_points)
-        session = regular_session and BarWidth.of(ref.series).is_intraday
         stale = not rollups_fresh
 
-        async def stage(index: int, top: int) -> tuple[pa.Table, bool]:
+        async def stage(base: str, wider: tuple[str, ...], cap: int) -> tuple[pa.Table, bool]:
             nonlocal stale
-            table, truncated, stale = await self._stage(
-                ref, levels.ladder, index, top, start, end, levels.cap, session, stale
-            )
+            table, truncated, stale = await self._stage(query, base, wider, cap, stale)
             return table, truncated
 
-        return await staged_slice(levels, ref.series, max_points, stage)
+        return await search(query, stage)
 
     async def rollup_series(
         self, ref: SeriesKey, width: str, session: str, start: dt.datetime, end: dt.datetime
@@ -421,29 +325,20 @@ class BarStore:
         )
         params = series_params(ref, start, end) | {"width": width, "session": session}
         table = await self.clickhouse.run(
-            lambda client: client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings)
         )
         return _with_utc_ts(table).cast(CHART_SLICE_ARROW_SCHEMA)
 
     async def _stage(
-        self,
-        ref: SeriesKey,
-        ladder: Sequence[str],
-        index: int,
-        top: int,
-        start: dt.datetime,
-        end: dt.datetime,
-        cap: int,
-        session: bool,
-        stale: bool,
+        self, query: SliceQuery, base: str, wider: tuple[str, ...], cap: int, stale: bool
     ) -> tuple[pa.Table, bool, bool]:
-        """The window at width ``ladder[index]``, from rollups where they tile it.
+        """The window at width ``base``, from rollups where they tile it.
 
-        Each row also carries its bucket at every wider width up to ``ladder[top]``. Returns the
-        table, whether ``cap`` cut it short, and whether the rollups may still be ``stale`` (they
-        are refreshed before they are read).
+        Each row also carries its bucket at every ``wider`` width. Returns the table, whether
+        ``cap`` cut it short, and whether the rollups may still be ``stale`` (they are refreshed
+        before they are read).
         """
-        base, wider = ladder[index], ladder[index + 1 : top + 1]
+        ref, start, end, session = query.ref, query.start, query.end, query.regular
         where = SERIES_WHERE + (REGULAR_SESSION if session else "")
         params = series_params(ref, start, end) | {"cap": cap + 1}
         sql = _slice_sql(base, wider, raw=ref.series == base, where=where)
@@ -459,12 +354,12 @@ class BarStore:
 
         refresh = source is not None and stale
 
-        def query(client: Client) -> pa.Table:
+        def read(client: Client) -> pa.Table:
             if refresh:
                 self.rollups.refresh(client, ref)
-            return client.query_arrow(sql, parameters=params, settings=_SETTINGS)
+            return client.query_arrow(sql, parameters=params, settings=self._settings)
 
-        table = await self.clickhouse.run(query)
+        table = await self.clickhouse.run(read)
         return _with_utc_ts(table.slice(0, cap)), table.num_rows > cap, stale and not refresh
 
 
@@ -535,55 +430,6 @@ def _slice_sql(
         f"SELECT b AS ts, o AS open, h AS high, l AS low, c AS close, v AS volume{extra}"
         f" FROM ({inner}) ORDER BY ts LIMIT {{cap:UInt64}}"
     )
-
-
-def coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncated: bool) -> Slice:
-    """Pick the first of ``levels`` whose bucket count fits ``max_points`` and reduce ``table`` to it."""
-    for index, code in enumerate(levels):
-        keys = table.column("ts") if index == 0 else table.column(f"b_{code}")
-        count = table.num_rows if index == 0 else pc.count_distinct(keys).as_py()
-        last = index == len(levels) - 1
-        if count <= max_points or last:
-            bars = table if index == 0 else _reduce(table, keys)
-            if bars.num_rows > max_points:
-                bars = bars.slice(bars.num_rows - max_points)
-                truncated = True
-            table = bars.select(CHART_SLICE_ARROW_SCHEMA.names).cast(CHART_SLICE_ARROW_SCHEMA)
-            return Slice(table=table, bucket=code, truncated=truncated)
-    raise AssertionError("unreachable: the last level always returns")
-
-
-_Floats = np.ndarray[Any, np.dtype[np.float64]]
-_Ints = np.ndarray[Any, np.dtype[np.int64]]
-
-
-def reduce_runs(keys: _Ints, values: dict[str, _Floats]) -> tuple[_Ints, dict[str, _Floats]]:
-    """OHLCV per run of equal ``keys`` (rows sorted by time, so each bucket is one run).
-
-    ``values`` holds ``open``, ``high``, ``low``, ``close`` and ``volume``; returns each run's key
-    and its open, high, low, close and volume.
-    """
-    if len(keys) == 0:
-        return keys, values
-    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
-    ends = np.append(starts[1:], len(keys)) - 1
-    return keys[starts], {
-        "open": values["open"][starts],
-        "high": np.maximum.reduceat(values["high"], starts),
-        "low": np.minimum.reduceat(values["low"], starts),
-        "close": values["close"][ends],
-        "volume": np.add.reduceat(values["volume"], starts),
-    }
-
-
-def _reduce(table: pa.Table, keys: pa.ChunkedArray) -> pa.Table:
-    """OHLCV per run of equal ``keys`` of a slice table."""
-    if table.num_rows == 0:
-        return CHART_SLICE_ARROW_SCHEMA.empty_table()
-    key = keys.to_numpy().astype("datetime64[ms]").astype(np.int64)
-    names = ("open", "high", "low", "close", "volume")
-    starts, values = reduce_runs(key, {name: table.column(name).to_numpy() for name in names})
-    return pa.table({"ts": pa.array(starts, TS_TYPE), **values}, schema=CHART_SLICE_ARROW_SCHEMA)
 
 
 def _with_utc_ts(table: pa.Table) -> pa.Table:

@@ -1,20 +1,33 @@
-"""Open the one ClickHouse client: embedded chDB by default, a server when a URL is given."""
+"""Open the one ClickHouse client: embedded chDB by default, a server when a URL is given.
+
+Every query runs through :meth:`ClickHouse.run`, which is also the one place ClickHouse's own
+errors become warehouse errors: a query stopped by its time budget (``max_execution_time``)
+raises :class:`~warehouse.errors.QueryBudgetExceeded`, which the API answers as a 504.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import Error as DriverError
 
-from warehouse.errors import Unavailable
+from warehouse.errors import QueryBudgetExceeded, Unavailable
 from warehouse.redact import redact_url
 
 T = TypeVar("T")
+
+OVER_BUDGET_CODES: Final = frozenset({159, 160})
+"""ClickHouse's ``TIMEOUT_EXCEEDED`` (the query ran past ``max_execution_time``) and ``TOO_SLOW``
+(its estimated time would)."""
+
+_CODE: Final = re.compile(r"\bCode:\s*(\d+)")
 
 
 class ClickHouse:
@@ -30,14 +43,37 @@ class ClickHouse:
         self._executor = ThreadPoolExecutor(max_workers=1 if embedded else 8, thread_name_prefix="clickhouse")
 
     async def run(self, fn: Callable[[Client], T]) -> T:
-        """Run ``fn(client)`` off the event loop."""
+        """Run ``fn(client)`` off the event loop.
+
+        Raises:
+            QueryBudgetExceeded: a query of ``fn`` ran past its time budget.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self.client)
+        try:
+            return await loop.run_in_executor(self._executor, fn, self.client)
+        except DriverError as exc:
+            if error_code(exc) in OVER_BUDGET_CODES:
+                raise QueryBudgetExceeded(
+                    "the query ran past its time budget; ask for a shorter window or try again"
+                ) from exc
+            raise
 
     def close(self) -> None:
         """Close the client and stop the executor."""
         self._executor.shutdown(wait=True)
         self.client.close()
+
+
+def error_code(exc: DriverError) -> int | None:
+    """The ClickHouse error code of a driver error (chDB and the HTTP client set it; else its message).
+
+    >>> error_code(DriverError("Code: 159. DB::Exception: Timeout exceeded (TIMEOUT_EXCEEDED)"))
+    159
+    """
+    if exc.code is not None:
+        return exc.code
+    match = _CODE.search(str(exc))
+    return int(match.group(1)) if match else None
 
 
 def connect_clickhouse(url: str | None, data_dir: Path) -> ClickHouse:

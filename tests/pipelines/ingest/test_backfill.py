@@ -1,6 +1,6 @@
 """The REST backfill engine end to end: loopback Polygon → windows → ClickHouse, checkpointed in Postgres.
 
-Jobs run through :func:`pipelines.ingest.fetch_job.run_fetch_job` on the session's real stores; most tests use
+Jobs run through :func:`pipelines.jobs.runner.run_job` on the session's real stores; most tests use
 a Polygon source with millisecond backoff so that scripted failures exhaust their retries quickly.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,9 +18,11 @@ import pytest
 
 from api.runtime import Runtime
 from pipelines.ingest.fetch import MARKET, Fetcher
-from pipelines.ingest.fetch_job import run_fetch_job
 from pipelines.ingest.sources.polygon_rest import PolygonRestSource, plan_windows
 from pipelines.ingest.sources.request_budget import RequestBudget
+from pipelines.jobs import runner
+from pipelines.jobs.kinds import JobKind
+from pipelines.jobs.submit import record
 from pipelines.services import Services
 from schemas.bars import SeriesKey, SeriesRequest
 from schemas.datasets import FetchRequest
@@ -63,9 +64,8 @@ def with_source(runtime: Runtime, source: PolygonRestSource) -> Services:
 
 async def run_job(services: Services, **body: Any) -> JobStatus:
     request = msgspec.convert(body, FetchRequest)
-    job_id = uuid.uuid4().hex
-    await services.jobs.create(job_id, "fetch", request, request.symbols or [MARKET], "admin")
-    await run_fetch_job(services, job_id, request, "admin")
+    job_id = await record(services.jobs, JobKind.FETCH, request, "admin")
+    await runner.run_job(services, JobKind.FETCH, job_id, request, "admin")
     return await services.jobs.get(job_id)
 
 

@@ -137,7 +137,7 @@ def test_same_bars_in_other_processes_with_other_hash_seeds() -> None:
         subprocess.run(
             [sys.executable, "-c", code],
             env={"PYTHONHASHSEED": seed, "PYTHONDONTWRITEBYTECODE": "1"},
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=Path(__file__).resolve().parents[3],
             capture_output=True,
             text=True,
             check=True,

@@ -1,0 +1,158 @@
+"""The slice join seam: extra series joined onto a chart slice as columns, one column prefix each.
+
+A chart slice is bars (:data:`schemas.bars.CHART_SLICE_ARROW_SCHEMA`); everything drawn with them
+comes as further columns, row for row, named ``<prefix><series>:<field>``. Each prefix has one
+:class:`Joiner`, and :class:`SliceJoins` is the one place they meet:
+
+==========  =====================================================  ==========================
+prefix      joiner                                                 asked for by
+==========  =====================================================  ==========================
+``ind:``    :class:`pipelines.indicators.joins.IndicatorJoiner`    ``indicators``
+``proj:``   none yet: refused with a 422                           ``projections``
+``trade:``  none yet: refused with a 422                           ``run_id``
+==========  =====================================================  ==========================
+
+A joiner works in two steps. :meth:`Joiner.plan` reads the chart request when it is planned,
+before any bars are read (a malformed spec is a 422 then), and returns a :class:`Join`, or None
+when the request asks nothing of it. Once the bars are sliced, :meth:`Join.columns` returns the
+columns; the seam checks that each is named with the joiner's prefix, holds a value per bar and
+is new, and appends them.
+
+To add a prefix (``proj:`` for projections, say): write a joiner in its concept package
+(``pipelines/projections/joins.py``: a ``prefix`` of ``"proj:"``, ``plan`` reading
+``request.projections``, a ``Join`` reading the stored series), and pass it to the registry the
+composition root builds (``SliceJoins([IndicatorJoiner(), ProjectionJoiner(store)])`` in
+``api/runtime.py``). Its entry in :data:`ASKED` then stops being refused. A new request field
+naming joined series gets an entry in :data:`ASKED` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import pyarrow as pa
+
+from pipelines.series.versions import SeriesVersion
+from schemas.bars import ChartDataRequest, SliceQuery
+from warehouse.clickhouse.slice_search import Slice
+from warehouse.errors import InvalidQuery
+
+ASKED: Final[dict[str, Callable[[ChartDataRequest], bool]]] = {
+    "ind:": lambda request: bool(request.indicators),
+    "proj:": lambda request: bool(request.projections),
+    "trade:": lambda request: bool(request.run_id),
+}
+"""Every column prefix a chart request can ask for, and whether a request asks for it."""
+
+_REFUSED: Final = {
+    "ind:": "no indicator series can be joined to bars here",
+    "proj:": "no projection or backtest series are stored yet to join to bars",
+    "trade:": "no projection or backtest series are stored yet to join to bars",
+}
+"""What a request that asks for a prefix with no joiner is told (a 422)."""
+
+SliceSource = Callable[[SliceQuery], Awaitable[Slice]]
+"""Slices of the same series at the same version (hot cache first, then ClickHouse)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JoinContext:
+    """What a join may read besides the bars: the slice's query, its series version, more slices."""
+
+    query: SliceQuery
+    """The query the bars answer (their bucket may be wider than its timeframe)."""
+    version: SeriesVersion
+    """The series' version the bars were read at."""
+    slice: SliceSource
+    """More bars of the series, e.g. the buckets before the window to warm an indicator up."""
+
+
+Column = tuple[pa.Field, pa.Array]
+
+
+class Join(Protocol):
+    """One joiner's share of one chart request, planned."""
+
+    async def columns(self, bars: Slice, context: JoinContext) -> Sequence[Column]:
+        """The columns to join to ``bars``: a field named with the joiner's prefix, a value per bar."""
+        ...
+
+
+class Joiner(Protocol):
+    """Joins the series of one column prefix."""
+
+    @property
+    def prefix(self) -> str:
+        """The column prefix, e.g. ``ind:``."""
+        ...
+
+    def plan(self, request: ChartDataRequest) -> Join | None:
+        """What ``request`` asks of this joiner, or None when nothing.
+
+        Raises a client error (a 4xx) when it asks for something malformed.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedJoin:
+    """A join of a chart request and the prefix its columns carry."""
+
+    prefix: str
+    join: Join
+
+
+class SliceJoins:
+    """The registry of joiners, by column prefix."""
+
+    def __init__(self, joiners: Iterable[Joiner]) -> None:
+        """Register ``joiners``; each names one prefix of :data:`ASKED`."""
+        self.joiners: dict[str, Joiner] = {}
+        for joiner in joiners:
+            if joiner.prefix not in ASKED:
+                raise ValueError(f"{joiner.prefix!r} is not a column prefix of ASKED")
+            if joiner.prefix in self.joiners:
+                raise ValueError(f"two joiners for {joiner.prefix!r}")
+            self.joiners[joiner.prefix] = joiner
+
+    def plan(self, request: ChartDataRequest) -> tuple[PlannedJoin, ...]:
+        """The joins ``request`` asks for, in registry order.
+
+        Raises:
+            InvalidQuery: it asks for series no joiner joins yet.
+            PipelineClientError: a joiner finds what it asks for malformed.
+        """
+        for prefix, asks in ASKED.items():
+            if prefix not in self.joiners and asks(request):
+                raise InvalidQuery(_REFUSED.get(prefix, f"no {prefix} series can be joined to bars"))
+        planned = []
+        for prefix, joiner in self.joiners.items():
+            join = joiner.plan(request)
+            if join is not None:
+                planned.append(PlannedJoin(prefix=prefix, join=join))
+        return tuple(planned)
+
+    @staticmethod
+    async def apply(planned: Sequence[PlannedJoin], bars: Slice, context: JoinContext) -> Slice:
+        """``bars`` with every planned join's columns appended, in order.
+
+        Raises:
+            AssertionError: a joiner broke the seam's contract (a bug, not the caller's fault).
+        """
+        if not planned:
+            return bars
+        table = bars.table
+        for each in planned:
+            for field, values in await each.join.columns(bars, context):
+                if not field.name.startswith(each.prefix):
+                    raise AssertionError(f"the {each.prefix} joiner returned column {field.name!r}")
+                if len(values) != bars.table.num_rows:
+                    raise AssertionError(
+                        f"column {field.name!r} has {len(values)} values for {table.num_rows} bars"
+                    )
+                if field.name in table.column_names:
+                    raise AssertionError(f"column {field.name!r} is joined twice")
+                table = table.append_column(field, values)
+        return Slice(table=table, bucket=bars.bucket, truncated=bars.truncated)

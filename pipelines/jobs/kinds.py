@@ -1,0 +1,59 @@
+"""Every kind of background job, and what each one is.
+
+A new kind is a task function in a module of this package (``async def task(job: JobContext,
+request: R) -> JobEnd``, a thin call into its concept package's service), a member of
+:class:`JobKind` and its :class:`~pipelines.jobs.task.JobType` entry in :data:`JOB_TYPES`.
+Routes and commands start it with ``submit(queue, jobs, JobKind.X, request, owner)``; the worker
+registers it under the member's value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Final
+
+from pipelines.jobs import fetch as fetch_job
+from pipelines.jobs import flat_files as flat_file_job
+from pipelines.jobs.task import JobType
+from schemas.datasets import FetchRequest
+from schemas.flat_files import FlatFileRequest
+
+
+class JobKind(StrEnum):
+    """A kind of job; its value is both the ``kind`` a job is stored (and answered) with and its ARQ task."""
+
+    FETCH = "fetch"
+    """Bars from a source (``POST /stocks/fetch``, ``k2q fetch``)."""
+    FLAT_FILES = "flat_files"
+    """Polygon flat files (``POST /stocks/flat-files``, ``k2q backfill`` through a server)."""
+
+    @property
+    def type(self) -> JobType[Any]:
+        """What this kind of job is."""
+        return JOB_TYPES[self]
+
+
+JOB_TYPES: Final[Mapping[JobKind, JobType[Any]]] = MappingProxyType(
+    {
+        JobKind.FETCH: JobType(
+            FetchRequest,
+            fetch_job.fetch_bars,
+            fetch_job.progress_labels,
+            timeout=dt.timedelta(hours=6),  # the whole market may take hours
+            failure_message=fetch_job.FAILED_MESSAGE,
+        ),
+        JobKind.FLAT_FILES: JobType(
+            FlatFileRequest,
+            flat_file_job.load_flat_files,
+            flat_file_job.progress_labels,
+            timeout=dt.timedelta(hours=24),  # years of whole-market minute files take hours
+        ),
+    }
+)
+"""Every kind's :class:`~pipelines.jobs.task.JobType`; the worker's functions are built from it."""
+
+if set(JOB_TYPES) != set(JobKind):  # pragma: no cover - caught by any import
+    raise RuntimeError(f"job kinds without a type: {sorted(set(JobKind) - set(JOB_TYPES))}")

@@ -1,0 +1,42 @@
+"""Starting a job: record it with its kind's progress entries and put it on the queue.
+
+``submit`` checks nothing itself: a caller first refuses what it can (e.g. ``fetcher.check``,
+``flat_files.plan``) so that a bad request is an error of the call, not a failed job.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from arq.connections import ArqRedis
+
+from pipelines.jobs.kinds import JobKind
+from pipelines.jobs.queue import enqueue
+from schemas.jobs import JobAccepted
+from warehouse.catalog.jobs import JobRepository
+
+
+def status_url(job_id: str) -> str:
+    """Where the job's state is read (``GET``) over HTTP."""
+    return f"/api/v1/jobs/{job_id}"
+
+
+async def record(jobs: JobRepository, kind: JobKind, request: msgspec.Struct, owner: str) -> str:
+    """Record a queued job of ``kind`` started by ``owner``; return its id.
+
+    :func:`submit` queues it too; a command that runs the job in its own process (no server holds
+    the stores) records it and hands it to :func:`pipelines.jobs.runner.run_job` instead.
+    """
+    job_id = uuid.uuid4().hex
+    await jobs.create(job_id, kind.value, request, kind.type.labels(request), owner)
+    return job_id
+
+
+async def submit(
+    queue: ArqRedis, jobs: JobRepository, kind: JobKind, request: msgspec.Struct, owner: str
+) -> JobAccepted:
+    """Start a job of ``kind`` for ``owner``: record it, queue it, answer where to follow it."""
+    job_id = await record(jobs, kind, request, owner)
+    await enqueue(queue, kind, job_id, request, owner)
+    return JobAccepted(job_id=job_id, status_url=status_url(job_id))
