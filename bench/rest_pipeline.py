@@ -217,6 +217,7 @@ async def start_runtime(port: int) -> tuple[Runtime, Fetcher]:
         services.catalog,
         services.versions,
         windows=FetchWindowRepository(runtime.stack.pool),
+        writer=services.writer,
     )
     return runtime, fetcher
 

@@ -90,7 +90,7 @@ class Fetcher:
         versions: Series versions, bumped whenever a series' bars change.
         windows: Where windows are checkpointed (jobs only; none: nothing is checkpointed).
         quality: Assesses the datasets a fetch registers (none: not assessed).
-        writer: The write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+        writer: The write path for bars (over the same stores).
     """
 
     def __init__(
@@ -102,7 +102,7 @@ class Fetcher:
         *,
         windows: FetchWindowRepository | None = None,
         quality: QualityAssessor | None = None,
-        writer: BarWriter | None = None,
+        writer: BarWriter,
     ) -> None:
         self.sources = sources
         self.bars = bars
@@ -110,7 +110,7 @@ class Fetcher:
         self.versions = versions
         self.windows = windows
         self.quality = quality
-        self.writer = writer or BarWriter(bars, catalog, versions)
+        self.writer = writer
 
     def source(self, name: str) -> BarSource:
         """The source called ``name``.

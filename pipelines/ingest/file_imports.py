@@ -64,7 +64,7 @@ def describe(problem: ImportProblem, fmt: ImportFormat | None) -> str:
 class Importer:
     """Reads files of bars, stores them and registers their datasets.
 
-    ``writer`` is the write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+    ``writer`` is the write path for bars (over the same stores).
     """
 
     def __init__(
@@ -73,12 +73,12 @@ class Importer:
         catalog: DatasetRepository,
         versions: SeriesVersions,
         *,
-        writer: BarWriter | None = None,
+        writer: BarWriter,
     ) -> None:
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
-        self.writer = writer or BarWriter(bars, catalog, versions)
+        self.writer = writer
 
     async def run(
         self, path: Path, options: ImportOptions, on_stage: StageSink | None = None

@@ -199,7 +199,7 @@ def _describe_range(start: dt.date | None, end: dt.date | None) -> str:
 class FlatFileLoader:
     """Loads Polygon flat files into the bar store and registers a dataset per symbol.
 
-    ``writer`` is the write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+    ``writer`` is the write path for bars (over the same stores).
     """
 
     def __init__(
@@ -210,14 +210,14 @@ class FlatFileLoader:
         versions: SeriesVersions,
         quality: QualityAssessor | None = None,
         *,
-        writer: BarWriter | None = None,
+        writer: BarWriter,
     ) -> None:
         self.files = files
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
         self.quality = quality
-        self.writer = writer or BarWriter(bars, catalog, versions)
+        self.writer = writer
 
     async def plan(self, request: FlatFileRequest) -> FlatFilePlan:
         """Find the files ``request`` would load.

@@ -154,7 +154,7 @@ class LiveRecorder:
             in both; the split-adjusted series is the one charts show by default).
         compact_every: How often the partitions written are merged (embedded ClickHouse only).
         today: The current New York date; injectable for tests.
-        writer: The write path for bars (none: one over ``bars``, ``catalog`` and ``versions``).
+        writer: The write path for bars (over the same stores).
     """
 
     def __init__(
@@ -168,13 +168,13 @@ class LiveRecorder:
         adjusted: bool = True,
         compact_every: dt.timedelta = dt.timedelta(minutes=10),
         today: Callable[[], dt.date] | None = None,
-        writer: BarWriter | None = None,
+        writer: BarWriter,
     ) -> None:
         """Configure the recorder; :meth:`prepare` readies it for a set of symbols."""
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
-        self.writer = writer or BarWriter(bars, catalog, versions)
+        self.writer = writer
         self.publisher = publisher
         self.source: SourceName = source
         self.adjusted = adjusted

@@ -87,7 +87,12 @@ async def test_sockets_get_live_bars_of_the_symbols_they_subscribe_to(
 ):
     services = clean.services
     live = LiveRecorder(
-        services.bars, services.catalog, services.versions, services.publisher, source="polygon"
+        services.bars,
+        services.catalog,
+        services.versions,
+        services.publisher,
+        source="polygon",
+        writer=services.writer,
     )
     await live.prepare(["LIVE"])
     async with socket(server, keys["vic"]) as viewer, socket(server, keys["ana"]) as other:
@@ -156,7 +161,12 @@ async def test_streaming_a_symbol_stored_from_another_source_is_refused_in_words
 ):
     services = clean.services
     demo = LiveRecorder(
-        services.bars, services.catalog, services.versions, services.publisher, source="synthetic"
+        services.bars,
+        services.catalog,
+        services.versions,
+        services.publisher,
+        source="synthetic",
+        writer=services.writer,
     )
     await demo.prepare(["DEMO"])
     await demo.record([LiveBars(symbol="DEMO", bars=bar(T0, 10.0).bars)])

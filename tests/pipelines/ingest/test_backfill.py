@@ -58,6 +58,7 @@ def with_source(runtime: Runtime, source: PolygonRestSource) -> Services:
         services.catalog,
         services.versions,
         windows=FetchWindowRepository(runtime.stack.pool),
+        writer=services.writer,
     )
     return dataclasses.replace(services, fetcher=fetcher)
 

@@ -257,7 +257,11 @@ async def test_files_load_from_s3(clean: Runtime, minute_tree):
         access = S3Access(endpoint=s3.endpoint, access_key_id="flat-key", secret_access_key="flat-secret")
         services = clean.services
         loader = FlatFileLoader(
-            FlatFileStore(clean.stack.clickhouse, access), services.bars, services.catalog, services.versions
+            FlatFileStore(clean.stack.clickhouse, access),
+            services.bars,
+            services.catalog,
+            services.versions,
+            writer=services.writer,
         )
 
         outcome = await loader.run(request("s3://flatfiles/us_stocks_sip", to=dt.date(2024, 1, 31)))

@@ -357,7 +357,7 @@ def test_options_are_checked():
 
 def importer(runtime: Runtime) -> Importer:
     services = runtime.services
-    return Importer(services.bars, services.catalog, services.versions)
+    return Importer(services.bars, services.catalog, services.versions, writer=services.writer)
 
 
 async def stored_rows(runtime: Runtime) -> int:

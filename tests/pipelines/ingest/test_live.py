@@ -51,6 +51,7 @@ def recorder(runtime: Runtime, source: str = "polygon", **options: object) -> Li
         services.publisher,
         source=source,
         today=lambda: TODAY,
+        writer=services.writer,
         **options,
     )
 
