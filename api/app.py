@@ -20,6 +20,7 @@ from api.auth.guards import PUBLIC, authorize
 from api.auth.headers import add_security_headers
 from api.auth.middleware import AuditMiddleware, AuthenticationMiddleware
 from api.auth.ratelimit import STORE_NAME, rate_limit_config
+from api.deadline import DeadlineMiddleware
 from api.deps import provide_runtime, provide_services
 from api.errors import problem_details_plugin
 from api.events import EventHub
@@ -64,7 +65,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
     dist = (runtime.settings.web_dist if runtime else None) or default_web_dist()
     if dist is not None:
         handlers.append(web_router(dist))
-    middleware: list[Any] = [AuthenticationMiddleware]
+    middleware: list[Any] = [DeadlineMiddleware, AuthenticationMiddleware]
     stores: dict[str, Store] = {}
     if runtime is not None:
         middleware.append(rate_limit_config(runtime.settings.auth.rate_limit_per_minute).middleware)

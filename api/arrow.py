@@ -63,10 +63,13 @@ def encode_stream(table: pa.Table, meta: ChartSliceMeta) -> bytes:
     return stream
 
 
-def slice_response(request: Request[Any, Any, Any], table: pa.Table, meta: ChartSliceMeta) -> Response[bytes]:
-    """The chart-data answer in the representation the client accepts."""
+def slice_response(as_json: bool, table: pa.Table, meta: ChartSliceMeta) -> Response[bytes]:
+    """The chart-data answer, as JSON or as an Arrow stream (see :func:`wants_json`).
+
+    Encoding a large slice takes a while: the chart route runs this in the work pool.
+    """
     headers = slice_headers(meta)
-    if wants_json(request):
+    if as_json:
         ts = table.column("ts").cast(pa.int64()).to_pylist()
         columns = [table.column(name).to_pylist() for name in ("open", "high", "low", "close", "volume")]
         bars = [ChartBar(t, *values) for t, *values in zip(ts, *columns, strict=True)]

@@ -18,6 +18,7 @@ from api.auth.service import AuthError, Forbidden, Throttled
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
 from pipelines.ingest.fetch import SourceConflict
 from pipelines.ingest.file_imports import ImportRejected, ImportTooLarge
+from pipelines.work_pool import Overloaded
 from warehouse.errors import (
     Conflict,
     InvalidQuery,
@@ -78,6 +79,12 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             throttled = problem(429, str(exc))
             throttled.headers = {"Retry-After": str(exc.retry_after)}
             return throttled
+        case Overloaded():
+            busy = problem(503, str(exc))
+            busy.headers = {"Retry-After": str(exc.retry_after)}
+            return busy
+        case RecursionError():  # a JSON body nested deeper than a decoder can follow
+            return problem(400, "the request body is nested too deeply to read")
         case NotFound():
             return problem(404, str(exc))
         case Conflict() | SourceConflict():

@@ -78,17 +78,22 @@ class LiveRunner:
         recorded before this returns, so the datasets are current when the caller goes on.
 
         Raises:
-            LiveSourceConflict: a symbol's minute bars are stored from another source.
+            LiveSourceConflict: a symbol's minute bars are stored, or being stored, from another source.
         """
-        feed = self.feed = self.make_feed()
-        updates = feed.updates(await self.recorder.prepare(feed.symbols))
-        if prime:
-            await self.recorder.record(await anext(updates))
+        try:
+            feed = self.feed = self.make_feed()
+            updates = feed.updates(await self.recorder.prepare(feed.symbols))
+            if prime:
+                await self.recorder.record(await anext(updates))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.recorder.close()
+            raise
         self.task = asyncio.create_task(self._run(updates), name=name)
         return self.task
 
     async def stop(self) -> None:
-        """Stop recording (and wait for the task to end)."""
+        """Stop recording (and wait for the task to end); the recorder's claims are dropped."""
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,6 +101,13 @@ class LiveRunner:
             self.task = None
 
     async def _run(self, updates: AsyncIterator[list[LiveBars]]) -> None:
+        try:
+            await self._record(updates)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.recorder.close()
+
+    async def _record(self, updates: AsyncIterator[list[LiveBars]]) -> None:
         while True:
             try:
                 async for batch in updates:
@@ -152,7 +164,7 @@ class ServerStreams:
         Raises:
             UnsupportedRequest: no Polygon key is configured.
             SourceAuthError: Polygon refused the key.
-            LiveSourceConflict: a symbol's minute bars are stored from another source.
+            LiveSourceConflict: a symbol's minute bars are stored, or being stored, from another source.
             SourceUnavailable: the stream did not connect in time.
         """
         if not self.runtime.settings.polygon.api_key:

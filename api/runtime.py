@@ -32,8 +32,10 @@ from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
 from pipelines.series.writes import BarWriter
 from pipelines.services import Services
+from pipelines.work_pool import WorkPool
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
+from warehouse.catalog.claims import ClaimRepository
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.fetch_windows import FetchWindowRepository
 from warehouse.catalog.jobs import JobRepository
@@ -64,7 +66,7 @@ class Runtime:
             await bars.ensure_schema()
             catalog = DatasetRepository(stack.pool)
             versions = SeriesVersions(stack.redis)
-            writer = BarWriter(bars, catalog, versions)
+            writer = BarWriter(bars, catalog, versions, ClaimRepository(stack.pool))
             sources: dict[str, BarSource] = {"synthetic": SyntheticSource()}
             if settings.polygon.api_key:
                 sources["polygon"] = PolygonRestSource(
@@ -75,6 +77,7 @@ class Runtime:
                 )
             quality = QualityAssessor(catalog, bars, QualityRepository(stack.pool))
             flat_files = FlatFileStore(stack.clickhouse, s3_access(settings))
+            work = WorkPool(settings.work_slots, settings.work_queue)
             services = Services(
                 bars=bars,
                 catalog=catalog,
@@ -85,6 +88,7 @@ class Runtime:
                     bars,
                     versions,
                     SliceJoins([IndicatorJoiner()]),  # the one list of column prefixes joined to slices
+                    work=work,
                     hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
                 ),
                 fetcher=Fetcher(
@@ -102,6 +106,7 @@ class Runtime:
                 quality=quality,
                 flat_files=FlatFileLoader(flat_files, bars, catalog, versions, quality, writer=writer),
                 writer=writer,
+                work=work,
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(
@@ -127,6 +132,7 @@ class Runtime:
             if close is not None:
                 with contextlib.suppress(Exception):
                     await close()
+        self.services.work.close()
         await self.stack.close()
 
 

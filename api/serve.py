@@ -8,7 +8,7 @@ import errno
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import structlog
 import uvicorn
@@ -30,6 +30,29 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+SHUTDOWN_GRACE_S: Final = 10
+"""On SIGTERM or Ctrl-C, requests still running after this long are cancelled (an upload in progress
+is dropped and its temporary file removed), so the process always ends."""
+
+
+def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How the API is served: uvicorn leaves ``X-Forwarded-For`` alone.
+
+    uvicorn would otherwise believe the header from loopback peers; the app decides whom to believe
+    (``K2Q_TRUSTED_PROXIES``, :func:`api.auth.addresses.client_address`).
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+    )
 
 
 class StartupError(Exception):
@@ -59,8 +82,14 @@ def check_bind(settings: Settings) -> None:
             raise StartupError(f"cannot listen on {server.host}:{server.port}: {exc.strerror}") from None
 
 
-async def _first_run(runtime: Runtime, lock: DataDirLock, url: str) -> str:
+async def _first_run(
+    runtime: Runtime, lock: DataDirLock, url: str, *, sign_in_link: bool = False
+) -> str | None:
     """Make sure an admin exists; hand local ``k2q`` commands a key; return a one-time login link.
+
+    The link comes when ``sign_in_link`` asks for it, or when the admin may have no other way in
+    (no ``K2Q_ADMIN_PASSWORD``, or an admin without a password); otherwise None. Either way the
+    links earlier starts printed stop working: a link never outlives a restart.
 
     Runs before the API listens, so that once ``/ready`` answers, the first admin and
     ``K2Q_BOOTSTRAP_API_KEY`` authenticate; under a catalog-wide lock, so that API replicas
@@ -72,7 +101,10 @@ async def _first_run(runtime: Runtime, lock: DataDirLock, url: str) -> str:
         await auth.ensure_bootstrap_key(admin)
     if lock.held:
         lock.write_secret(CLI_KEY_FILE, await auth.local_cli_key(admin))
-    return f"{url}/login?token={await auth.login_link(admin)}"
+    if sign_in_link or not auth.settings.admin_password or admin.password_hash is None:
+        return f"{url}/login?token={await auth.login_link(admin)}"
+    await auth.revoke_login_links(admin)
+    return None
 
 
 def require_servers(settings: Settings, command: str) -> None:
@@ -103,6 +135,7 @@ async def run(
     api: bool,
     worker: bool,
     seed: bool = False,
+    sign_in_link: bool = False,
     on_ready: Callable[[str, str | None], None] | None = None,
 ) -> None:
     """Start the runtime and run the API and/or the worker until SIGINT or SIGTERM.
@@ -110,7 +143,8 @@ async def run(
     The API listens only once every start-up step that requests depend on is done (stores and
     migrations, the demo data and live feed, the first admin, ``K2Q_BOOTSTRAP_API_KEY`` and the
     local CLI key), so a 200 from ``/ready`` means the instance serves authenticated requests.
-    ``on_ready(url, login_url)`` is called once the API listens (``("worker", None)`` for a worker).
+    ``on_ready(url, login_url)`` is called once the API listens (``("worker", None)`` for a worker);
+    ``login_url`` is None when no one-time link was made (see :func:`_first_run`, ``sign_in_link``).
     """
     lock = DataDirLock(settings.stores.data_dir.resolve())
     if api or worker:
@@ -127,7 +161,10 @@ async def run(
             check_bind(settings)
         runtime = await Runtime.start(settings)
         try:
-            await _serve(runtime, settings, api=api, worker=worker, seed=seed, lock=lock, on_ready=on_ready)
+            await _serve(
+                runtime, settings, api=api, worker=worker, seed=seed, sign_in_link=sign_in_link, lock=lock,
+                on_ready=on_ready,
+            )  # fmt: skip
         finally:
             await runtime.close()
     finally:
@@ -141,6 +178,7 @@ async def _serve(
     api: bool,
     worker: bool,
     seed: bool,
+    sign_in_link: bool,
     lock: DataDirLock,
     on_ready: Callable[[str, str | None], None] | None,
 ) -> None:
@@ -165,16 +203,9 @@ async def _serve(
         live = await start_live_demo(runtime)
     if api:
         url = settings.server.url
-        login_url = await _first_run(runtime, lock, url)  # before listening: no 401 after /ready says ok
-        config = uvicorn.Config(
-            create_app(runtime),
-            host=settings.server.host,
-            port=settings.server.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-        server = _Server(config)
+        # Before listening: no 401 after /ready says ok.
+        login_url = await _first_run(runtime, lock, url, sign_in_link=sign_in_link)
+        server = _Server(server_config(create_app(runtime), settings.server.host, settings.server.port))
         tasks.append(asyncio.create_task(server.serve(), name="api"))
         while not server.started and not tasks[-1].done():  # noqa: ASYNC110 (uvicorn has no started event)
             await asyncio.sleep(0.05)

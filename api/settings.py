@@ -12,6 +12,8 @@ from pathlib import Path
 
 import msgspec
 
+from pipelines.work_pool import DEFAULT_QUEUE, DEFAULT_SLOTS
+
 DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
 DEFAULT_POLYGON_WS_URL = "wss://socket.polygon.io/stocks"
 DEFAULT_S3_ENDPOINT = "https://files.polygon.io"
@@ -99,6 +101,9 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     """An admin API key accepted as given, for automation (``K2Q_BOOTSTRAP_API_KEY``)."""
     cors_origins: tuple[str, ...] = ()
     """Origins allowed to call the API from a browser, comma-separated (``K2Q_CORS_ORIGINS``)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Proxies whose ``X-Forwarded-For`` names the client: IPs and CIDRs, comma-separated
+    (``K2Q_TRUSTED_PROXIES``). From any other peer the header is ignored."""
     rate_limit_per_minute: int = 1200
     """Requests per minute per API key, user or address (``K2Q_RATE_LIMIT``)."""
     access_token_minutes: int = 15
@@ -123,6 +128,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """With the demo data, run a synthetic live feed for the demo symbols (``K2Q_LIVE_DEMO``)."""
     hot_cache_mb: int = 256
     """Memory for recently charted months of fine bars, per process (``K2Q_HOT_CACHE_MB``; 0 = off)."""
+    work_slots: int = DEFAULT_SLOTS
+    """Heavy requests (charts, pages, quality) running at once (``K2Q_WORK_SLOTS``)."""
+    work_queue: int = DEFAULT_QUEUE
+    """Heavy requests waiting for a slot; more get 503 with ``Retry-After`` (``K2Q_WORK_QUEUE``)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +166,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if (rpm := integer("POLYGON_RPM", 0)) < 0:
             raise ValueError(f"POLYGON_RPM must be 0 (unlimited) or more, not {rpm}")
         web_dist = text("K2Q_WEB_DIST")
+        proxies = tuple(
+            entry.strip() for entry in (text("K2Q_TRUSTED_PROXIES") or "").split(",") if entry.strip()
+        )
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                raise ValueError(
+                    f"K2Q_TRUSTED_PROXIES takes IP addresses and networks (CIDR), not {proxy!r}"
+                ) from None
         return cls(
             server=ServerSettings(host=text("K2Q_HOST") or "127.0.0.1", port=port),
             stores=StoreSettings(
@@ -183,6 +202,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 admin_password=text("K2Q_ADMIN_PASSWORD"),
                 bootstrap_api_key=text("K2Q_BOOTSTRAP_API_KEY"),
                 cors_origins=origins,
+                trusted_proxies=proxies,
                 rate_limit_per_minute=integer("K2Q_RATE_LIMIT", 1200),
             ),
             web_dist=Path(web_dist) if web_dist else None,
@@ -190,6 +210,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             seed_demo=(text("K2Q_SEED_DEMO") or "1").lower() not in ("0", "false", "no"),
             live_demo=(text("K2Q_LIVE_DEMO") or "1").lower() not in ("0", "false", "no"),
             hot_cache_mb=integer("K2Q_HOT_CACHE_MB", 256),
+            work_slots=integer("K2Q_WORK_SLOTS", DEFAULT_SLOTS),
+            work_queue=integer("K2Q_WORK_QUEUE", DEFAULT_QUEUE),
         )
 
 
@@ -202,6 +224,8 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "K2Q_SEED_DEMO",
     "K2Q_LIVE_DEMO",
     "K2Q_HOT_CACHE_MB",
+    "K2Q_WORK_SLOTS",
+    "K2Q_WORK_QUEUE",
     "CLICKHOUSE_URL",
     "DATABASE_URL",
     "REDIS_URL",
@@ -218,6 +242,7 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "K2Q_ADMIN_PASSWORD",
     "K2Q_BOOTSTRAP_API_KEY",
     "K2Q_CORS_ORIGINS",
+    "K2Q_TRUSTED_PROXIES",
     "K2Q_RATE_LIMIT",
 )
 """Every variable :meth:`Settings.from_env` reads; the README documents each (a test checks)."""

@@ -47,8 +47,9 @@ async def chart_data(
         cached = msgspec.msgpack.decode(hit, type=_Cached)
         headers = cached.headers | validators | {"X-K2Q-Cache": "hit"}
         return Response(cached.body, media_type=cached.media_type, headers=headers)
-    result, meta = await services.charts.chart_slice(plan, data, version)
-    response = slice_response(request, result.table, meta)
+    async with services.work.admit():
+        result, meta = await services.charts.chart_slice(plan, data, version)
+        response = await services.work.run(slice_response, wants_json(request), result.table, meta)
     body = response.content
     if len(body) <= CACHE_MAX_BYTES and not meta.truncated:
         entry = _Cached(body=body, media_type=str(response.media_type), headers=dict(response.headers))

@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import chart_data, chart_scale, export, flat_files, ingest, quality, rest_pipeline, startup
+from bench import (
+    chart_data,
+    chart_scale,
+    export,
+    flat_files,
+    ingest,
+    quality,
+    rest_pipeline,
+    startup,
+    write_scale,
+)
 
 BENCHES = {
     "chart_data": chart_data.main,
@@ -16,6 +26,7 @@ BENCHES = {
     "quality": quality.main,
     "rest_pipeline": rest_pipeline.main,
     "startup": startup.main,
+    "write_scale": write_scale.main,
 }
 
 

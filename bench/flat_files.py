@@ -162,7 +162,7 @@ async def main() -> None:
         paths = [
             ("raw insert_arrow (baseline)", raw),
             ("FlatFileStore.load (ClickHouse parses)", load),
-            ("FlatFileLoader.run (+ merge, register)", backfill),
+            ("FlatFileLoader.run (+ register)", backfill),
         ]
         seconds: dict[str, list[float]] = {name: [] for name, _ in paths}
         cpu: dict[str, list[float]] = {name: [] for name, _ in paths}

@@ -5,10 +5,10 @@ minute 04:00-19:59 New York of every weekday, about 35k bars per 52-day window),
 costs the pipeline no CPU time of its own process. The pipeline is a whole fetch job: plan, HTTP
 with the in-flight bound, decoding to Arrow, batched multi-symbol inserts and Postgres checkpoints;
 its throughput is the bars stored per second until the last window is checkpointed (target: at
-least half the baseline). The job then merges the parts it wrote (embedded chDB runs no
-background merges; a ClickHouse server does this by itself) and registers the datasets: the
-second row counts those too. The baseline is one raw ``insert_arrow`` of the same bars (with their
-symbol columns) into the same chDB table, alternated with the pipeline in the same run.
+least half the baseline). The job then registers the datasets (ClickHouse merges the parts it
+wrote in the background): the second row counts that too. The baseline is one raw
+``insert_arrow`` of the same bars (with their symbol columns) into the same chDB table,
+alternated with the pipeline in the same run.
 
 Peak memory: each backfill runs in a fresh process, and its resident set is sampled every 10 ms
 above its level before the backfill. It must not grow with the number of bars: the pipeline
@@ -167,8 +167,8 @@ async def backfill(runtime: Runtime, fetcher: Fetcher, symbols: list[str]) -> tu
     """Run a fetch job of ``symbols`` over the year.
 
     Returns:
-        Bars stored; seconds until every window was stored and checkpointed (the job then merges
-        the partitions it wrote, embedded mode only, and registers datasets); seconds in all.
+        Bars stored; seconds until every window was stored and checkpointed (the job then
+        registers datasets); seconds in all.
     """
     request = FetchRequest(symbols=symbols, timespan="minute", from_=YEAR[0], to=YEAR[1], source="polygon")
     job_id = await record(runtime.services.jobs, JobKind.FETCH, request, "bench")
@@ -274,7 +274,7 @@ async def run(memory_bars: tuple[int, ...]) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "case": "whole fetch job (+ merge parts, register)",
+                "case": "whole fetch job (+ register)",
                 "bars": stored,
                 "bars/s": rest_rate,
                 "ratio": rest_rate / raw_rate,

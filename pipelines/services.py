@@ -13,6 +13,7 @@ from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
 from pipelines.series.writes import BarWriter
+from pipelines.work_pool import WorkPool
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore
@@ -36,3 +37,5 @@ class Services:
     flat_files: FlatFileLoader
     writer: BarWriter
     """The one write path for bars: insert, version bump, dataset registration."""
+    work: WorkPool
+    """Admits heavy requests and runs their blocking steps off the event loop."""

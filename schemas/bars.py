@@ -7,8 +7,12 @@ from typing import Annotated, Final
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.values import (
+    BARS_FROM,
+    BARS_UNTIL,
+    SUPPORTED_TIMES,
     BarWidth,
     DatasetName,
     Session,
@@ -36,6 +40,49 @@ BAR_ARROW_SCHEMA: Final = pa.schema(
     ]
 )
 """The columns a source yields for one series: ``ts`` is the bar's start, UTC, in ms."""
+
+MAX_PRICE: Final = 1e9
+"""The largest price accepted (a billion per share: far above any traded stock, far below where
+sums and products of prices lose their precision)."""
+MAX_VOLUME: Final = 1e15
+"""The largest volume accepted for one bar."""
+PRICE_FIELDS: Final = ("open", "high", "low", "close", "vwap")
+
+
+def bar_value_problem(bars: pa.Table) -> str | None:
+    """Why ``bars`` (columns of :data:`BAR_ARROW_SCHEMA`) cannot be stored, or None when they can.
+
+    Every way in checks its bars against these limits (files say which line breaks them); this is
+    the last check, in the one write path, for bars from a provider or a stream.
+
+    >>> import datetime as dt
+    >>> ts = pa.array([dt.datetime(2200, 1, 1, tzinfo=dt.UTC)], TS_TYPE)
+    >>> one = pa.table({"ts": ts, **{n: [1.0] for n in ("open", "high", "low", "close", "volume")}})
+    >>> bar_value_problem(one)
+    'a bar starts at 2200-01-01 00:00:00+00:00, outside the supported times, 1970-01-01 to 2099-12-31 (UTC)'
+    """
+    if bars.num_rows == 0:
+        return None
+    ts = pc.min_max(bars.column("ts").cast(TS_TYPE))
+    for bound in (ts["min"].as_py(), ts["max"].as_py()):
+        if bound is not None and not BARS_FROM <= bound < BARS_UNTIL:
+            return f"a bar starts at {bound}, outside the supported times, {SUPPORTED_TIMES}"
+    for name in PRICE_FIELDS:
+        if name not in bars.column_names:
+            continue
+        low, high = (value.as_py() for value in pc.min_max(bars.column(name)).values())
+        if low is not None and not low > 0:
+            return f"a bar's {name} is {low}: prices must be positive"
+        if high is not None and not high <= MAX_PRICE:
+            return f"a bar's {name} is {high}: prices must be at most {MAX_PRICE:g}"
+    if "volume" in bars.column_names:
+        low, high = (value.as_py() for value in pc.min_max(bars.column("volume")).values())
+        if low is not None and not 0 <= low:
+            return f"a bar's volume is {low}: volumes must not be negative"
+        if high is not None and not high <= MAX_VOLUME:
+            return f"a bar's volume is {high}: volumes must be at most {MAX_VOLUME:g}"
+    return None
+
 
 CHART_SLICE_ARROW_SCHEMA: Final = pa.schema(
     [

@@ -10,11 +10,20 @@ import msgspec
 
 from schemas.bars import SeriesKey
 from schemas.quality import DataQuality
-from schemas.values import NEW_YORK, FetchSourceName, SourceName, Symbol, Timespan
+from schemas.values import (
+    FIRST_DAY,
+    LAST_DAY,
+    NEW_YORK,
+    SUPPORTED_TIMES,
+    FetchSourceName,
+    SourceName,
+    Symbol,
+    Timespan,
+)
 
 Multiplier = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
-EARLIEST_DATE: Final = dt.date(1970, 1, 1)
+EARLIEST_DATE: Final = FIRST_DAY
 """The earliest day a fetch may ask for (Polygon stamps bars in Unix milliseconds)."""
 
 
@@ -73,6 +82,8 @@ class FetchRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
         if self.from_ < EARLIEST_DATE:
             raise ValueError(f"'from' ({self.from_}) is before {EARLIEST_DATE}: no market data is that old")
+        if self.to > LAST_DAY:
+            raise ValueError(f"'to' ({self.to}) is after {LAST_DAY}: bars are stored from {SUPPORTED_TIMES}")
         if self.market:
             if self.symbols:
                 raise ValueError("name symbols or set market, not both")
@@ -106,7 +117,8 @@ def dataset_name(
 def exchange_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """UTC instants bounding New York calendar days ``start``..``end`` (inclusive)."""
     first = dt.datetime.combine(start, dt.time(), NEW_YORK).astimezone(dt.UTC)
-    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), NEW_YORK).astimezone(dt.UTC)
+    after = dt.datetime.combine(min(end, dt.date.max - dt.timedelta(days=1)), dt.time(), NEW_YORK)
+    after = (after + dt.timedelta(days=1)).astimezone(dt.UTC)
     return first, after - dt.timedelta(milliseconds=1)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schemas.values import Symbol
+from schemas.values import FIRST_DAY, LAST_DAY, SUPPORTED_TIMES, Symbol
 
 FlatFileTimespan = Literal["minute", "day"]
 """The aggregate flat files: ``minute_aggs_v1`` or ``day_aggs_v1``."""
@@ -34,6 +34,9 @@ class FlatFileRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         """Reject an inverted range and normalise symbols."""
         if self.from_ is not None and self.to is not None and self.to < self.from_:
             raise ValueError("'to' is before 'from'")
+        for name, day in (("from", self.from_), ("to", self.to)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"'{name}' ({day}) is outside the supported times, {SUPPORTED_TIMES}")
         if self.symbols is not None:
             self.symbols = sorted({symbol.upper() for symbol in self.symbols})
 

@@ -35,6 +35,12 @@ DEFAULT_IMPORT_TZ: Final = EXCHANGE_TZ
 MAX_IMPORT_BYTES: Final = 512 * 1024 * 1024
 """Largest file an import accepts (512 MiB: about eight million minute bars as CSV)."""
 
+MAX_COLUMNS: Final = 200
+"""Most columns an imported file may have (bar files have a dozen; the reader's work grows with the
+square of the column count, so a file of 100,000 columns would hold both cores for many minutes)."""
+MAX_HEADER_BYTES: Final = 65_536
+"""Longest header line of a CSV file, checked before anything else is read."""
+
 MAX_REPORTED_PROBLEMS: Final = 20
 """A rejected import lists at most this many problems (and counts them all)."""
 

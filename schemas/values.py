@@ -39,6 +39,17 @@ EXCHANGE_TZ: Final = "America/New_York"
 """The exchange's time zone: sessions, trading days and chart buckets are New York wall-clock time."""
 NEW_YORK: Final = ZoneInfo(EXCHANGE_TZ)
 
+BARS_FROM: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""The earliest bar start stored (Unix time zero: Polygon and most files stamp bars in epoch time)."""
+BARS_UNTIL: Final = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+"""Bars start before this instant. Every type on the path holds the range with room to spare
+(ClickHouse ``DateTime64`` runs to 2299, ``Date`` to 2149, Python dates to 9999), and a bar
+stamped later is a mistake in its file, not market data."""
+FIRST_DAY: Final = BARS_FROM.date()
+LAST_DAY: Final = (BARS_UNTIL - dt.timedelta(days=1)).date()
+SUPPORTED_TIMES: Final = f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()} (UTC)"
+"""The supported range in words, for error messages."""
+
 TIMEFRAMES: Final[tuple[Timeframe, ...]] = get_args(Timeframe)
 TIMESPANS: Final[tuple[Timespan, ...]] = get_args(Timespan)
 
@@ -162,7 +173,7 @@ TimePoint = str | int
 
 
 def parse_time_point(value: TimePoint, *, end_of_day: bool = False) -> dt.datetime:
-    """Parse a client time point into an aware UTC datetime.
+    """Parse a client time point into an aware UTC datetime within the supported range.
 
     A bare date means the start of that UTC day, or its last millisecond when ``end_of_day``.
 
@@ -170,16 +181,29 @@ def parse_time_point(value: TimePoint, *, end_of_day: bool = False) -> dt.dateti
     datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
     >>> parse_time_point(1704153600000)
     datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_time_point("9999-12-31T23:59:59-14:00")
+    Traceback (most recent call last):
+    ValueError: '9999-12-31T23:59:59-14:00' is outside the supported times, 1970-01-01 to 2099-12-31 (UTC)
+
+    Raises:
+        ValueError: the value is not a time, or lies outside :data:`SUPPORTED_TIMES`.
     """
+    moment = _parse_time_point(value, end_of_day=end_of_day)
+    if not BARS_FROM <= moment < BARS_UNTIL:
+        raise ValueError(f"{value!r} is outside the supported times, {SUPPORTED_TIMES}")
+    return moment
+
+
+def _parse_time_point(value: TimePoint, *, end_of_day: bool) -> dt.datetime:
     if isinstance(value, bool):
         raise ValueError("a time must be an ISO-8601 string or epoch milliseconds")
     if isinstance(value, int):
         if not -62_135_596_800_000 < value < 253_402_300_800_000:
-            raise ValueError(f"epoch milliseconds out of range: {value}")
+            raise ValueError(f"{value!r} is outside the supported times, {SUPPORTED_TIMES}")
         return dt.datetime.fromtimestamp(value / 1000, dt.UTC)
     text = value.strip()
     if re.fullmatch(r"-?\d{10,15}", text):
-        return parse_time_point(int(text), end_of_day=end_of_day)
+        return _parse_time_point(int(text), end_of_day=end_of_day)
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
@@ -188,6 +212,11 @@ def parse_time_point(value: TimePoint, *, end_of_day: bool = False) -> dt.dateti
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"not an ISO-8601 date or date-time, nor epoch milliseconds: {value!r}") from None
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the supported times, {SUPPORTED_TIMES}") from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise ValueError(f"{value!r} is outside the supported times, {SUPPORTED_TIMES}") from None

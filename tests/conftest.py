@@ -59,7 +59,9 @@ async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
     """Empty bar store, catalog and queue; a loopback Polygon with no bars and no faults."""
     await runtime.stack.clickhouse.run(lambda client: client.command("TRUNCATE TABLE IF EXISTS bars"))
     async with runtime.stack.pool.connection() as conn:
-        await conn.execute("TRUNCATE datasets, dataset_quality, strategies, jobs, fetch_windows")
+        await conn.execute(
+            "TRUNCATE datasets, dataset_quality, strategies, jobs, fetch_windows, series_claims"
+        )
     await runtime.stack.redis.flushdb()
     polygon.reset()
     return runtime

@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from api.serve import server_config
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
@@ -38,10 +39,7 @@ def free_port() -> int:
 async def serve_app(runtime: Runtime) -> AsyncIterator[str]:
     """The real app over ``runtime`` under uvicorn on loopback, in this event loop; yields ``host:port``."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(runtime), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    serving = uvicorn.Server(config)
+    serving = uvicorn.Server(server_config(create_app(runtime), "127.0.0.1", port))
     task = asyncio.create_task(serving.serve())
     while not serving.started:
         await asyncio.sleep(0.02)
@@ -88,7 +86,7 @@ class K2qServer:
 
     lines: list[str]
     login_url: str = ""
-    """The one-time sign-in link ``k2q up`` printed."""
+    """The one-time sign-in link ``k2q up`` printed ("" when it printed none)."""
     admin_key: str = ""
     """The admin key ``k2q up`` left for local commands (``<data dir>/cli.key``)."""
     _drain: threading.Thread | None = None
@@ -122,13 +120,19 @@ class K2qServer:
         return "".join(self.lines)
 
 
-def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **extra: str) -> K2qServer:
-    """Start ``k2q up`` and wait until it prints its URL and ``/ready`` says ok."""
+def start_up(
+    data_dir: Path,
+    port: int | None = None,
+    timeout: float = 120,
+    args: tuple[str, ...] = (),
+    **extra: str,
+) -> K2qServer:
+    """Start ``k2q up [args]`` and wait until it prints its URL and how to sign in, and ``/ready`` says ok."""
     port = port or free_port()
     env = k2q_env(data_dir, port, **extra)
     started = time.perf_counter()
     process = subprocess.Popen(
-        [*K2Q, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        [*K2Q, "up", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
@@ -144,8 +148,8 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
         lines.append(line)
         if "ready at" in line:
             url = line.split("ready at", 1)[1].split()[0]
-        if "one-time link" in line:
-            login_url = line.rsplit(" ", 1)[1].strip()
+        if line.startswith("Sign in"):  # the one-time link, or how to get one
+            login_url = line.rsplit(" ", 1)[1].strip() if "/login?token=" in line else ""
             assert httpx.get(f"{url}/ready", timeout=10).json()["ok"] is True
             admin_key = (data_dir / "cli.key").read_text().strip()
             server = K2qServer(
@@ -160,13 +164,13 @@ def start_up(data_dir: Path, port: int | None = None, timeout: float = 120, **ex
 
 
 @contextlib.contextmanager
-def running_up(data_dir: Path, **extra: str) -> Iterator[K2qServer]:
+def running_up(data_dir: Path, args: tuple[str, ...] = (), **extra: str) -> Iterator[K2qServer]:
     """A ``k2q up`` (see :func:`start_up`) for as long as the context lasts.
 
     A clean exit on SIGTERM (status 0) is part of every test that uses it; when the body fails,
     the server is stopped and the body's failure is the one reported.
     """
-    k2q = start_up(data_dir, **extra)
+    k2q = start_up(data_dir, args=args, **extra)
     try:
         yield k2q
     except BaseException:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 import structlog
 from litestar.enums import ScopeType
 
+from api.auth.addresses import client_address
 from api.auth.principal import Principal
 from schemas.auth import Outcome
 
@@ -43,12 +44,6 @@ def cookies_of(scope: Scope) -> dict[str, str]:
     raw = _header(scope, b"cookie") or ""
     pairs = (part.strip().partition("=") for part in raw.split(";") if "=" in part)
     return {name: value for name, _, value in pairs}
-
-
-def client_ip(scope: Scope) -> str | None:
-    """The peer address (a proxy in front sets it right with uvicorn's --forwarded-allow-ips)."""
-    client = scope.get("client")
-    return str(client[0]) if client else None
 
 
 class AuthenticationMiddleware:
@@ -133,6 +128,6 @@ class AuditMiddleware:
                 target=",".join(str(v) for v in (scope.get("path_params") or {}).values()) or None,
                 outcome=outcome,
                 status=status,
-                ip=client_ip(scope),
+                ip=client_address(scope),
                 detail=detail,
             )

@@ -20,11 +20,14 @@ from warehouse.catalog.sessions import SessionRepository
 from warehouse.catalog.users import UserRecord, UserRepository
 
 LOGIN_WINDOW_S = 15 * 60
-"""Failed sign-ins are counted over this window."""
+"""Failed sign-ins are counted over this window, which opens with the first failure."""
 FAILURES_PER_USER = 5
 """Failed sign-ins allowed per user name and address within the window."""
+FAILURES_PER_NAME = 10
+"""Failed sign-ins allowed per user name within the window, whatever the address (many addresses
+guessing one password); past it even the right password waits for the window to end."""
 FAILURES_PER_ADDRESS = 30
-"""Failed sign-ins allowed per address within the window, whatever the user name."""
+"""Failed sign-ins (passwords and links) allowed per address within the window, whatever the name."""
 LOGIN_LINK_TTL = dt.timedelta(hours=24)
 LOCAL_CLI_KEY_NAME = "k2q CLI (local)"
 
@@ -97,7 +100,7 @@ class AuthService:
                 actor=name, actor_kind="anonymous", action="auth.login", outcome="denied", status=401, ip=ip
             )
             raise AuthError("wrong user name or password")
-        if self.redis is not None:
+        if self.redis is not None:  # this address knows the password; the name-wide count stays
             await self.redis.delete(_user_key(name, ip))
         await self.audit.record(
             actor=name, actor_kind="user", action="auth.login", outcome="ok", status=200, ip=ip
@@ -111,11 +114,11 @@ class AuthService:
             Throttled: too many failures from this address.
             AuthError: the link is unknown, used or expired.
         """
-        await self._check_throttle("", ip)
+        await self._check_throttle(None, ip)
         user_id = await self.sessions.use_login_token(token_hash(token))
         user = await self.users.by_id(user_id) if user_id is not None else None
         if user is None or not user.is_active:
-            await self._count_failure("", ip)
+            await self._count_failure(None, ip)
             await self.audit.record(
                 actor=None,
                 actor_kind="anonymous",
@@ -124,7 +127,10 @@ class AuthService:
                 status=401,
                 ip=ip,
             )
-            raise AuthError("this login link is unknown, used or expired; run k2q up again for a new one")
+            raise AuthError(
+                "this sign-in link is unknown, used, expired or replaced by a newer one;"
+                " k2q up --sign-in-link prints a new one"
+            )
         await self.audit.record(
             actor=user.username, actor_kind="user", action="auth.login_link", outcome="ok", status=200, ip=ip
         )
@@ -282,12 +288,16 @@ class AuthService:
             )
 
     async def login_link(self, user: UserRecord) -> str:
-        """A one-time login token for ``user``, valid for a day."""
+        """A one-time login token for ``user``, valid for a day; the user's earlier unused links die."""
         token = new_token()
         await self.sessions.add_login_token(
             token_hash(token), user.id, dt.datetime.now(dt.UTC) + LOGIN_LINK_TTL
         )
         return token
+
+    async def revoke_login_links(self, user: UserRecord) -> None:
+        """End every unused login link of ``user``."""
+        await self.sessions.revoke_login_tokens(user.id)
 
     async def local_cli_key(self, admin: UserRecord) -> str:
         """A fresh admin key for ``k2q`` commands on this machine (older ones are revoked)."""
@@ -296,36 +306,52 @@ class AuthService:
 
     # --- brute-force throttle ---------------------------------------------------------------------
 
-    async def _check_throttle(self, username: str, ip: str | None) -> None:
-        assert self.redis is not None, "sign-in needs Redis for its throttle"
-        for key, limit in (
-            (_user_key(username, ip), FAILURES_PER_USER),
-            (_address_key(ip), FAILURES_PER_ADDRESS),
-        ):
-            failures = int(await self.redis.get(key) or 0)
-            if failures >= limit:
-                ttl = await self.redis.ttl(key)
-                await self.audit.record(
-                    actor=username or None,
-                    actor_kind="anonymous",
-                    action="auth.throttled",
-                    outcome="denied",
-                    status=429,
-                    ip=ip,
-                )
-                raise Throttled(max(int(ttl), 1))
+    async def _check_throttle(self, username: str | None, ip: str | None) -> None:
+        """Refuse while any count this attempt falls under is full (links count per address only).
 
-    async def _count_failure(self, username: str, ip: str | None) -> None:
+        Raises:
+            Throttled: with the wait until every full count has expired (the body and
+                ``Retry-After`` both say it).
+        """
+        assert self.redis is not None, "sign-in needs Redis for its throttle"
+        waits = []
+        for key, limit in _throttle_keys(username, ip):
+            if int(await self.redis.get(key) or 0) >= limit:
+                waits.append(int(await self.redis.ttl(key)))
+        if waits:
+            await self.audit.record(
+                actor=username or None,
+                actor_kind="anonymous",
+                action="auth.throttled",
+                outcome="denied",
+                status=429,
+                ip=ip,
+            )
+            raise Throttled(max(*waits, 1))
+
+    async def _count_failure(self, username: str | None, ip: str | None) -> None:
         assert self.redis is not None
         async with self.redis.pipeline(transaction=True) as pipe:
-            for key in (_user_key(username, ip), _address_key(ip)):
+            for key, _ in _throttle_keys(username, ip):
                 pipe.set(key, 0, ex=LOGIN_WINDOW_S, nx=True)  # opens the window (EXPIRE NX needs Redis 7)
                 pipe.incr(key)
             await pipe.execute()
 
 
+def _throttle_keys(username: str | None, ip: str | None) -> list[tuple[str, int]]:
+    """The failure counts a sign-in as ``username`` (None: by link) from ``ip`` falls under, with limits."""
+    keys = [(_address_key(ip), FAILURES_PER_ADDRESS)]
+    if username is not None:
+        keys += [(_user_key(username, ip), FAILURES_PER_USER), (_name_key(username), FAILURES_PER_NAME)]
+    return keys
+
+
 def _user_key(username: str, ip: str | None) -> str:
     return f"k2q:login-failures:{ip or '-'}:{token_hash(username)[:16]}"
+
+
+def _name_key(username: str) -> str:
+    return f"k2q:login-failures-name:{token_hash(username)[:16]}"
 
 
 def _address_key(ip: str | None) -> str:

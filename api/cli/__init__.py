@@ -56,7 +56,7 @@ def main() -> None:
     """K2 Quant: market-data research on your own machine."""
 
 
-def _serve_command(*, api: bool, worker: bool, seed: bool, command: str) -> None:
+def _serve_command(*, api: bool, worker: bool, seed: bool, command: str, sign_in_link: bool = False) -> None:
     settings = load_settings()
     configure_logging(settings.log_format)
     if command != "up":
@@ -78,25 +78,44 @@ def _serve_command(*, api: bool, worker: bool, seed: bool, command: str) -> None
             out.print(
                 f"Sign in (one-time link, valid 24 h): [bold]{login_url}[/]", highlight=False, soft_wrap=True
             )
+        else:
+            out.print(
+                "Sign in with the admin's password (K2Q_ADMIN_PASSWORD);"
+                f" k2q {command} --sign-in-link prints a one-time link",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     try:
-        asyncio.run(run(settings, api=api, worker=worker, seed=seed, on_ready=ready))
+        asyncio.run(
+            run(settings, api=api, worker=worker, seed=seed, sign_in_link=sign_in_link, on_ready=ready)
+        )
     except (StartupError, WarehouseError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         pass
 
 
+_SIGN_IN_LINK = click.option(
+    "--sign-in-link",
+    is_flag=True,
+    help="Print a one-time sign-in link for the admin even when K2Q_ADMIN_PASSWORD is set"
+    " (a new link ends the earlier ones).",
+)
+
+
 @main.command()
-def up() -> None:
+@_SIGN_IN_LINK
+def up(sign_in_link: bool) -> None:
     """Run everything in one process: embedded stores, API, worker and the web app."""
-    _serve_command(api=True, worker=True, seed=True, command="up")
+    _serve_command(api=True, worker=True, seed=True, command="up", sign_in_link=sign_in_link)
 
 
 @main.command()
-def serve() -> None:
+@_SIGN_IN_LINK
+def serve(sign_in_link: bool) -> None:
     """Run the API alone, against ClickHouse, Postgres and Redis servers."""
-    _serve_command(api=True, worker=False, seed=False, command="serve")
+    _serve_command(api=True, worker=False, seed=False, command="serve", sign_in_link=sign_in_link)
 
 
 @main.command()

@@ -134,6 +134,8 @@ async def _stream_here(settings: Settings, symbols: list[str]) -> None:
         finally:
             with contextlib.suppress(Exception):
                 await recorder.compact()
+            with contextlib.suppress(Exception):
+                await recorder.close()
 
 
 async def _stream_through(url: str, key: str | None, symbols: list[str]) -> None:

@@ -8,9 +8,10 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import JSONBody, PathParameter
 
+from api.auth.addresses import client_address
 from api.auth.cookies import cleared_cookies, session_cookies
 from api.auth.guards import PUBLIC, check_csrf, role
-from api.auth.middleware import REFRESH_COOKIE, client_ip
+from api.auth.middleware import REFRESH_COOKIE
 from api.auth.principal import principal_of
 from api.deps import RuntimeDep
 from schemas.auth import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, LoginRequest, Me, Session, TokenLoginRequest
@@ -30,7 +31,7 @@ class AuthController(Controller):
     ) -> Response[Session]:
         """Sign in with a user name and password; the session travels in HttpOnly cookies."""
         issued = await runtime.auth.login(
-            data.username, data.password, client_ip(request.scope), request.headers.get("user-agent")
+            data.username, data.password, client_address(request.scope), request.headers.get("user-agent")
         )
         return Response(issued.session, cookies=session_cookies(request, issued))
 
@@ -40,7 +41,7 @@ class AuthController(Controller):
     ) -> Response[Session]:
         """Sign in with the one-time link ``k2q up`` prints."""
         issued = await runtime.auth.login_with_link(
-            data.token, client_ip(request.scope), request.headers.get("user-agent")
+            data.token, client_address(request.scope), request.headers.get("user-agent")
         )
         return Response(issued.session, cookies=session_cookies(request, issued))
 
@@ -51,7 +52,7 @@ class AuthController(Controller):
         if not token:
             raise NotAuthorizedException("no session to refresh; sign in")
         check_csrf(request)
-        issued = await runtime.auth.refresh(token, client_ip(request.scope))
+        issued = await runtime.auth.refresh(token, client_address(request.scope))
         return Response(issued.session, cookies=session_cookies(request, issued))
 
     @post("/logout", operation_id="logout", opt=PUBLIC, status_code=204)
@@ -61,7 +62,7 @@ class AuthController(Controller):
         principal = request.scope.get("user")
         if principal is not None or refresh:
             check_csrf(request)
-            await runtime.auth.logout(principal, refresh, client_ip(request.scope))
+            await runtime.auth.logout(principal, refresh, client_address(request.scope))
         return Response(None, status_code=204, cookies=cleared_cookies())
 
     @get("/me", operation_id="me", opt=role("viewer"))
@@ -85,7 +86,7 @@ class AuthController(Controller):
         await runtime.auth.audit.record(
             actor=principal.actor, actor_kind=principal.actor_kind,
             action="auth.api_key.create", target=created.info.prefix, outcome="ok", status=201,
-            ip=client_ip(request.scope), detail={"role": created.info.role, "name": created.info.name},
+            ip=client_address(request.scope), detail={"role": created.info.role, "name": created.info.name},
         )  # fmt: skip
         return created
 
@@ -99,5 +100,5 @@ class AuthController(Controller):
         await runtime.auth.audit.record(
             actor=principal.actor, actor_kind=principal.actor_kind,
             action="auth.api_key.revoke", target=prefix, outcome="ok", status=204,
-            ip=client_ip(request.scope),
+            ip=client_address(request.scope),
         )  # fmt: skip

@@ -25,6 +25,7 @@ from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.auth.guards import role
+from api.deadline import DEADLINE_OPT
 from api.deps import ServicesDep
 from api.errors import problem
 from pipelines.ingest.file_imports import Importer
@@ -43,6 +44,9 @@ _WRITE_CHUNK: Final = 1 << 20
 _LIMIT_WORDS: Final = f"imports take files of at most {MAX_IMPORT_BYTES // 2**20} MiB"
 
 _FILE_SCHEMA: Final = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+
+IMPORT_DEADLINE_S: Final = 900.0
+"""An import may take 15 minutes, its upload included (512 MiB at 5 Mbit/s)."""
 
 
 @dataclass
@@ -73,7 +77,7 @@ class ImportController(Controller):
         "/import",
         operation_id="importBars",
         status_code=HTTP_201_CREATED,
-        opt=role("analyst"),
+        opt={**role("analyst"), DEADLINE_OPT: IMPORT_DEADLINE_S},
         request_max_body_size=MAX_IMPORT_BYTES,
         operation_class=_ImportOperation,
         responses={

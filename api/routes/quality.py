@@ -34,14 +34,15 @@ class QualityController(Controller):
 
         A dataset never assessed is assessed now. ``from``/``to`` take ISO times, dates or epoch ms.
         """
-        return await services.quality.report(
-            table,
+        window = (
             parse_time_point(from_) if from_ else None,
             parse_time_point(to, end_of_day=True) if to else None,
-            limit,
         )
+        async with services.work.admit():
+            return await services.quality.report(table, *window, limit)
 
     @post("/{table:str}/quality", operation_id="assessTableQuality", status_code=200, opt=role("analyst"))
     async def assess(self, services: ServicesDep, table: TablePath) -> DataQuality:
         """Assess the dataset's stored bars again (e.g. after bars were added by another fetch)."""
-        return await services.quality.assess(table)
+        async with services.work.admit():
+            return await services.quality.assess(table)

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.auth.guards import role
 from api.auth.principal import principal_of
+from api.deadline import DEADLINE_OPT
 from api.deps import RuntimeDep, ServicesDep
 from api.slices import chart_data as answer_chart_data
 from pipelines.charts.exports import MEDIA_TYPES, parse_columns
@@ -48,7 +49,11 @@ class StocksController(Controller):
         """Every dataset with its bar count and date range."""
         return await services.datasets.all()
 
-    @get("/data/{table:str}", operation_id="getTableData", opt=role("viewer"))
+    @get(
+        "/data/{table:str}",
+        operation_id="getTableData",
+        opt={**role("viewer"), DEADLINE_OPT: None},  # a download streams for as long as the file is
+    )
     async def data(
         self,
         services: ServicesDep,
@@ -66,7 +71,8 @@ class StocksController(Controller):
         comma-separated) between ``from`` and ``to`` (as in chart-data), with bounded memory.
         """
         if format is None:
-            return await services.datasets.page(table, offset, limit)
+            async with services.work.admit():
+                return await services.datasets.page(table, offset, limit)
         chunks = await services.exporter.stream(
             table,
             format,

@@ -2,13 +2,19 @@
 
 Memory stays bounded whatever the size: bars are read half a year (intraday) or a decade (daily and
 wider) at a time and each chunk is written out before the next is read.
+
+A *lake* (``k2q export --partitioned``) is Hive-partitioned Parquet with one series per partition:
+``width=1minute/adjusted=true/source=polygon/symbol=AAPL/year=2024/<dataset>.parquet``.
+:func:`lake_plan` says which files make it up; the CLI writes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, Final
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from pathlib import PurePosixPath
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote
 
 import msgspec
 import pyarrow as pa
@@ -16,7 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from schemas.bars import ARROW_STREAM_MEDIA_TYPE, BAR_ARROW_SCHEMA, SeriesKey
-from schemas.datasets import exchange_day_bounds, series_of
+from schemas.datasets import Dataset, exchange_day_bounds, series_of
 from schemas.values import BarWidth, ExportFormat
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore
@@ -177,3 +183,107 @@ class Exporter:
                 if data:
                     yield data
         yield writer.close()
+
+
+LAKE_KEYS: Final = ("width", "adjusted", "source", "symbol", "year")
+"""The Hive partition keys of a lake, outermost first; none is a column inside the files.
+
+``width``, ``adjusted`` and ``symbol`` identify the series; ``source`` is a function of the series
+(one series never mixes sources) kept as a key so that the demo's synthetic bars and imported files
+can be told from market data, or left out, without reading a file; ``year`` is the UTC year of
+``ts``. Width and adjustment come first because no query mixes them: one width's directory is the
+whole universe at that width, as a cross-section reads it.
+"""
+
+
+def hive_value(value: str) -> str:
+    """``value`` as a Hive partition value: any character but ``A-Z a-z 0-9 _ . - ~`` percent-escaped.
+
+    Polars, DuckDB, Spark and Hive unescape it on reading, so the partition column reads ``value``.
+
+    >>> hive_value("X:BTCUSD")
+    'X%3ABTCUSD'
+    """
+    if value.strip(".") == "":
+        raise ValueError(f"not a partition value: {value!r}")
+    return quote(value, safe="")
+
+
+class LakeFile(NamedTuple):
+    """One file of a lake: the bars of dataset ``table`` within ``[start, end]`` (one UTC year at most)."""
+
+    table: str
+    path: PurePosixPath
+    """Relative to the lake's root."""
+    start: dt.datetime
+    end: dt.datetime
+
+
+class LakeSeries(NamedTuple):
+    """One series of a lake and the files that hold it."""
+
+    ref: SeriesKey
+    directory: PurePosixPath
+    """Where its files go: ``width=…/adjusted=…/source=…/symbol=…``."""
+    anywhere: str
+    """A glob of the series' directory under any source, where an earlier export may have left it."""
+    files: list[LakeFile]
+
+
+_MS: Final = dt.timedelta(milliseconds=1)
+
+
+def _width(ref: SeriesKey) -> str:
+    # The spelling of dataset names ("1minute", "1month"): bar-width codes would put "1m" and "1M"
+    # side by side, the same directory on a case-insensitive file system.
+    return f"{ref.multiplier}{ref.timespan}"
+
+
+def _windows(
+    members: list[Dataset], start: dt.datetime | None, end: dt.datetime | None
+) -> Iterator[tuple[Dataset, dt.datetime, dt.datetime]]:
+    """Each dataset of one series with the part of ``[start, end]`` no earlier-starting one covers."""
+    covered: dt.datetime | None = None
+    for dataset in sorted(members, key=lambda d: (d.date_range.from_, -d.date_range.to.toordinal(), d.table)):
+        lower, upper = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
+        if start is not None:
+            lower = max(lower, start)
+        if covered is not None:
+            lower = max(lower, covered + _MS)
+        if end is not None:
+            upper = min(upper, end)
+        if lower <= upper:
+            covered = upper if covered is None else max(covered, upper)
+            yield dataset, lower, upper
+
+
+def lake_plan(
+    datasets: Iterable[Dataset], start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> list[LakeSeries]:
+    """The files of a lake holding each dataset's series once, within ``[start, end]`` when given.
+
+    Datasets are views over the stored series, so two of one series may overlap: each bar is
+    written once, from the earliest dataset that covers it. Files are cut at UTC year boundaries.
+    """
+    groups: dict[SeriesKey, list[Dataset]] = {}
+    for dataset in datasets:
+        groups.setdefault(series_of(dataset), []).append(dataset)
+    plan = []
+    for ref in sorted(groups, key=lambda ref: (ref.symbol, _width(ref), ref.adjusted)):
+        members = groups[ref]
+        source = max(members, key=lambda dataset: dataset.updated_at).source
+        head = PurePosixPath(f"width={hive_value(_width(ref))}", f"adjusted={str(ref.adjusted).lower()}")
+        symbol = f"symbol={hive_value(ref.symbol)}"
+        directory = head / f"source={hive_value(source)}" / symbol
+        files = [
+            LakeFile(
+                dataset.table,
+                directory / f"year={year}" / f"{dataset.table}.parquet",
+                max(lower, dt.datetime(year, 1, 1, tzinfo=dt.UTC)),
+                min(upper, dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC) - _MS),
+            )
+            for dataset, lower, upper in _windows(members, start, end)
+            for year in range(lower.year, upper.year + 1)
+        ]
+        plan.append(LakeSeries(ref, directory, str(head / "source=*" / symbol), files))
+    return plan

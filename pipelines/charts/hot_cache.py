@@ -117,6 +117,23 @@ class _Block:
         )
 
 
+def _stage_table(
+    pieces: list[tuple[_Array, dict[str, _Array]]], series: str, base: str, wider: tuple[str, ...], cap: int
+) -> tuple[pa.Table, bool]:
+    """The pieces of a window as one table at width ``base``, with each row's bucket at every ``wider``."""
+    ts = np.concatenate([piece[0] for piece in pieces])
+    values = {name: np.concatenate([piece[1][name] for piece in pieces]) for name in _PRICES}
+    if base != series:
+        ts, values = reduce_runs(bucket_keys(base, ts), values)
+    columns: dict[str, pa.Array] = {"ts": pa.array(ts, TS_TYPE)} | {
+        name: pa.array(column, pa.float64()) for name, column in values.items()
+    }
+    for code in wider:
+        columns[f"b_{code}"] = pa.array(bucket_keys(code, ts), TS_TYPE)
+    table = pa.table(columns)
+    return table.slice(0, cap), table.num_rows > cap
+
+
 class HotBars:
     """Months of bars and years of rollups of recently charted series, least recently used evicted."""
 
@@ -161,17 +178,8 @@ class HotBars:
             except _NotHot as exc:
                 exc.width = base
                 raise
-            ts = np.concatenate([piece[0] for piece in pieces])
-            values = {name: np.concatenate([piece[1][name] for piece in pieces]) for name in _PRICES}
-            if base != ref.series:
-                ts, values = reduce_runs(bucket_keys(base, ts), values)
-            columns: dict[str, pa.Array] = {"ts": pa.array(ts, TS_TYPE)} | {
-                name: pa.array(column, pa.float64()) for name, column in values.items()
-            }
-            for code in wider:
-                columns[f"b_{code}"] = pa.array(bucket_keys(code, ts), TS_TYPE)
-            table = pa.table(columns)
-            return table.slice(0, cap), table.num_rows > cap
+            # The arithmetic over up to ``cap`` rows runs in a thread: the event loop stays free.
+            return await asyncio.to_thread(_stage_table, pieces, ref.series, base, wider, cap)
 
         try:
             return await search(query, stage)

@@ -35,6 +35,7 @@ from typing import Final, Protocol
 import pyarrow as pa
 
 from pipelines.series.versions import SeriesVersion
+from pipelines.work_pool import WorkPool
 from schemas.bars import ChartDataRequest, SliceQuery
 from warehouse.clickhouse.slice_search import Slice
 from warehouse.errors import InvalidQuery
@@ -67,6 +68,8 @@ class JoinContext:
     """The series' version the bars were read at."""
     slice: SliceSource
     """More bars of the series, e.g. the buckets before the window to warm an indicator up."""
+    work: WorkPool
+    """Where a join's arithmetic runs: in a thread, never on the event loop."""
 
 
 Column = tuple[pa.Field, pa.Array]

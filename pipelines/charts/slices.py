@@ -21,6 +21,7 @@ from pipelines.charts.hot_cache import DEFAULT_MAX_BYTES as DEFAULT_HOT_CACHE_BY
 from pipelines.charts.hot_cache import HotBars
 from pipelines.charts.joins import JoinContext, PlannedJoin, SliceJoins
 from pipelines.series.versions import SeriesVersion, SeriesVersions
+from pipelines.work_pool import WorkPool
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, ChartDataRequest, ChartSliceMeta, SeriesKey, SliceQuery
 from schemas.datasets import Dataset, series_of
 from schemas.values import TIMEFRAMES, BarWidth, Timeframe, parse_time_point
@@ -39,7 +40,8 @@ class SlicePlan(msgspec.Struct, frozen=True, kw_only=True):
     widths: tuple[str, ...] | None
     start: dt.datetime | None
     end: dt.datetime | None
-    """The window, clipped to the stored bars (None when no dataset of the series has bars)."""
+    """The window, clipped to the stored bars (None when no dataset of the series has bars, or when
+    the window asked for holds none of them)."""
     joins: tuple[PlannedJoin, ...] = ()
 
 
@@ -53,9 +55,11 @@ class ChartSlices:
         versions: SeriesVersions,
         joins: SliceJoins,
         *,
+        work: WorkPool,
         hot_cache_bytes: int = DEFAULT_HOT_CACHE_BYTES,
     ) -> None:
         self.catalog = catalog
+        self.work = work
         self.bars = bars
         self.versions = versions
         self.joins = joins
@@ -86,6 +90,8 @@ class ChartSlices:
         if first is not None and last is not None:
             start = max(start or first, first)
             end = min(end or last, last)
+            if end < start:  # the window holds no stored bars: answer an empty slice of no window
+                start = end = None
         return SlicePlan(ref=ref, timeframe=timeframe, widths=widths, start=start, end=end, joins=joins)
 
     async def chart_slice(
@@ -117,7 +123,7 @@ class ChartSlices:
                 async def more(other: SliceQuery) -> Slice:
                     return await self.slice(other, version)
 
-                context = JoinContext(query=query, version=version, slice=more)
+                context = JoinContext(query=query, version=version, slice=more, work=self.work)
                 result = await self.joins.apply(plan.joins, result, context)
         if request.table:
             await self.catalog.touch(request.table)

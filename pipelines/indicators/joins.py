@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.charts.joins import Column, JoinContext
-from pipelines.indicators.talib_series import COLUMN_PREFIX, IndicatorSpec, compute, parse_indicator
+from pipelines.indicators.talib_series import (
+    COLUMN_PREFIX,
+    IndicatorSpec,
+    InvalidIndicator,
+    compute,
+    parse_indicator,
+)
 from schemas.bars import ChartDataRequest
-from schemas.values import BarWidth
+from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth
 from warehouse.clickhouse.slice_search import Slice
 
 WARMUP_LIMIT: Final = 50_000
@@ -37,13 +43,16 @@ class IndicatorJoin(msgspec.Struct, frozen=True, kw_only=True):
         table = bars.table
         warmup = min(max(spec.warmup for spec in self.specs), WARMUP_LIMIT)
         width_ms = BarWidth.of(bars.bucket).approx_ms
+        _check_reach(self.specs, bars.bucket, width_ms)
         reach = max(dt.timedelta(milliseconds=width_ms * warmup * 3), dt.timedelta(days=10))
         before = context.query.start - dt.timedelta(milliseconds=1)
+        # A long warm-up of wide buckets may reach before any bar can be (or before year 1).
+        start = before - reach if before - BARS_FROM > reach else BARS_FROM
         earlier = await context.slice(
             msgspec.structs.replace(
                 context.query,
                 timeframe=bars.bucket,
-                start=before - reach,
+                start=start,
                 end=before,
                 max_points=max(warmup, 2),
                 widths=(bars.bucket,),
@@ -55,9 +64,10 @@ class IndicatorJoin(msgspec.Struct, frozen=True, kw_only=True):
             history = history.filter(pc.less(history.column("ts"), first))
         combined = pa.concat_tables([history.select(table.column_names).cast(table.schema), table])
         skip = history.num_rows
+        outputs = await context.work.run(_compute_all, self.specs, combined)
         columns: list[Column] = []
-        for spec in self.specs:
-            for output, values in compute(spec, combined).items():
+        for spec, computed in zip(self.specs, outputs, strict=True):
+            for output, values in computed.items():
                 field = pa.field(
                     spec.column(output),
                     pa.float64(),
@@ -70,6 +80,26 @@ class IndicatorJoin(msgspec.Struct, frozen=True, kw_only=True):
                 )
                 columns.append((field, pa.array(values[skip:], pa.float64(), from_pandas=True)))
         return columns
+
+
+def _check_reach(specs: Sequence[IndicatorSpec], bucket: str, width_ms: int) -> None:
+    """Refuse an indicator whose first value needs more buckets than the supported times hold.
+
+    Raises:
+        InvalidIndicator: e.g. ``sma(10000)`` over ``1w`` buckets (9,999 weeks is 190 years).
+    """
+    capacity = (BARS_UNTIL - BARS_FROM) // dt.timedelta(milliseconds=width_ms)
+    for spec in specs:
+        if spec.lookback >= capacity:
+            raise InvalidIndicator(
+                f"{spec.text} needs {spec.lookback:,} earlier {bucket} bars before its first value,"
+                f" more than the {capacity:,} that {SUPPORTED_TIMES} holds:"
+                " ask for a shorter period or a narrower timeframe"
+            )
+
+
+def _compute_all(specs: Sequence[IndicatorSpec], bars: pa.Table) -> list[dict[str, Any]]:
+    return [compute(spec, bars) for spec in specs]
 
 
 class IndicatorJoiner:

@@ -89,6 +89,12 @@ def parse_indicator(text: str) -> IndicatorSpec:
     if name not in _functions():
         raise InvalidIndicator(f"unknown indicator {match.group(1)!r}: not a TA-Lib function")
     function = _FUNCTION(name)
+    unusable = _non_bar_inputs(function)
+    if unusable:
+        raise InvalidIndicator(
+            f"{name.lower()} needs {', '.join(unusable)} as input, which is not a bar column"
+            " (open, high, low, close, volume): it cannot be drawn on a chart"
+        )
     defaults: dict[str, Any] = dict(function.parameters)
     values = [part.strip() for part in args.split(",")] if args and args.strip() else []
     if len(values) > len(defaults):
@@ -114,6 +120,14 @@ def parse_indicator(text: str) -> IndicatorSpec:
         group=str(info["group"]),
         display_name=str(info["display_name"]),
     )
+
+
+def _non_bar_inputs(function: Any) -> list[str]:
+    """The inputs of a TA-Lib function that are not OHLCV columns (MAVP's ``periods``)."""
+    names: list[str] = []
+    for value in function.input_names.values():
+        names.extend(value if isinstance(value, list) else [value])
+    return [name for name in names if name not in _INPUTS]
 
 
 def compute(spec: IndicatorSpec, bars: pa.Table) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Final
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.ingest.bar_reader import (
     EXTRA,
@@ -31,7 +33,7 @@ from pipelines.ingest.bar_reader import (
     file_problem,
     line_of,
 )
-from schemas.imports import ImportFormat, ImportOptions
+from schemas.imports import MAX_COLUMNS, MAX_HEADER_BYTES, ImportFormat, ImportOptions
 
 __all__ = ["ALIASES", "BarFile", "Problem", "Rejected", "line_of", "read_bar_file", "sniff_format"]
 
@@ -50,7 +52,6 @@ A ``date`` column with a ``time`` column beside it is read as one timestamp."""
 
 _FIELD_WORDS: Final = {"ts": "timestamp"}
 _SEPARATORS: Final = (",", ";", "\t", "|")
-_HEADER_BYTES: Final = 1 << 20
 
 
 def sniff_format(path: Path) -> ImportFormat | str:
@@ -77,7 +78,9 @@ def read_bar_file(path: Path, options: ImportOptions) -> BarFile | Rejected:
     try:
         source, names = _scan_parquet(path) if fmt == "parquet" else _scan_csv(path)
         schema = source.collect_schema()
-    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except FileError as exc:
+        return file_problem(fmt, str(exc))
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError, UnicodeDecodeError, csv.Error) as exc:
         return file_problem(fmt, f"not a readable {fmt.upper()} file: {_first_line(exc)}")
     mapping = _map_columns(names)
     missing = [name for name in REQUIRED if name not in mapping.fields]
@@ -105,12 +108,15 @@ def read_bar_file(path: Path, options: ImportOptions) -> BarFile | Rejected:
 
 def _scan_csv(path: Path) -> tuple[pl.LazyFrame, list[str]]:
     with path.open("rb") as handle:
-        first = handle.read(_HEADER_BYTES).decode("utf-8-sig", errors="replace")
-    line = first.splitlines()[0] if first.strip() else ""
+        head = handle.readline(MAX_HEADER_BYTES + 1)
+    if len(head) > MAX_HEADER_BYTES:
+        raise FileError(f"the header line is longer than {MAX_HEADER_BYTES:,} bytes: is this a file of bars?")
+    line = head.decode("utf-8-sig", errors="replace").strip("\r\n")
     if not line.strip():
         raise FileError("the first line should name the columns, but it is empty")
     separator = max(_SEPARATORS, key=line.count)
     names = next(csv.reader(io.StringIO(line), delimiter=separator))
+    _check_width(len(names))
     internal = {f"c{index}": pl.String for index in range(len(names))} | {EXTRA: pl.String}
     frame = pl.scan_csv(
         path,
@@ -126,7 +132,13 @@ def _scan_csv(path: Path) -> tuple[pl.LazyFrame, list[str]]:
     return frame, names
 
 
+def _check_width(columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise FileError(f"the file has {columns:,} columns; imports read at most {MAX_COLUMNS}")
+
+
 def _scan_parquet(path: Path) -> tuple[pl.LazyFrame, list[str]]:
+    _check_width(pq.read_metadata(path).num_columns)
     frame = pl.scan_parquet(path)
     names = frame.collect_schema().names()
     renamed = frame.select([pl.col(name).alias(f"c{index}") for index, name in enumerate(names)])

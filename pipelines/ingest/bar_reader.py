@@ -16,9 +16,9 @@ from typing import Any, Final
 import polars as pl
 import pyarrow as pa
 
-from schemas.bars import BAR_ARROW_SCHEMA
+from schemas.bars import BAR_ARROW_SCHEMA, MAX_PRICE, MAX_VOLUME, PRICE_FIELDS
 from schemas.imports import EPOCH_UNIT_BOUNDS, MAX_REPORTED_PROBLEMS, EpochUnit, ImportFormat, ImportOptions
-from schemas.values import EXCHANGE_TZ, BarWidth, series_code
+from schemas.values import BARS_FROM, BARS_UNTIL, EXCHANGE_TZ, SUPPORTED_TIMES, BarWidth, series_code
 
 ENGINE: Final = "streaming"
 ROW: Final = "__row"
@@ -28,8 +28,8 @@ TS: Final = "ts"
 VALUE_FIELDS: Final = ("open", "high", "low", "close", "volume", "vwap", "transactions")
 REQUIRED: Final = ("ts", "open", "high", "low", "close")
 
-MIN_MS: Final = -2_208_988_800_000  # 1900-01-01
-MAX_MS: Final = 4_102_444_800_000  # 2100-01-01
+MIN_MS: Final = int(BARS_FROM.timestamp() * 1000)
+MAX_MS: Final = int(BARS_UNTIL.timestamp() * 1000)
 _MS_PER: Final[dict[EpochUnit, float]] = {"s": 1000.0, "ms": 1.0, "us": 1e-3, "ns": 1e-6}
 _UNIT_WORDS: Final[dict[EpochUnit, str]] = {
     "s": "seconds",
@@ -223,6 +223,26 @@ class Reader:
             value.is_not_null() & ~value.is_finite(),
             lambda r, _: f"{_shown(r[name])} is not finite",
         )
+        if name in PRICE_FIELDS:
+            self.check(
+                f"{name}:positive",
+                label,
+                value <= 0,
+                lambda r, _: f"{_shown(r[name])}: prices must be positive",
+            )
+            self.check(
+                f"{name}:magnitude",
+                label,
+                value.is_finite() & (value > MAX_PRICE),
+                lambda r, _: f"{_shown(r[name])}: prices must be at most {MAX_PRICE:g}",
+            )
+        if name == "volume":
+            self.check(
+                f"{name}:magnitude",
+                label,
+                value.is_finite() & (value > MAX_VOLUME),
+                lambda r, _: f"{_shown(r[name])}: volumes must be at most {MAX_VOLUME:g}",
+            )
         if name in ("volume", "transactions"):
             self.check(f"{name}:negative", label, value < 0, lambda r, _: f"{_shown(r[name])} is negative")
         if name == "transactions":
@@ -392,7 +412,9 @@ class Reader:
             "ts:range",
             label,
             number.is_finite() & ~in_range,
-            lambda r, _: f"{_shown(r['ts'])} as epoch {words} is not between 1900 and 2099",
+            lambda r, _: (
+                f"{_shown(r['ts'])} as epoch {words} is outside the supported times, {SUPPORTED_TIMES}"
+            ),
         )
         exact = integer * int(factor) if factor >= 1 else integer.floordiv(round(1 / factor))
         ms = pl.when(in_range).then(pl.coalesce([exact, as_ms.floor().cast(pl.Int64)]))
@@ -421,6 +443,12 @@ class Reader:
             label,
             ts.is_null() & ~pl.any_horizontal(flagged),
             lambda r, _: "has no usable timestamp",
+        )
+        self.check(
+            "ts:span",
+            label,
+            (ts < MIN_MS) | (ts >= MAX_MS),
+            lambda r, _: f"{_shown(r['ts'])} is outside the supported times, {SUPPORTED_TIMES}",
         )
         if self.intraday:
             self.check(

@@ -1,5 +1,10 @@
 """The fetch path: bars from a source into the bar store, registered as a dataset per symbol.
 
+A fetch first claims its series for its source (see :mod:`pipelines.series.writes`): a symbol whose
+series is stored, or being stored, from another source is not fetched (its progress says why); a
+whole-market fetch leases the market and leaves out, day by day, the symbols bound to other
+sources. The claims are held until the datasets are registered.
+
 A request is planned as windows (per symbol, or per trading day for a whole market), the windows a
 checkpoint says are stored are skipped, and the rest run through a
 :class:`~pipelines.ingest.window_runner.WindowRunner`: concurrently, under the source's bound, into
@@ -12,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 import pyarrow as pa
@@ -23,7 +28,7 @@ from pipelines.ingest.sources.base import BarSource, MarketSource
 from pipelines.ingest.window_runner import ProgressSink, Reporter, RunResult, WindowRunner, WindowUnit
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
-from pipelines.series.writes import BarWriter, DatasetExtent, SourceConflict
+from pipelines.series.writes import BarWriter, Claim, DatasetExtent, SourceConflict
 from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey, SeriesRequest
 from schemas.datasets import Dataset, FetchRequest, exchange_day_bounds, series_of
 from schemas.jobs import SymbolProgress
@@ -170,6 +175,20 @@ class Fetcher:
             WarehouseError: a store failed.
         """
         source = self.check(request)
+        async with self.writer.holding(source.name, f"fetching from {source.name}") as claim:
+            return await self._run(request, source, claim, on_progress, job_id=job_id, stop=stop)
+
+    async def _run(
+        self,
+        request: FetchRequest,
+        source: BarSource,
+        claim: Claim,
+        on_progress: ProgressSink | None,
+        *,
+        job_id: str | None,
+        stop: asyncio.Event | None,
+    ) -> FetchOutcome:
+        """:meth:`run` under the fetch's claim."""
         end = min(request.to, exchange_today())
         code = series_code(request.multiplier, request.timespan)
         series = FetchSeries(
@@ -180,18 +199,24 @@ class Fetcher:
         )
         if request.market:
             assert isinstance(source, MarketSource)
+            conflict = await self.writer.lease_market(code, request.adjusted, claim)
+            if conflict is not None:
+                raise conflict
             progress = {MARKET: SymbolProgress(symbol=MARKET)}
-            excluded = await self._market_exclusions(code, request.adjusted, source.name)
             skipped: set[str] = set()
+
+            async def excluded() -> set[str]:
+                return await self.writer.others(code, request.adjusted, source.name)
+
             units = [
                 self._market_unit(source, day, request.adjusted, excluded, skipped)
                 for day in source.plan_market(request.from_, end)
             ]
         else:
             progress = {symbol: SymbolProgress(symbol=symbol) for symbol in request.symbols}
-            conflicts = await self._conflicts(request.symbols, code, request.adjusted, source.name)
-            for symbol, message in conflicts.items():
-                progress[symbol].error = message
+            conflicts = await self.writer.claim(code, request.adjusted, request.symbols, claim)
+            for symbol, conflict in conflicts.items():
+                progress[symbol].error = str(conflict)
             skipped = set()
             units = [
                 self._symbol_unit(source, series_request, window)
@@ -210,7 +235,7 @@ class Fetcher:
             self.writer,
             series=code,
             adjusted=request.adjusted,
-            source=source.name,
+            claim=claim,
             progress=progress,
             reporter=reporter,
             checkpoints=(self.windows, job_id) if self.windows is not None and job_id else None,
@@ -223,6 +248,8 @@ class Fetcher:
             await reporter.flush(force=True)
             raise result.fatal
         _describe_failures(progress, result)
+        if request.market:
+            skipped.update(result.refused)
         datasets = await self._register(
             request, source.name, code, progress, result, market=request.market, resumed=resumed
         )
@@ -259,12 +286,19 @@ class Fetcher:
 
     @staticmethod
     def _market_unit(
-        source: MarketSource, day: dt.date, adjusted: bool, excluded: set[str], skipped: set[str]
+        source: MarketSource,
+        day: dt.date,
+        adjusted: bool,
+        others: Callable[[], Awaitable[set[str]]],
+        skipped: set[str],
     ) -> WindowUnit:
+        """The window of one day of the whole market, without the tickers bound to other sources then."""
+
         async def fetch() -> AsyncIterator[pa.Table]:
             table = await source.fetch_market_day(day, adjusted)
             symbols = table.column("symbol")
             keep = pc.match_substring_regex(symbols, SYMBOL_PATTERN)
+            excluded = await others()  # under the market lease: none joins them while this day is stored
             if excluded:
                 keep = pc.and_(keep, pc.invert(pc.is_in(symbols, pa.array(sorted(excluded), pa.string()))))
             if not pc.all(keep).as_py():
@@ -325,19 +359,6 @@ class Fetcher:
             if (stats[symbol].count if symbol in stats else 0) < bars
         ]
 
-    async def _conflicts(
-        self, symbols: Sequence[str], code: str, adjusted: bool, source: str
-    ) -> dict[str, str]:
-        """Symbols whose series is already stored from another source, with the reason."""
-        return {
-            symbol: str(SourceConflict.of(others[0], f"fetching from {source}"))
-            for symbol, others in (await self.writer.conflicts(code, adjusted, source, symbols)).items()
-        }
-
-    async def _market_exclusions(self, code: str, adjusted: bool, source: str) -> set[str]:
-        """Tickers whose daily series is stored from another source: a market fetch leaves them out."""
-        return set(await self.writer.conflicts(code, adjusted, source))
-
     async def _register(
         self,
         request: FetchRequest,
@@ -353,9 +374,13 @@ class Fetcher:
         start, end = exchange_day_bounds(request.from_, request.to)
         if market:
             stats = await self.bars.stats_many(code, request.adjusted, start, end, None, source=source)
-            symbols = sorted(stats)
+            symbols = sorted(set(stats) - result.refused.keys())
         else:
-            symbols = [symbol for symbol, item in progress.items() if not _conflicted(item)]
+            symbols = [
+                symbol
+                for symbol, item in progress.items()
+                if not _conflicted(item) and symbol not in result.refused
+            ]
             stats = await self.bars.stats_many(code, request.adjusted, start, end, symbols)
             symbols = [
                 symbol

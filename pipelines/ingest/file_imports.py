@@ -3,7 +3,9 @@
 The whole file is read and checked before anything is stored (see :mod:`pipelines.ingest.bar_files`):
 a file with any bad row stores nothing and is answered with its problems by line. A re-import of
 the same file stores each bar once (the bar store keeps the newest copy of a bar), and a file
-series never mixes with bars of another source: the same rule as a fetch, the other way round.
+series never mixes with bars of another source: the series is claimed for ``file`` before the
+file is read, so an import is refused while the series is stored, or being stored, from another
+source (and a fetch of it is refused while the import runs).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from pipelines.errors import PipelineClientError
 from pipelines.ingest.bar_files import BarFile, Rejected, line_of, read_bar_file
 from pipelines.series.versions import SeriesVersions
-from pipelines.series.writes import BarWriter, DatasetExtent, SourceConflict, source_conflicts
+from pipelines.series.writes import BarWriter, Claim, DatasetExtent
 from schemas.bars import SeriesKey
 from schemas.datasets import exchange_day_bounds, series_of
 from schemas.imports import (
@@ -88,17 +90,24 @@ class Importer:
         Raises:
             ImportTooLarge: the file is over the size limit.
             ImportRejected: the file has problems (nothing is stored).
-            SourceConflict: the series is stored from another source.
+            SourceConflict: the series is stored, or being stored, from another source.
         """
         ref = SeriesKey.of(
             symbol=options.symbol,
             series=series_code(options.multiplier, options.timespan),
             adjusted=options.adjusted,
         )
+        async with self.writer.holding(SOURCE, "importing a file of them") as claim:
+            refused = await self.writer.claim(ref.series, ref.adjusted, [ref.symbol], claim)
+            if refused:
+                raise refused[ref.symbol]
+            return await self._import(path, options, ref, claim, on_stage)
+
+    async def _import(
+        self, path: Path, options: ImportOptions, ref: SeriesKey, claim: Claim, on_stage: StageSink | None
+    ) -> ImportResult:
+        """:meth:`run` once the series is claimed."""
         existing = [d for d in await self.catalog.for_symbol(ref.symbol, ref.adjusted) if series_of(d) == ref]
-        others = source_conflicts(existing, ref.series, ref.adjusted, SOURCE).get(ref.symbol)
-        if others:
-            raise SourceConflict.of(others[0], "importing a file of them")
         await _tell(on_stage, "reading")
         read = await asyncio.to_thread(_read, path, options)
         if isinstance(read, Rejected):
@@ -110,7 +119,7 @@ class Importer:
         await _tell(on_stage, "storing")
         first, last = _bounds(read)
         try:
-            await self.writer.write(ref, SOURCE, read.bars)
+            await self.writer.write(ref, claim, read.bars)
         except Exception:
             if not existing:  # a new series: leave no part of the file behind
                 with contextlib.suppress(Exception):

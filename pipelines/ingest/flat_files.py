@@ -6,15 +6,19 @@ on a local disk or in an S3-compatible bucket (Polygon's own is ``s3://flatfiles
 from source ``polygon`` (the same series an ``adjusted=false`` REST fetch fills).
 
 A load goes day by day: one file is one atomic insert (see :mod:`warehouse.clickhouse.flat_files`),
-so a corrupt file stores nothing and the others still load. Running a load twice stores each bar
-once: rows replace their earlier copies and the touched partitions are merged at the end.
+so a corrupt file stores nothing and the others still load. ClickHouse stores the bars itself, so
+the load claims its series up front (see :mod:`pipelines.series.writes`): the requested symbols,
+or, for every symbol, a lease on the whole market. Before each file it claims them again and
+leaves out the symbols whose series is stored, or being stored, from another source. Running a
+load twice stores each bar once: rows replace their earlier copies and the touched partitions
+are merged at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -23,7 +27,7 @@ import msgspec
 from pipelines.errors import PipelineClientError
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
-from pipelines.series.writes import BarWriter, DatasetExtent
+from pipelines.series.writes import BarWriter, Claim, DatasetExtent
 from schemas.bars import SeriesKey
 from schemas.datasets import Dataset, exchange_day_bounds
 from schemas.flat_files import FlatFileFailure, FlatFileProgress, FlatFileRequest, FlatFileTimespan
@@ -54,7 +58,7 @@ class FlatFilesNotFound(PipelineClientError):
 
 
 class FlatFileSourceConflict(PipelineClientError):
-    """Every requested symbol is stored as this series from another source."""
+    """Every requested symbol (or the whole market) is stored as this series from another source."""
 
 
 class FlatFilePlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,8 +80,10 @@ class FlatFileOutcome(msgspec.Struct, kw_only=True):
     skipped_symbols: list[str]
     """Symbols left out because their series is stored from another source."""
     stopped: bool = False
+    """Whether the load stopped before its last file (cancelled, failing, or its series taken)."""
     cancelled: bool = False
-    """Whether the load gave up after :data:`MAX_CONSECUTIVE_FAILURES` failures in a row."""
+    interrupted: str | None = None
+    """Why the load stopped when its series went to another source half-way (its claims lapsed)."""
 
     @property
     def failed(self) -> bool:
@@ -99,6 +105,8 @@ class FlatFileOutcome(msgspec.Struct, kw_only=True):
             text += f"; skipped {shown}{more}: stored from another source"
         if self.cancelled:
             text += f"; cancelled after {self.progress.files_done} of {self.progress.files_total} files"
+        elif self.interrupted is not None:
+            text += f"; stopped: {self.interrupted}"
         elif self.stopped:
             text += f"; stopped after {MAX_CONSECUTIVE_FAILURES} files in a row failed"
         return text
@@ -277,18 +285,52 @@ class FlatFileLoader:
         """
         plan = plan or await self.plan(request)
         series = series_code(1, request.timespan)
-        skipped = await self._other_source_symbols(request)
-        if request.symbols is not None:
-            skipped = sorted(set(skipped) & set(request.symbols))
-            if len(skipped) == len(request.symbols):
-                raise FlatFileSourceConflict(
-                    f"{', '.join(skipped)} {series} unadjusted bars are stored from another source;"
-                    " delete those datasets before loading flat files"
-                )
+        async with self.writer.holding(SOURCE, "loading flat files") as claim:
+            held = await self._claim(series, claim, request.symbols)
+            if isinstance(held, str):
+                raise FlatFileSourceConflict(held)
+            return await self._load(plan, series, claim, request.symbols, on_progress, should_stop)
+
+    async def _claim(
+        self, series: str, claim: Claim, symbols: Sequence[str] | None
+    ) -> tuple[list[str] | None, list[str]] | str:
+        """Claim the series a file is loaded into: ``(symbols to load, symbols to leave out)``.
+
+        With ``symbols`` (None: every ticker, under the market lease) their series are claimed;
+        those refused are left out. Every symbol whose series is bound to another source is left
+        out of a whole-market load. Returns why nothing can be loaded instead: every symbol was
+        refused, or another source holds the market lease.
+        """
+        if symbols is None:
+            conflict = await self.writer.lease_market(series, False, claim)
+            if conflict is not None:
+                return str(conflict)
+            return None, sorted(await self.writer.others(series, False, SOURCE))
+        refused = await self.writer.claim(series, False, symbols, claim)
+        loading = [symbol for symbol in symbols if symbol not in refused]
+        if not loading:
+            return (
+                f"{', '.join(sorted(refused))} {series} unadjusted bars are stored from another source;"
+                " delete those datasets before loading flat files"
+            )
+        return loading, sorted(refused)
+
+    async def _load(
+        self,
+        plan: FlatFilePlan,
+        series: str,
+        claim: Claim,
+        symbols: Sequence[str] | None,
+        on_progress: ProgressSink | None,
+        should_stop: Callable[[], Awaitable[bool]] | None,
+    ) -> FlatFileOutcome:
+        """:meth:`run` under the load's claim."""
         progress = FlatFileProgress(files_total=len(plan.files))
         touched: dict[str, int] = {}
+        skipped: set[str] = set()
         version: dt.datetime | None = None
         streak, stopped, cancelled = 0, False, False
+        interrupted: str | None = None
         for file in plan.files:
             if should_stop is not None and await should_stop():
                 stopped = cancelled = True
@@ -296,11 +338,22 @@ class FlatFileLoader:
             progress.current = file.display
             if on_progress is not None:
                 await on_progress(progress)
+            # Claim again before each file: no symbol joins the others while it loads. A symbol
+            # left out once stays out, so each one is loaded over the whole range or not at all.
+            wanted = None if symbols is None else [symbol for symbol in symbols if symbol not in skipped]
+            held = await self._claim(series, claim, wanted)
+            if isinstance(held, str):
+                progress.failures.append(FlatFileFailure(file=file.display, error=held))
+                progress.files_done += 1
+                stopped, interrupted = True, held
+                break
+            loading, excluded = held
+            skipped.update(excluded)
             now = await self.files.now()
             version = now if version is None or now > version else version + dt.timedelta(milliseconds=1)
             try:
                 loaded = await self.files.load(
-                    file, series, version, symbols=request.symbols, exclude=skipped
+                    file, series, version, symbols=loading, exclude=sorted(skipped) if loading is None else ()
                 )
             except FlatFileError as exc:
                 progress.failures.append(FlatFileFailure(file=file.display, error=str(exc)))
@@ -325,14 +378,11 @@ class FlatFileLoader:
             plan=plan,
             progress=progress,
             datasets=datasets,
-            skipped_symbols=skipped,
+            skipped_symbols=sorted(skipped),
             stopped=stopped,
             cancelled=cancelled,
+            interrupted=interrupted,
         )
-
-    async def _other_source_symbols(self, request: FlatFileRequest) -> list[str]:
-        """Symbols whose unadjusted series of this width is stored from a source other than Polygon."""
-        return sorted(await self.writer.conflicts(series_code(1, request.timespan), False, SOURCE))
 
     async def _register(self, plan: FlatFilePlan, series: str, symbols: list[str]) -> list[Dataset]:
         """Merge the touched partitions, then register (or refresh) a dataset per symbol and bump them.

@@ -14,6 +14,10 @@ batch:
 5. publishes a ``stock_update`` per closed bar (the newest :data:`MAX_EVENTS_PER_SYMBOL` of a
    large backfill) and per open bar (the minute in progress, stored only once it closes).
 
+A recorder claims its symbols' minute series for its source when it prepares them (a symbol
+stored, or being stored, from another source is refused in words), refreshes its claims as
+batches come, and drops them on :meth:`LiveRecorder.close`.
+
 Embedded ClickHouse does no background merges, so the partitions written are compacted every
 ``compact_every``.
 """
@@ -36,7 +40,7 @@ from pipelines.errors import PipelineClientError
 from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
 from pipelines.publish import EventPublisher
 from pipelines.series.versions import SeriesVersions, Span
-from pipelines.series.writes import BarWriter, DatasetExtent, source_conflicts
+from pipelines.series.writes import CLAIM_REFRESH, BarWriter, Claim, DatasetExtent, SourceConflict
 from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey
 from schemas.datasets import Dataset, dataset_name, exchange_day_bounds, series_of
 from schemas.events import StockUpdate
@@ -185,6 +189,9 @@ class LiveRecorder:
         self._dirty: dict[bool, tuple[int, int]] = {}  # intraday? -> (first, last) ms written
         self._compacted_at = time.monotonic()
         self._pause_s = self._compact_every_s
+        self.claim = Claim(source=source, doing=f"streaming live {source} bars")
+        """The recorder's claim on the series it writes (until :meth:`close`)."""
+        self._refreshed = time.monotonic()
         self.stored = 0
         """Closed bars stored so far (repeats included)."""
 
@@ -206,20 +213,18 @@ class LiveRecorder:
             York midnight (its live dataset starts with today).
 
         Raises:
-            LiveSourceConflict: the symbol's minute bars are stored from another source.
+            LiveSourceConflict: a symbol's minute bars are stored, or being stored, from another source.
         """
+        refused = await self.writer.claim("1m", self.adjusted, symbols, self.claim)
+        if refused:
+            if not self._minute:  # nothing recorded yet: hold nothing
+                await self.writer.release(self.claim)
+            raise LiveSourceConflict(self._refusal(next(refused[s] for s in symbols if s in refused)))
         since: dict[str, int | None] = {}
         today = self._today()
         for symbol in symbols:
             datasets = await self.catalog.for_symbol(symbol, self.adjusted)
             minute = SeriesKey.of(symbol=symbol, series="1m", adjusted=self.adjusted)
-            conflicts = source_conflicts(datasets, minute.series, self.adjusted, self.source)
-            others = sorted({d.source for d in conflicts.get(symbol, [])})
-            if others:
-                raise LiveSourceConflict(
-                    f"{symbol} minute bars are stored from {', '.join(others)}; live {self.source} bars would"
-                    f" mix sources in one series (delete those datasets first)"
-                )
             tracked = await self._track(datasets, minute, "minute", today)
             self._minute[symbol] = tracked or _Tracked(
                 table=None,
@@ -242,6 +247,23 @@ class LiveRecorder:
             # A new live dataset starts with the day: the feed fills in today's minutes so far.
             since[symbol] = _ms(last) if last is not None else _ms(_midnight(today)) - 1
         return since
+
+    def _refusal(self, conflict: SourceConflict) -> str:
+        """Why live bars of a symbol are refused, in words."""
+        symbol, other = conflict.symbol, conflict.source
+        if conflict.dataset is not None:
+            return (
+                f"{symbol} minute bars are stored from {other}; live {self.source} bars would"
+                f" mix sources in one series (delete those datasets first)"
+            )
+        return (
+            f"{symbol} minute bars are being stored from {other} right now; live {self.source} bars would"
+            f" mix sources in one series (try again when that has finished)"
+        )
+
+    async def close(self) -> None:
+        """Drop the recorder's claims (its series stay bound to its source by their datasets)."""
+        await self.writer.release(self.claim)
 
     async def _track(
         self, datasets: Sequence[Dataset], ref: SeriesKey, timespan: Timespan, today: dt.date
@@ -271,7 +293,14 @@ class LiveRecorder:
         return tracked
 
     async def record(self, batch: Sequence[LiveBars]) -> list[StockUpdate]:
-        """Store, register, bump and publish one batch; return the events published."""
+        """Store, register, bump and publish one batch; return the events published.
+
+        Raises:
+            SourceConflict: a symbol's series went to another source (the recorder's claims lapsed).
+        """
+        if time.monotonic() - self._refreshed >= CLAIM_REFRESH.total_seconds():
+            await self.writer.refresh(self.claim)
+            self._refreshed = time.monotonic()
         closed: dict[str, list[pa.RecordBatch]] = {}
         for item in batch:
             if item.closed and item.bars.num_rows:
@@ -327,7 +356,7 @@ class LiveRecorder:
         ref = tracked.ref
         fresh = tracked.last is None or lo > _ms(tracked.last)  # the usual case: only new minutes
         before = 0 if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count
-        await self.writer.write(ref, self.source, table, bump=False)
+        await self.writer.write(ref, self.claim, table, bump=False)
         self.stored += table.num_rows
         added = table.num_rows if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count - before
         self._mark(ref, lo, hi)
@@ -392,12 +421,16 @@ async def run_live(
 ) -> None:
     """Record everything ``feed`` delivers until cancelled (or the feed fails).
 
-    The feed starts from each symbol's last stored minute, so a restart leaves no hole.
+    The feed starts from each symbol's last stored minute, so a restart leaves no hole. The
+    recorder's claims are dropped at the end.
     """
-    since = await recorder.prepare(feed.symbols)
-    async for batch in feed.updates(since):
-        events = await recorder.record(batch)
-        if on_events is not None:
-            result = on_events(events)
-            if asyncio.iscoroutine(result):
-                await result
+    try:
+        since = await recorder.prepare(feed.symbols)
+        async for batch in feed.updates(since):
+            events = await recorder.record(batch)
+            if on_events is not None:
+                result = on_events(events)
+                if asyncio.iscoroutine(result):
+                    await result
+    finally:
+        await recorder.close()

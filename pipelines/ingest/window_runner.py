@@ -6,6 +6,10 @@ large multi-symbol inserts, and only then marks the windows whose pages were all
 Memory is bounded: the queue holds at most :data:`QUEUE_DEPTH` pages, the buffer at most about
 :data:`FLUSH_ROWS` rows (plus one page), and each running window at most one page it is handing over.
 
+Every insert claims its symbols' series for the run (see :mod:`pipelines.series.writes`): a symbol
+whose series turned out to be bound to another source has its rows dropped, its windows failed
+with the reason and its windows not yet started skipped; the others go on.
+
 A window that fails (after the source's own retries) is recorded and the others go on; a
 :class:`~pipelines.errors.SourceAuthError` stops every window, since no other request can
 succeed with that key. Setting the ``stop`` event (a cancelled job) stops the windows at once;
@@ -22,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.errors import PipelineError, SourceAuthError
-from pipelines.series.writes import BarWriter
+from pipelines.series.writes import BarWriter, Claim
 from schemas.jobs import SymbolProgress
 from warehouse.catalog.fetch_windows import FetchWindowRepository, WindowKey
 
@@ -58,6 +63,8 @@ class RunResult:
 
     stored: int = 0
     failed: list[tuple[WindowKey, str]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+    """Symbols whose rows the write path refused (their series is bound to another source): why."""
     fatal: PipelineError | None = None
     stopped: bool = False
 
@@ -111,7 +118,7 @@ class WindowRunner:
         writer: The write path: stores each batch and bumps the version of every symbol in it.
         series: Series code of every window's bars (``1m``, ``1d`` …).
         adjusted: Their adjustment.
-        source: The source's name, stored with each bar.
+        claim: The run's claim (its source is stored with each bar).
         progress: Progress entries by label; the runner counts windows and bars into them.
         reporter: Where progress goes.
         checkpoints: Where done and failed windows are recorded, with the job id (none: not recorded).
@@ -123,7 +130,7 @@ class WindowRunner:
         *,
         series: str,
         adjusted: bool,
-        source: str,
+        claim: Claim,
         progress: dict[str, SymbolProgress],
         reporter: Reporter,
         checkpoints: tuple[FetchWindowRepository, str] | None,
@@ -131,14 +138,13 @@ class WindowRunner:
         self.writer = writer
         self.series = series
         self.adjusted = adjusted
-        self.source = source
+        self.claim = claim
         self.progress = progress
         self.reporter = reporter
         self.checkpoints = checkpoints
         self.result = RunResult()
-        self._buffer: list[pa.Table] = []
+        self._buffer: list[tuple[str, pa.Table]] = []
         self._buffered = 0
-        self._buffered_by_label: dict[str, int] = {}
         self._finished: list[tuple[WindowUnit, int]] = []
         self._last_flush = time.monotonic()
 
@@ -158,6 +164,9 @@ class WindowRunner:
             for unit in pending:  # one iterator shared by every worker: each unit is taken once
                 if abort.is_set():
                     return
+                if unit.label in self.result.refused:  # its series is another source's
+                    await queue.put(_Failed(unit, self.result.refused[unit.label]))
+                    continue
                 rows = 0
                 try:
                     async for table in unit.fetch():
@@ -215,11 +224,10 @@ class WindowRunner:
                     await self._flush()
                     return
                 case _Page(unit=unit, table=table):
-                    self._buffer.append(table)
+                    if unit.label in self.result.refused:
+                        continue
+                    self._buffer.append((unit.label, table))
                     self._buffered += table.num_rows
-                    self._buffered_by_label[unit.label] = self._buffered_by_label.get(unit.label, 0) + (
-                        table.num_rows
-                    )
                     if self._buffered >= FLUSH_ROWS:
                         await self._flush()
                 case _Finished(unit=unit, rows=rows):
@@ -231,16 +239,24 @@ class WindowRunner:
         """Insert the buffered pages, then mark done the windows that finished before them."""
         self._last_flush = time.monotonic()
         if self._buffer:
-            table = pa.concat_tables(self._buffer)
-            self._buffer = []
+            pages, self._buffer = self._buffer, []
             self._buffered = 0
-            await self.writer.write_symbols(self.series, self.adjusted, self.source, table)
-            self.result.stored += table.num_rows
-            for label, rows in self._buffered_by_label.items():
-                self.progress[label].bars += rows
-            self._buffered_by_label = {}
+            table = pa.concat_tables([page for _, page in pages])
+            written = await self.writer.write_symbols(self.series, self.adjusted, self.claim, table)
+            self.result.stored += written.rows
+            self.result.refused.update(written.refused)
+            refused = pa.array(sorted(written.refused), pa.string())
+            for label, page in pages:
+                stored = page.num_rows
+                if written.refused:
+                    stored -= int(pc.sum(pc.is_in(page.column("symbol"), refused)).as_py() or 0)
+                self.progress[label].bars += stored
         if self._finished:
             finished, self._finished = self._finished, []
+            for unit, _ in finished:
+                if unit.label in self.result.refused:
+                    await self._fail(unit, self.result.refused[unit.label])
+            finished = [(unit, rows) for unit, rows in finished if unit.label not in self.result.refused]
             if self.checkpoints is not None:
                 repository, job_id = self.checkpoints
                 await repository.mark_done(job_id, [(unit.key, rows) for unit, rows in finished])

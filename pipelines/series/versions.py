@@ -21,6 +21,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from schemas.bars import SeriesKey
+from schemas.values import BARS_FROM, BARS_UNTIL
 
 _EPOCH_KEY: Final = "k2q:series-version-epoch"
 _EVERY_MONTH: Final = "all"
@@ -126,8 +127,13 @@ class SeriesVersions:
         await self.bump_many([ref], span)
 
     async def bump_many(self, refs: Iterable[SeriesKey], span: Span | None = None) -> None:
-        """Record that the bars of every one of ``refs`` changed (within ``span``); one round trip."""
-        fields = [str(month) for month in months_of(span)] if span is not None else [_EVERY_MONTH]
+        """Record that the bars of every one of ``refs`` changed (within ``span``); one round trip.
+
+        A span reaching outside the supported times (bars stored before the limits existed, being
+        deleted) counts as a change everywhere.
+        """
+        within = span is not None and BARS_FROM <= span[0] and span[1] < BARS_UNTIL
+        fields = [str(month) for month in months_of(span)] if span is not None and within else [_EVERY_MONTH]
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(_EPOCH_KEY, secrets.token_hex(8), nx=True)
             for ref in refs:

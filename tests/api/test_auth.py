@@ -13,6 +13,7 @@ import pytest
 
 from api.app import create_app
 from api.auth.credentials import hash_password
+from api.auth.service import FAILURES_PER_USER, LOGIN_WINDOW_S
 from api.auth.tokens import issue_access_token
 from api.runtime import Runtime
 from schemas.datasets import FetchRequest
@@ -233,6 +234,27 @@ async def test_keys_never_exceed_their_owner(clean: Runtime, keys):
         assert (await demoted.get("/api/v1/auth/me")).json()["role"] == "viewer"
 
 
+async def test_a_new_sign_in_link_revokes_the_earlier_ones(clean: Runtime, keys):
+    auth = clean.auth
+    admin, viewer = await auth.users.get("admin1"), await auth.users.get("viewer1")
+    printed_before = await auth.login_link(admin)
+    viewers = await auth.login_link(viewer)
+    printed_now = await auth.login_link(admin)
+
+    async def spend(token: str) -> str | int:
+        async with app_client(clean) as http:
+            answer = await http.post("/api/v1/auth/token-login", json={"token": token})
+            return answer.json()["user"]["username"] if answer.status_code == 200 else answer.status_code
+
+    assert await spend(printed_before) == 401
+    assert await spend(printed_now) == "admin1"
+    assert await spend(printed_now) == 401  # once
+    assert await spend(viewers) == "viewer1"  # another user's link is not touched
+    unused = await auth.login_link(viewer)
+    await auth.revoke_login_links(viewer)  # what a start that prints no link does
+    assert await spend(unused) == 401
+
+
 async def test_brute_force_is_throttled_across_two_app_instances(clean: Runtime, keys):
     async with app_client(clean) as first, app_client(clean) as second:
         for attempt in range(5):
@@ -269,6 +291,34 @@ async def test_rate_limit_is_shared_by_replicas(clean: Runtime, keys):
         assert int(limited.headers["retry-after"]) > 0
     async with app_client(tight, keys["analyst"]) as other:
         assert (await other.get("/api/v1/auth/me")).status_code == 200  # counted per key
+
+
+async def test_a_throttled_sign_in_names_one_wait(clean: Runtime, keys):
+    async with app_client(clean) as http:
+        for attempt in range(FAILURES_PER_USER):
+            assert (await login(http, "viewer1", f"wrong{attempt}")).status_code == 401
+        throttled = await login(http, "viewer1")
+    assert throttled.status_code == 429
+    wait = int(throttled.headers["retry-after"])
+    assert LOGIN_WINDOW_S - 10 <= wait <= LOGIN_WINDOW_S
+    assert throttled.json()["detail"] == f"too many failed sign-ins; try again in {wait} s"
+
+
+async def test_only_refusals_carry_retry_after(clean: Runtime, keys):
+    auth_settings = msgspec.structs.replace(clean.settings.auth, rate_limit_per_minute=3)
+    tight = dataclasses.replace(clean, settings=msgspec.structs.replace(clean.settings, auth=auth_settings))
+    async with app_client(tight, keys["viewer"]) as http, app_client(tight) as anonymous:
+        answers = [await http.get("/api/v1/auth/me"), await http.get("/api/v1/jobs/" + "0" * 32)]
+        answers.append(await anonymous.get("/api/v1/auth/me"))
+        assert [answer.status_code for answer in answers] == [200, 404, 401]
+        for answer in answers:
+            assert "retry-after" not in answer.headers, answer.request.url
+        assert answers[0].headers["ratelimit-remaining"] == "2"
+        await http.get("/api/v1/auth/me")
+        limited = await http.get("/api/v1/auth/me")
+    assert limited.status_code == 429
+    assert 0 < int(limited.headers["retry-after"]) <= 60
+    assert limited.headers["retry-after"] == limited.headers["ratelimit-reset"]
 
 
 async def test_writes_are_audited(clean: Runtime, keys):

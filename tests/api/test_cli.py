@@ -124,6 +124,11 @@ def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
             t["table"] for t in httpx.get(f"{again.url}/api/v1/stocks/tables", headers=again.headers()).json()
         }
         assert names_again == names
+        # The link the first run printed died with the new one; the new one works, once.
+        earlier, latest = (url.split("token=", 1)[1] for url in (server.login_url, again.login_url))
+        with httpx.Client(base_url=again.url) as browser:
+            assert browser.post("/api/v1/auth/token-login", json={"token": earlier}).status_code == 401
+            assert browser.post("/api/v1/auth/token-login", json={"token": latest}).status_code == 200
     finally:
         assert again.stop(signal.SIGINT) == 0
     assert not postgres_servers(data_dir.resolve())
@@ -221,10 +226,8 @@ def test_up_recovers_after_being_killed(tmp_path):
 
 def test_first_run_admin_from_the_environment(tmp_path):
     bootstrap = "automation-key-" + "z" * 32
-    with running_up(
-        tmp_path / "data", K2Q_ADMIN_USER="Root", K2Q_ADMIN_PASSWORD="a long admin password",
-        K2Q_BOOTSTRAP_API_KEY=bootstrap,
-    ) as server:  # fmt: skip
+    admin = {"K2Q_ADMIN_USER": "Root", "K2Q_ADMIN_PASSWORD": "a long admin password"}
+    with running_up(tmp_path / "data", K2Q_BOOTSTRAP_API_KEY=bootstrap, **admin) as server:
         me = httpx.get(
             f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {bootstrap}"}
         ).json()
@@ -234,6 +237,11 @@ def test_first_run_admin_from_the_environment(tmp_path):
                 "/api/v1/auth/login", json={"username": "root", "password": "a long admin password"}
             )
             assert login.status_code == 200
+        assert server.login_url == ""  # the admin has a password: no link unless asked for
+        assert "token=" not in server.output()
+        assert "k2q up --sign-in-link" in server.output()
+    with running_up(tmp_path / "data", args=("--sign-in-link",), **admin) as server:
+        assert server.login_url.startswith(f"{server.url}/login?token=")
         token = server.login_url.split("token=", 1)[1]
         with httpx.Client(base_url=server.url) as browser:
             assert browser.post("/api/v1/auth/token-login", json={"token": token}).status_code == 200
@@ -262,8 +270,10 @@ def test_export_to_files_with_and_without_a_server(tmp_path):
         partitioned = run_k2q("export", "--all", "--partitioned", "--out", str(lake), env=server.env)
         assert partitioned.returncode == 0, partitioned.stderr
         files = sorted(str(path.relative_to(lake)) for path in lake.rglob("*.parquet"))
-        assert "symbol=EXA/year=2023/exa_1day_2022-11-01_2024-02-29.parquet" in files
-        assert {path.split("/")[0] for path in files} == {"symbol=EXA", "symbol=EXB"}  # no demo: data existed
+        series = "width=1day/adjusted=true/source=synthetic"
+        assert f"{series}/symbol=EXA/year=2023/exa_1day_2022-11-01_2024-02-29.parquet" in files
+        symbols = {path.removeprefix(f"{series}/").split("/")[0] for path in files}
+        assert symbols == {"symbol=EXA", "symbol=EXB"}  # no demo: data existed
         with duckdb.connect() as db:
             count, symbols = db.execute(  # type: ignore[misc]
                 "SELECT count(*), count(DISTINCT symbol) FROM read_parquet(?, hive_partitioning = true)",
@@ -281,3 +291,5 @@ def test_export_to_files_with_and_without_a_server(tmp_path):
         assert 15 < len(lines) - 1 < 25
         missing = run_k2q("export", "nope", "--out", str(tmp_path / "x.parquet"), env=server.env)
         assert "no dataset named nope" in one_line_error(missing)
+        one_file = run_k2q("export", "--all", "--out", str(tmp_path / "all.parquet"), env=server.env)
+        assert "--partitioned" in one_line_error(one_file)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from schemas.imports import MAX_IMPORT_BYTES
 from tests.conftest import app_client, drain_jobs
+from tests.loopback.polygon import Fault, PolygonLoopback
 
 MINUTES = generate_bars(
     SeriesKey(symbol="UPL", multiplier=1, timespan="minute"), dt.date(2024, 5, 6), dt.date(2024, 5, 8)
@@ -210,3 +213,93 @@ async def test_a_file_series_and_a_fetched_one_never_mix(clean, analyst_key, tmp
             json={"symbols": ["UPL"], "from": "2024-05-06", "to": "2024-05-06", "source": "file"},
         )
         assert file_source.status_code in (400, 422)
+
+
+async def bar_sources(runtime: Runtime, symbol: str) -> dict[str, int]:
+    """How many distinct bars of ``symbol`` the bar store holds, per source."""
+    rows = await runtime.stack.clickhouse.run(
+        lambda c: (
+            c.query(
+                "SELECT source, count() FROM bars FINAL WHERE symbol = {symbol:String} GROUP BY source",
+                parameters={"symbol": symbol},
+            ).result_rows
+        )
+    )
+    return {source: count for source, count in rows}
+
+
+async def test_an_import_while_a_fetch_of_the_symbol_runs_is_refused_and_nothing_mixes(
+    clean, analyst_key, polygon: PolygonLoopback
+):
+    polygon.add_bars("UPL", 1, "minute", MINUTES)
+    gate = threading.Event()
+    polygon.inject(Fault.held(gate), times=None, path_contains="/UPL/")
+    async with app_client(clean, analyst_key) as http:
+        accepted = await http.post(
+            "/api/v1/stocks/fetch",
+            json={"symbols": ["UPL"], "timespan": "minute", "from": "2024-05-06", "to": "2024-05-08",
+                  "source": "polygon"},
+        )  # fmt: skip
+        assert accepted.status_code == 202, accepted.text
+        worker = asyncio.create_task(drain_jobs(clean))
+        try:
+            async with asyncio.timeout(30):
+                while not any("/UPL/" in request.path for request in polygon.requests):
+                    await asyncio.sleep(0.01)  # the fetch runs: it waits on its first page
+            answer = await http.post(
+                "/api/v1/stocks/import",
+                params=QUERY,
+                content=csv_bytes(),
+                headers={"Content-Type": "text/csv"},
+            )
+        finally:
+            gate.set()
+            await worker
+        status = (await http.get(accepted.json()["status_url"])).json()
+        tables = (await http.get("/api/v1/stocks/tables")).json()
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["detail"] == (
+        "UPL 1m bars are being stored from polygon right now; try again when that has finished"
+        " (then delete its dataset before importing a file of them)"
+    )
+    assert status["state"] == "complete", status
+    assert status["symbols"][0]["error"] is None
+    assert [(t["table"], t["source"], t["total_records"]) for t in tables] == [
+        (TABLE, "polygon", MINUTES.num_rows)
+    ]
+    assert await bar_sources(clean, "UPL") == {"polygon": MINUTES.num_rows}
+
+
+async def test_a_synthetic_fetch_and_an_import_of_one_symbol_at_once_store_one_source(clean, analyst_key):
+    async with app_client(clean, analyst_key) as http:
+        accepted = await http.post(
+            "/api/v1/stocks/fetch",
+            json={"symbols": ["UPL"], "timespan": "minute", "from": "2023-07-03", "to": "2024-06-28",
+                  "source": "synthetic"},
+        )  # fmt: skip
+        assert accepted.status_code == 202, accepted.text
+        worker = asyncio.create_task(drain_jobs(clean))
+        async with asyncio.timeout(30):  # the import comes as the fetch starts: either may claim first
+            while (await http.get(accepted.json()["status_url"])).json()["state"] == "queued":
+                await asyncio.sleep(0.005)
+        answer = await http.post(
+            "/api/v1/stocks/import", params=QUERY, content=csv_bytes(), headers={"Content-Type": "text/csv"}
+        )
+        await worker
+        status = (await http.get(accepted.json()["status_url"])).json()
+        tables = (await http.get("/api/v1/stocks/tables")).json()
+
+    sources = await bar_sources(clean, "UPL")
+    [fetched] = status["symbols"]
+    if answer.status_code == 201:  # the import claimed the series first: the fetch stored nothing
+        assert "stored from file" in (fetched["error"] or ""), status
+        assert fetched["bars"] == 0
+        assert sources == {"file": MINUTES.num_rows}
+    else:  # the fetch did: the import was refused
+        assert answer.status_code == 409, answer.text
+        assert "stored from synthetic" in answer.json()["detail"]
+        assert fetched["error"] is None
+        assert set(sources) == {"synthetic"}
+    assert len(sources) == 1
+    assert {t["source"] for t in tables} == set(sources)

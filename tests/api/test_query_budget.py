@@ -24,7 +24,12 @@ def over_budget(runtime: Runtime) -> Runtime:
         bars=bars,
         datasets=DatasetService(services.catalog, bars, services.versions),
         charts=ChartSlices(
-            services.catalog, bars, services.versions, services.charts.joins, hot_cache_bytes=0
+            services.catalog,
+            bars,
+            services.versions,
+            services.charts.joins,
+            work=services.work,
+            hot_cache_bytes=0,
         ),
     )
     return dataclasses.replace(runtime, services=tight)

@@ -54,8 +54,16 @@ def test_time_points():
     assert parse_time_point(1710063000000) == dt.datetime(2024, 3, 10, 9, 30, tzinfo=utc)
     assert parse_time_point("1710063000000") == dt.datetime(2024, 3, 10, 9, 30, tzinfo=utc)
     for bad in ("yesterday", "2024-02-30", True, 10**18):
-        with pytest.raises(ValueError, match=r"ISO-8601|epoch|must be"):
+        with pytest.raises(ValueError, match=r"ISO-8601|epoch|must be|supported times"):
             parse_time_point(bad)
+    for outside in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "1969-12-31", -1, "2100-01-01"):
+        with pytest.raises(
+            ValueError, match=r"outside the supported times, 1970-01-01 to 2099-12-31 \(UTC\)"
+        ):
+            parse_time_point(outside)
+    assert parse_time_point("2099-12-31", end_of_day=True) == dt.datetime(
+        2099, 12, 31, 23, 59, 59, 999000, tzinfo=utc
+    )
 
 
 def test_requests_validate():

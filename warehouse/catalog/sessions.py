@@ -29,6 +29,11 @@ _LIVE = """SELECT s.id, s.user_id, u.username, u.role, s.refresh_hash, s.expires
            WHERE s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active"""
 
 
+_EXPIRE_LINKS = """UPDATE login_tokens SET expires_at = now()
+                   WHERE user_id = %s AND used_at IS NULL AND expires_at > now()"""
+"""Revoking a link ends its validity now (the row stays, unused)."""
+
+
 def _record(row: dict[str, Any]) -> SessionRecord:
     return msgspec.convert(row, SessionRecord)
 
@@ -82,10 +87,16 @@ class SessionRepository:
             )
 
     async def add_login_token(self, token_hash: str, user_id: int, expires_at: dt.datetime) -> None:
-        """Store a one-time login link's token hash."""
+        """Store a one-time login link's token hash; the user's earlier unused links stop working."""
         sql = "INSERT INTO login_tokens (token_hash, user_id, expires_at) VALUES (%s, %s, %s)"
-        async with self.pool.connection() as conn:
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(_EXPIRE_LINKS, (user_id,))
             await conn.execute(sql, (token_hash, user_id, expires_at))
+
+    async def revoke_login_tokens(self, user_id: int) -> None:
+        """Make every unused login link of a user stop working."""
+        async with self.pool.connection() as conn:
+            await conn.execute(_EXPIRE_LINKS, (user_id,))
 
     async def use_login_token(self, token_hash: str) -> int | None:
         """Spend a one-time token; return its user id, or None when unknown, used or expired."""

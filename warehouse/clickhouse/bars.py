@@ -22,7 +22,7 @@ from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, Se
 from schemas.values import EXCHANGE_TZ, BarWidth
 from warehouse.clickhouse.buckets import bucket_sql
 from warehouse.clickhouse.client import ClickHouse
-from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUP_DIRTY_TABLE, ROLLUPS_TABLE
+from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUPS_TABLE
 from warehouse.clickhouse.rollups import (
     REGULAR_SESSION,
     Rollups,
@@ -41,13 +41,35 @@ raises :class:`warehouse.errors.QueryBudgetExceeded` (see :meth:`ClickHouse.run`
 
 SERIES_WHERE: Final = (
     "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
-    " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')}"
+    " AND ts >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')"
+    " AND ts <= fromUnixTimestamp64Milli({end:Int64}, 'UTC')"
 )
+"""The bars of one series in a window. Instants are bound as epoch milliseconds, which hold any
+stored bar exactly (a datetime parameter is read as ``DateTime64`` text, which ClickHouse refuses
+or wraps outside 1900-2299)."""
+
+
+def epoch_ms(moment: dt.datetime) -> int:
+    """``moment`` (aware) as whole epoch milliseconds.
+
+    >>> epoch_ms(dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
+    -1000
+    """
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def series_params(ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     """Bound parameters for :data:`SERIES_WHERE`: the series ``ref`` between ``start`` and ``end``."""
-    return {"symbol": ref.symbol, "series": ref.series, "adjusted": ref.adjusted, "start": start, "end": end}
+    return {
+        "symbol": ref.symbol,
+        "series": ref.series,
+        "adjusted": ref.adjusted,
+        "start": epoch_ms(start),
+        "end": epoch_ms(end),
+    }
 
 
 class SeriesStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +86,7 @@ class BarStore:
     def __init__(self, clickhouse: ClickHouse, *, time_budget_s: float = QUERY_TIME_BUDGET_S) -> None:
         """Read and write bars through ``clickhouse``; every read stops after ``time_budget_s``."""
         self.clickhouse = clickhouse
-        self.rollups = Rollups(merge=clickhouse.embedded)
+        self.rollups = Rollups()
         self._settings: dict[str, Any] = {"max_execution_time": time_budget_s}
 
     async def ensure_schema(self) -> None:
@@ -184,23 +206,18 @@ class BarStore:
         }
 
     async def compact(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> int:
-        """Merge the partitions holding ``ref`` in ``[start, end]`` into one part each; return how many.
+        """Nothing to do: ClickHouse merges parts in the background; always 0 (no partition merged).
 
-        Embedded chDB runs no background merges, so every insert leaves parts behind that each
-        query must read and ``FINAL`` must fold; merging after a fetch keeps slices fast. A
-        ClickHouse server merges by itself, so this does nothing there.
+        Storing bars never merges them with the bars already stored: a merge of the partitions a
+        write touched would rewrite every other symbol's bars there (a month holds every symbol),
+        so backfilling symbols one after another would cost more with each one. ClickHouse's own
+        background merges (chDB runs them too) fold small parts into larger ones of similar size,
+        so each bar is rewritten a few times over its life whatever else is stored, and reads
+        stay exact in the meantime (``FINAL`` folds the copies of a re-stored bar).
+
+        Kept so the writers that call it after a write need not change; they may stop calling it.
         """
-        if not self.clickhouse.embedded:
-            return 0
-        ids = _partition_ids(BarWidth.of(ref.series).is_intraday, start, end)
-
-        def optimize(client: Client) -> None:
-            for partition_id in ids:  # digits we computed: safe in the statement
-                client.command(f"OPTIMIZE TABLE {BARS_TABLE} PARTITION ID '{partition_id}' FINAL")
-            client.command(f"OPTIMIZE TABLE {ROLLUP_DIRTY_TABLE} FINAL")  # one small part per insert
-
-        await self.clickhouse.run(optimize)
-        return len(ids)
+        return 0
 
     async def stats(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> SeriesStats:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
@@ -262,11 +279,11 @@ class BarStore:
         params = series_params(ref, start, end)
         for index, (keep_start, keep_end) in enumerate(keep):
             where += (
-                f" AND NOT (ts >= {{ks{index}:DateTime64(3, 'UTC')}}"
-                f" AND ts <= {{ke{index}:DateTime64(3, 'UTC')}})"
+                f" AND NOT (ts >= fromUnixTimestamp64Milli({{ks{index}:Int64}}, 'UTC')"
+                f" AND ts <= fromUnixTimestamp64Milli({{ke{index}:Int64}}, 'UTC'))"
             )
-            params[f"ks{index}"] = keep_start
-            params[f"ke{index}"] = keep_end
+            params[f"ks{index}"] = epoch_ms(keep_start)
+            params[f"ke{index}"] = epoch_ms(keep_end)
 
         def delete(client: Client) -> int:
             days = client.query(
@@ -361,17 +378,6 @@ class BarStore:
 
         table = await self.clickhouse.run(read)
         return _with_utc_ts(table.slice(0, cap)), table.num_rows > cap, stale and not refresh
-
-
-def _partition_ids(intraday: bool, start: dt.datetime, end: dt.datetime) -> list[str]:
-    """Partition ids (``YYYYMM`` intraday, ``YYYY`` daily and wider) covering ``[start, end]``."""
-    if not intraday:
-        return [str(year) for year in range(start.year, end.year + 1)]
-    months = (end.year - start.year) * 12 + end.month - start.month
-    return [
-        f"{start.year + (start.month - 1 + step) // 12}{(start.month - 1 + step) % 12 + 1:02d}"
-        for step in range(months + 1)
-    ]
 
 
 def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:

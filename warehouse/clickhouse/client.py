@@ -27,6 +27,11 @@ OVER_BUDGET_CODES: Final = frozenset({159, 160})
 """ClickHouse's ``TIMEOUT_EXCEEDED`` (the query ran past ``max_execution_time``) and ``TOO_SLOW``
 (its estimated time would)."""
 
+SESSION_SETTINGS: Final = {"enable_extended_results_for_datetime_functions": 1}
+"""Settings of every query. Date functions (``toMonday``, ``toStartOfMonth`` …) answer ``Date32`` and
+``DateTime64`` instead of ``Date`` and ``DateTime``, so a bucket before 1970 (the New York day of a
+bar at 00:00 UTC on 1970-01-01) or after 2106 is exact instead of clamped."""
+
 _CODE: Final = re.compile(r"\bCode:\s*(\d+)")
 
 
@@ -84,10 +89,14 @@ def connect_clickhouse(url: str | None, data_dir: Path) -> ClickHouse:
     """
     try:
         if url:
-            return ClickHouse(clickhouse_connect.get_client(dsn=url), embedded=False)
+            return ClickHouse(
+                clickhouse_connect.get_client(dsn=url, settings=SESSION_SETTINGS), embedded=False
+            )
         path = (data_dir / "clickhouse").resolve()
         path.mkdir(parents=True, exist_ok=True)
-        return ClickHouse(clickhouse_connect.get_client(dsn=f"chdb://{path}"), embedded=True)
+        return ClickHouse(
+            clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=SESSION_SETTINGS), embedded=True
+        )
     except Exception as exc:
         where = redact_url(url) if url else str(data_dir / "clickhouse")
         raise Unavailable(f"cannot open ClickHouse at {where}: {exc}") from exc

@@ -75,7 +75,9 @@ BARS: Final = Table(
 )
 """One table for every base bar. A re-fetched or re-streamed bar replaces the older copy (the
 newest ``ingested_at`` wins once merged; exact reads use ``FINAL``). Intraday series are
-partitioned by month, daily and wider by year."""
+partitioned by month, daily and wider by year, so a partition holds every symbol: writes only add
+parts and ClickHouse merges them in the background (merging a partition after a write would
+rewrite every other symbol's bars in it)."""
 
 ROLLUPS: Final = Table(
     name=ROLLUPS_TABLE,

@@ -56,7 +56,7 @@ INSERT_SETTINGS: Final[dict[str, Any]] = {
     "min_insert_block_size_bytes": _WHOLE_FILE_BLOCK,
     # A day file has one row per (ticker, minute): nothing to fold inside the block, so skip the
     # ReplacingMergeTree pass over it at insert time (about a third of the insert's cost here).
-    # Copies from earlier loads are folded by FINAL and by the merge at the end of a load.
+    # Copies from earlier loads are folded by FINAL, and by ClickHouse's background merges.
     "optimize_on_insert": 0,
 }
 

@@ -40,9 +40,6 @@ REGULAR_SESSION: Final = (
 )
 """Keeps intraday bars (or 30-minute buckets) that start within 09:30–16:00 New York time."""
 
-OPTIMIZE_EVERY: Final = 64
-"""Small refreshes between merges of the rollup table (embedded chDB does not merge by itself)."""
-
 _SERIES: Final = "symbol = {symbol:String} AND timespan = {series:String} AND adjusted = {adjusted:Bool}"
 _DAYS: Final = (
     " AND ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')}"
@@ -96,11 +93,6 @@ def cut_points(width: str, start: dt.datetime, end: dt.datetime) -> tuple[dt.dat
 
 class Rollups:
     """Builds and reads the rollups of intraday series (all calls run on the ClickHouse thread)."""
-
-    def __init__(self, *, merge: bool) -> None:
-        """``merge``: merge the tables' parts now and then (embedded chDB does not merge by itself)."""
-        self.merge = merge
-        self._refreshes = 0
 
     @staticmethod
     def mark(client: Client, ref: SeriesKey, days: Sequence[dt.date], *, removed: bool = False) -> None:
@@ -158,17 +150,7 @@ class Rollups:
             " AND day IN {days:Array(Date32)} AND marked_at <= {seen:DateTime64(3, 'UTC')}",
             parameters=series | {"days": days, "seen": seen},
         )
-        self._refreshes += 1
-        if self.merge and (len(days) > 2 or self._refreshes % OPTIMIZE_EVERY == 0):
-            self.optimize(client, days[0].year, days[-1].year)
         return len(days)
-
-    @staticmethod
-    def optimize(client: Client, first_year: int, last_year: int) -> None:
-        """Merge the rollup partitions of the given years (each query then folds one part)."""
-        for year in range(first_year, last_year + 1):
-            client.command(f"OPTIMIZE TABLE {ROLLUPS_TABLE} PARTITION ID '{year}' FINAL")
-        client.command(f"OPTIMIZE TABLE {ROLLUP_DIRTY_TABLE} FINAL")
 
     @staticmethod
     def seed(client: Client) -> None:

@@ -18,6 +18,7 @@ warehouse may not import pipelines; the hot cache imports it from here.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -123,7 +124,8 @@ async def staged_slice(query: SliceQuery, levels: LevelPlan, stage: Stage) -> Sl
         top = max(top, index)
         index = finer
         table, truncated = await stage(ladder[index], ladder[index + 1 : top + 1], cap)
-    return coarsen(table, ladder[index : top + 1], max_points, truncated=truncated)
+    # Reducing up to ``cap`` rows takes a while: in a thread, so the event loop stays free.
+    return await asyncio.to_thread(coarsen, table, ladder[index : top + 1], max_points, truncated=truncated)
 
 
 def coarsen(table: pa.Table, levels: Sequence[str], max_points: int, *, truncated: bool) -> Slice:

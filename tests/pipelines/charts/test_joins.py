@@ -13,6 +13,7 @@ from pipelines.charts.joins import Column, JoinContext, SliceJoins
 from pipelines.indicators.joins import IndicatorJoin, IndicatorJoiner
 from pipelines.indicators.talib_series import InvalidIndicator
 from pipelines.series.versions import SeriesVersion
+from pipelines.work_pool import WorkPool
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, ChartDataRequest, SeriesKey, SliceQuery
 from warehouse.clickhouse.slice_search import Slice
 from warehouse.errors import InvalidQuery
@@ -39,7 +40,7 @@ def context(earlier: Slice) -> JoinContext:
     query = SliceQuery(
         ref=REF, timeframe="1m", start=START, end=START + dt.timedelta(hours=1), max_points=100
     )
-    return JoinContext(query=query, version=SeriesVersion.fixed("v"), slice=more)
+    return JoinContext(query=query, version=SeriesVersion.fixed("v"), slice=more, work=WorkPool())
 
 
 class _Projection(msgspec.Struct, frozen=True):

@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from api.runtime import Runtime
 from pipelines.ingest.sources.feeds import bars_batch
-from pipelines.series.writes import BarWriter, DatasetExtent, SourceConflict, source_conflicts
+from pipelines.series.writes import BarWriter, Claim, DatasetExtent
 from schemas.bars import SeriesKey
 from schemas.datasets import DateRange, exchange_day_bounds
 
@@ -40,12 +40,17 @@ def writer(runtime: Runtime) -> BarWriter:
     return runtime.services.writer
 
 
+def claim(source: str) -> Claim:
+    """A writer run's claim (its rows go with the next test's clean stores)."""
+    return Claim(source=source, doing="testing")
+
+
 async def test_a_write_stores_the_bars_and_bumps_exactly_the_months_of_its_span(clean: Runtime):
     services = clean.services
     before = await services.versions.current(KEY)
     assert before.months == {}
 
-    written = await writer(clean).write(KEY, "synthetic", bars(at("2024-03-10T14:30"), 90))
+    written = await writer(clean).write(KEY, claim("synthetic"), bars(at("2024-03-10T14:30"), 90))
 
     assert written.rows == 90
     assert written.span == (at("2024-03-10T14:30"), at("2024-03-10T15:59"))
@@ -57,7 +62,7 @@ async def test_a_write_stores_the_bars_and_bumps_exactly_the_months_of_its_span(
     assert after.months == {202403: 1}
 
     # a span within a day of a month's end reaches the next month too (its UTC evening bars)
-    await writer(clean).write(KEY, "synthetic", bars(at("2024-03-31T14:30"), 2))
+    await writer(clean).write(KEY, claim("synthetic"), bars(at("2024-03-31T14:30"), 2))
     assert (await services.versions.current(KEY)).months == {202403: 2, 202404: 1}
 
 
@@ -65,8 +70,8 @@ async def test_a_write_of_no_bars_or_without_a_bump_leaves_the_version(clean: Ru
     services = clean.services
     before = await services.versions.current(KEY)
 
-    empty = await writer(clean).write(KEY, "synthetic", bars(at("2024-03-10T14:30"), 0))
-    quiet = await writer(clean).write(KEY, "synthetic", bars(at("2024-03-10T14:30"), 5), bump=False)
+    empty = await writer(clean).write(KEY, claim("synthetic"), bars(at("2024-03-10T14:30"), 0))
+    quiet = await writer(clean).write(KEY, claim("synthetic"), bars(at("2024-03-10T14:30"), 5), bump=False)
 
     assert (empty.rows, empty.span) == (0, None)
     assert (quiet.rows, quiet.span) == (5, (at("2024-03-10T14:30"), at("2024-03-10T14:34")))
@@ -78,7 +83,7 @@ async def test_a_write_registers_its_dataset_and_a_second_write_refreshes_it(cle
     services = clean.services
     day = dt.date(2024, 3, 11)
     start, end = exchange_day_bounds(day, day)
-    await writer(clean).write(KEY, "file", bars(at("2024-03-11T14:30"), 30))
+    await writer(clean).write(KEY, claim("file"), bars(at("2024-03-11T14:30"), 30))
     extent = DatasetExtent(
         key=KEY, source="file", start=day, end=day, stats=await services.bars.stats(KEY, start, end)
     )
@@ -95,7 +100,7 @@ async def test_a_write_registers_its_dataset_and_a_second_write_refreshes_it(cle
         at("2024-03-11T14:59"),
     )
 
-    await writer(clean).write(KEY, "file", bars(at("2024-03-11T14:45"), 30))  # 15 overlap, 15 new
+    await writer(clean).write(KEY, claim("file"), bars(at("2024-03-11T14:45"), 30))  # 15 overlap, 15 new
     await services.bars.compact(KEY, start, end)
     again = DatasetExtent(
         key=KEY, source="file", start=day, end=day, stats=await services.bars.stats(KEY, start, end)
@@ -116,7 +121,7 @@ async def test_a_live_extent_widens_its_dataset_and_bumps_after_the_catalog(clea
     services = clean.services
     table = "wrt_1minute_2024-03-11_live"
     first_day, next_day = dt.date(2024, 3, 11), dt.date(2024, 3, 12)
-    one = await writer(clean).write(KEY, "polygon", bars(at("2024-03-11T14:30"), 10), bump=False)
+    one = await writer(clean).write(KEY, claim("polygon"), bars(at("2024-03-11T14:30"), 10), bump=False)
     assert one.span is not None
     [opened] = await writer(clean).extend(
         [
@@ -135,7 +140,7 @@ async def test_a_live_extent_widens_its_dataset_and_bumps_after_the_catalog(clea
     assert opened.total_records == 10
     assert (await services.versions.current(KEY)).months == {202403: 1}
 
-    two = await writer(clean).write(KEY, "polygon", bars(at("2024-03-12T14:30"), 5), bump=False)
+    two = await writer(clean).write(KEY, claim("polygon"), bars(at("2024-03-12T14:30"), 5), bump=False)
     stored = await services.bars.stats(KEY, *exchange_day_bounds(first_day, next_day))
     # the extent names only the new day: the stored range grows to cover both
     [extended] = await writer(clean).extend(
@@ -165,7 +170,7 @@ async def test_a_multi_symbol_write_bumps_each_symbol_once(clean: Runtime):
     untouched = SeriesKey.of(symbol="CCC", series="1d", adjusted=True)
     untouched_before = await services.versions.current(untouched)
 
-    written = await writer(clean).write_symbols("1d", True, "synthetic", table)
+    written = await writer(clean).write_symbols("1d", True, claim("synthetic"), table)
 
     assert written.rows == 5
     assert written.span == (at("2024-05-30T04:00"), at("2024-06-01T04:00"))
@@ -199,32 +204,3 @@ async def test_registering_many_keeps_their_order_and_bumps_each_when_changed(cl
     for key in keys:
         assert (await services.versions.current(key)).months == {202406: 1}
     assert await writer(clean).register([]) == []
-
-
-async def test_a_series_stored_from_another_source_is_a_conflict(clean: Runtime):
-    day = dt.date(2024, 6, 3)
-    daily = SeriesKey.of(symbol="MIX", series="1d", adjusted=True)
-    [stored] = await writer(clean).register(
-        [DatasetExtent(key=daily, source="synthetic", start=day, end=day)]
-    )
-    await writer(clean).register(
-        [
-            DatasetExtent(
-                key=SeriesKey.of(symbol="OWN", series="1d", adjusted=True),
-                source="polygon",
-                start=day,
-                end=day,
-            )
-        ]
-    )
-
-    assert await writer(clean).conflicts("1d", True, "polygon", ["MIX", "OWN"]) == {"MIX": [stored]}
-    assert await writer(clean).conflicts("1d", True, "polygon") == {"MIX": [stored]}
-    assert await writer(clean).conflicts("1d", True, "synthetic", ["MIX"]) == {}
-    assert await writer(clean).conflicts("1m", True, "polygon", ["MIX"]) == {}
-    assert await writer(clean).conflicts("1d", False, "polygon", ["MIX"]) == {}
-    assert source_conflicts([stored], "1d", True, "file") == {"MIX": [stored]}
-    assert str(SourceConflict.of(stored, "importing a file of them")) == (
-        "MIX 1d bars are stored from synthetic (dataset mix_1day_2024-06-03_2024-06-03);"
-        " delete it before importing a file of them"
-    )
