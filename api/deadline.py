@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import msgspec
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ class DeadlineMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Call the app under the route's deadline; answer 503 when it runs out before the answer starts."""
-        deadline = deadline_of(scope) if scope["type"] == "http" else None
+        deadline = deadline_of(scope) if scope["type"] == ScopeType.HTTP else None
         if deadline is None:
             await self.app(scope, receive, send)
             return

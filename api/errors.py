@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 import msgspec
+import psycopg
 import pyarrow as pa
 import structlog
 from litestar.exceptions import HTTPException, ValidationException
@@ -83,6 +84,8 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             busy = problem(503, str(exc))
             busy.headers = {"Retry-After": str(exc.retry_after)}
             return busy
+        case psycopg.DataError() if "NUL" in str(exc):  # text with a \x00, which Postgres cannot store
+            return problem(422, "text in the request may not contain NUL (\\x00) characters")
         case RecursionError():  # a JSON body nested deeper than a decoder can follow
             return problem(400, "the request body is nested too deeply to read")
         case NotFound():

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from schemas.bars import ARROW_STREAM_MEDIA_TYPE, BAR_ARROW_SCHEMA, SeriesKey
 from schemas.datasets import Dataset, exchange_day_bounds, series_of
-from schemas.values import BarWidth, ExportFormat
+from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth, ExportFormat
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.errors import InvalidQuery
@@ -86,6 +86,23 @@ def parse_columns(raw: str | None) -> list[str]:
 
 
 Window = tuple[dt.datetime, dt.datetime]
+
+
+def _check_within_supported_times(
+    dataset: Dataset, start: dt.datetime | None, end: dt.datetime | None
+) -> None:
+    """Refuse, before any byte is sent, an export that would reach bars outside the supported times.
+
+    Only datasets stored before the limits were enforced hold such bars; cutting the stream when
+    the first of them is met would leave a truncated file.
+    """
+    early = dataset.first_bar is not None and dataset.first_bar < BARS_FROM and start is None
+    late = dataset.last_bar is not None and dataset.last_bar >= BARS_UNTIL and end is None
+    if early or late:
+        raise InvalidQuery(
+            f"dataset {dataset.table} holds bars outside the supported times, {SUPPORTED_TIMES}"
+            " (stored before they were enforced): export a window within them with from/to, or delete it"
+        )
 
 
 def _chunks(start: dt.datetime, end: dt.datetime, intraday: bool) -> Iterator[Window]:
@@ -154,9 +171,11 @@ class Exporter:
 
         Raises:
             NotFound: no such dataset (raised before the first byte).
-            InvalidQuery: unknown columns or an inverted window.
+            InvalidQuery: unknown columns, an inverted window, or a dataset stored before the
+                supported times were enforced that reaches outside them (raised before the first byte).
         """
         dataset = await self.catalog.get(table)
+        _check_within_supported_times(dataset, start, end)
         names = list(columns or BAR_ARROW_SCHEMA.names)
         schema = pa.schema([BAR_ARROW_SCHEMA.field(name) for name in names])
         first, last = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)

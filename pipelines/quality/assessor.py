@@ -16,7 +16,7 @@ from pipelines.errors import UnsupportedRequest
 from pipelines.quality.coverage import measure
 from schemas.datasets import Dataset, exchange_day_bounds, series_of
 from schemas.quality import DataQuality, DataQualityReport, Gap
-from schemas.values import BarWidth
+from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.quality import QualityRepository, StoredGaps
 from warehouse.clickhouse.bars import BarStore
@@ -71,6 +71,14 @@ class QualityAssessor:
         if isinstance(dataset, str):
             dataset = await self.catalog.get(dataset)
         assessed_at = self.clock()
+        outside = (dataset.first_bar is not None and dataset.first_bar < BARS_FROM) or (
+            dataset.last_bar is not None and dataset.last_bar >= BARS_UNTIL
+        )
+        if outside:  # stored before the limits were enforced; the calendar does not reach there
+            raise UnsupportedRequest(
+                f"cannot assess {dataset.table}: it holds bars outside the supported times,"
+                f" {SUPPORTED_TIMES} (stored before they were enforced); delete it"
+            )
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
         ref = series_of(dataset)
         scan = await scan_series(self.bars.clickhouse, ref, *_scan_window(ref.series, start, end))

@@ -17,6 +17,7 @@ from api.runtime import Runtime
 from schemas.datasets import FetchRequest
 
 SYMBOL = "BADIN"
+TABLE = "badin_1day_2023-06-01_2024-06-28"
 NESTED = b"[" * 100_000
 """A JSON body nested deeper than any parser's recursion allows."""
 FAR_OFFSET = "9999-12-31T23:59:59-14:00"
@@ -35,56 +36,84 @@ class Bad:
     content_type: str | None = None
 
 
+RANGE = r"outside the supported times, 1970-01-01 to 2099-12-31 \(UTC\)"
+NESTED_REASON = r"nested too deeply"
+NUL_REASON = r"may not contain NUL"
+
+
+def _csv(*rows: str) -> bytes:
+    return ("date,open,high,low,close,volume\n" + "".join(f"{row}\n" for row in rows)).encode()
+
+
 CASES = {
-    # At 1d the warm-up of sma(6000) fits after 1970 and the chart is drawn (200); at 1M it reached
-    # back before year 1 (OverflowError).
     "chart-data sma(6000) at 1M": Bad(
         "POST",
         "/api/v1/stocks/chart-data",
-        r"sma|period|warm|earlier|range",
+        r"sma\(6000\) needs 5,999 earlier 1M bars",
         json={"symbol": SYMBOL, "timeframe": "1M", "indicators": ["sma(6000)"]},
+    ),
+    "chart-data sma(10000) at 1w": Bad(
+        "POST",
+        "/api/v1/stocks/chart-data",
+        r"sma\(10000\) needs 9,999 earlier 1w bars",
+        json={"symbol": SYMBOL, "timeframe": "1w", "indicators": ["sma(10000)"]},
     ),
     "chart-data mavp (its inputs are not OHLCV)": Bad(
         "POST",
         "/api/v1/stocks/chart-data",
-        r"mavp|input|period",
+        r"mavp needs periods as input, which is not a bar column",
         json={"symbol": SYMBOL, "indicators": ["mavp"]},
     ),
     "chart-data from at the far offset": Bad(
-        "POST",
-        "/api/v1/stocks/chart-data",
-        r"9999|range|offset|year|from",
-        json={"symbol": SYMBOL, "from": FAR_OFFSET},
+        "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "from": FAR_OFFSET}
     ),
     "chart-data to at the far offset": Bad(
-        "POST",
-        "/api/v1/stocks/chart-data",
-        r"9999|range|offset|year|to",
-        json={"symbol": SYMBOL, "to": FAR_OFFSET},
+        "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "to": FAR_OFFSET}
     ),
+    "chart-data from at year 1 +14:00": Bad(
+        "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "from": "0001-01-01T00:00:00+14:00"}
+    ),
+    "download from at the far offset": Bad(
+        "GET", f"/api/v1/stocks/data/{TABLE}?format=csv&from={FAR_OFFSET.replace('+', '%2B')}", RANGE
+    ),
+    "quality to at the far offset": Bad("GET", f"/api/v1/stocks/table/{TABLE}/quality?to={FAR_OFFSET}", RANGE),
     "chart-data 100,000 nested [": Bad(
-        "POST", "/api/v1/stocks/chart-data", r"nest|deep|depth|JSON", content=NESTED, content_type="application/json"
+        "POST", "/api/v1/stocks/chart-data", NESTED_REASON, content=NESTED, content_type="application/json"
     ),
     "login 100,000 nested [": Bad(
-        "POST", "/api/v1/auth/login", r"nest|deep|depth|JSON", content=NESTED, content_type="application/json"
+        "POST", "/api/v1/auth/login", NESTED_REASON, content=NESTED, content_type="application/json"
     ),
     "token-login 100,000 nested [": Bad(
-        "POST", "/api/v1/auth/token-login", r"nest|deep|depth|JSON", content=NESTED, content_type="application/json"
+        "POST", "/api/v1/auth/token-login", NESTED_REASON, content=NESTED, content_type="application/json"
     ),
+    "login with a NUL in the user name": Bad(
+        "POST", "/api/v1/auth/login", NUL_REASON, json={"username": "a\u0000b", "password": "x"}
+    ),
+    "api key named with a NUL": Bad("POST", "/api/v1/auth/api-keys", NUL_REASON, json={"name": "a\u0000b"}),
+    "audit search for a NUL": Bad("GET", "/api/v1/admin/audit?actor=a%00b", NUL_REASON),
     "import of a bar dated 1800": Bad(
-        "POST",
-        "/api/v1/stocks/import?symbol=OLDBAR&timespan=day",
-        r"1800|range|before|date|old",
-        content=b"date,open,high,low,close,volume\n1800-01-02,1,1,1,1,100\n",
-        content_type="text/csv",
+        "POST", "/api/v1/stocks/import?symbol=OLDBAR&timespan=day", RANGE,
+        content=_csv("1800-01-02,1,1,1,1,100"), content_type="text/csv",
+    ),
+    "import of a bar dated 0000-01-01": Bad(
+        "POST", "/api/v1/stocks/import?symbol=OLDBAR&timespan=day", r"not a date|supported times",
+        content=_csv("0000-01-01,1,1,1,1,100"), content_type="text/csv",
+    ),
+    "import of a bar dated 0200-01-01": Bad(
+        "POST", "/api/v1/stocks/import?symbol=OLDBAR&timespan=day", RANGE,
+        content=_csv("0200-01-01,1,1,1,1,100"), content_type="text/csv",
+    ),
+    "import of one control byte": Bad(
+        "POST", "/api/v1/stocks/import?symbol=OLDBAR&timespan=day", r"first line should name the columns",
+        content=b"\r", content_type="text/csv",
     ),
     "fetch to 9999-12-31": Bad(
         "POST",
         "/api/v1/stocks/fetch",
-        r"9999|after|range|to",
+        r"'to' \(9999-12-31\) is after 2099-12-31",
         json={"symbols": [SYMBOL], "from": "2024-01-02", "to": "9999-12-31", "source": "synthetic"},
     ),
-}
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -105,5 +134,6 @@ async def test_refused_with_the_reason(bars: Runtime, client: httpx.AsyncClient,
     assert answer.status_code in (400, 413, 422), (answer.status_code, answer.text[:500])
     assert answer.headers["content-type"] == "application/problem+json"
     detail = answer.json().get("detail")
-    assert isinstance(detail, str) and detail.strip(), answer.text[:500]
+    assert isinstance(detail, str), answer.text[:500]
+    assert detail.strip(), answer.text[:500]
     assert re.search(case.reason, detail, re.IGNORECASE), f"the detail does not say why: {detail!r}"

@@ -124,6 +124,13 @@ async def test_a_dataset_stored_outside_the_range_can_be_deleted(clean: Runtime,
         ]
     )
     async with app_client(clean, admin_key) as http:
+        for fmt in ("csv", "parquet"):  # refused before the first byte, not cut after the first bar
+            exported = await http.get(f"/api/v1/stocks/data/{dataset.table}", params={"format": fmt})
+            assert exported.status_code == 422, exported.text
+            assert "outside the supported times" in exported.json()["detail"]
+        quality = await http.get(f"/api/v1/stocks/table/{dataset.table}/quality")
+        assert quality.status_code == 422, quality.text
+        assert "outside the supported times" in quality.json()["detail"]
         answer = await http.delete(f"/api/v1/stocks/table/{dataset.table}")
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"table": dataset.table, "bars_deleted": 1}

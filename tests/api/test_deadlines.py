@@ -6,7 +6,7 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,7 @@ async def quick() -> str:
 
 @get("/stream", opt={DEADLINE_OPT: None})
 async def stream() -> Stream:
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(3):
             await asyncio.sleep(0.1)
             yield b"x"
