@@ -250,17 +250,14 @@ def _fill(client: Client, first: int, symbols: int, start: dt.date) -> None:
     """Store ``symbols`` filler symbols (numbered from ``first``) of :data:`FILLER_BARS` bars each.
 
     A filler's bars are spread evenly over ``start`` .. :data:`END` on whole minutes, with prices
-    in cents. One insert per month, squashed into one block, writes one part per partition, as
-    a store merged long ago holds them; the fillers' rollups are built from their bars.
+    in cents. One insert per year, squashed into one block, writes one part per partition (a
+    year, or a month where a table is partitioned by month), as a store merged long ago holds
+    them; the fillers' rollups are built from their bars.
     """
     origin = dt.datetime.combine(start, dt.time(), dt.UTC)
     span_min = _minutes(origin, dt.datetime.combine(END + dt.timedelta(days=1), dt.time(), dt.UTC))
-    months = [
-        dt.datetime(year, month, 1, tzinfo=dt.UTC)
-        for year in range(start.year, END.year + 1)
-        for month in range(1, 13)
-    ]
-    for lo, hi in itertools.pairwise([*months, dt.datetime(END.year + 1, 1, 1, tzinfo=dt.UTC)]):
+    years = [dt.datetime(year, 1, 1, tzinfo=dt.UTC) for year in range(start.year, END.year + 2)]
+    for lo, hi in itertools.pairwise(years):
         k_lo = -(-_minutes(origin, lo) * FILLER_BARS // span_min)
         per = -(-_minutes(origin, hi) * FILLER_BARS // span_min) - k_lo
         client.command(

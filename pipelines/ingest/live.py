@@ -41,7 +41,7 @@ from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
 from pipelines.publish import EventPublisher
 from pipelines.series.versions import SeriesVersions, Span
 from pipelines.series.writes import CLAIM_REFRESH, BarWriter, Claim, DatasetExtent, SourceConflict
-from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey
+from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey, bar_value_problem
 from schemas.datasets import Dataset, dataset_name, exchange_day_bounds, series_of
 from schemas.events import StockUpdate
 from schemas.values import NEW_YORK, SourceName, Timespan
@@ -310,6 +310,10 @@ class LiveRecorder:
             if symbol not in self._minute:
                 await self.prepare([symbol])
             table = _sorted_unique(parts)
+            problem = bar_value_problem(table)
+            if problem is not None:  # a malformed event: drop it, the stream goes on
+                _log.warning("live %s bars dropped: %s", symbol, problem)
+                continue
             span = await self._store(self._minute[symbol], table)
             written = [self._minute[symbol]]
             if symbol in self._day:

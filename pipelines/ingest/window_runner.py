@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import PipelineError, SourceAuthError
-from pipelines.series.writes import BarWriter, Claim
+from pipelines.series.writes import BarsRefused, BarWriter, Claim
+from schemas.bars import bar_value_problem
 from schemas.jobs import SymbolProgress
 from warehouse.catalog.fetch_windows import FetchWindowRepository, WindowKey
 
@@ -170,6 +171,9 @@ class WindowRunner:
                 rows = 0
                 try:
                     async for table in unit.fetch():
+                        problem = bar_value_problem(table)
+                        if problem is not None:  # a malformed page fails its window; the others go on
+                            raise BarsRefused(f"{unit.label} {unit.key.first}..{unit.key.last}: {problem}")
                         rows += table.num_rows
                         await queue.put(_Page(unit, table))
                 except SourceAuthError as exc:

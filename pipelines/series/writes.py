@@ -38,16 +38,20 @@ import pyarrow.compute as pc
 
 from pipelines.errors import PipelineClientError
 from pipelines.series.versions import SeriesVersions, Span
-from schemas.bars import SeriesKey
+from schemas.bars import SeriesKey, bar_value_problem
 from schemas.datasets import Dataset, dataset_name, series_of
 from schemas.values import parse_series_code
 from warehouse.catalog.claims import CLAIM_REFRESH, MARKET, ClaimConflict, ClaimRepository, SeriesCode
 from warehouse.catalog.datasets import DatasetRecord, DatasetRepository
 from warehouse.clickhouse.bars import BarStore, SeriesStats
 
-__all__ = ["CLAIM_REFRESH", "BarWriter", "Claim", "DatasetExtent", "SourceConflict", "Written"]
+__all__ = ["CLAIM_REFRESH", "BarWriter", "BarsRefused", "Claim", "DatasetExtent", "SourceConflict", "Written"]
 
 _log = logging.getLogger(__name__)
+
+
+class BarsRefused(PipelineClientError):
+    """Bars outside the supported times or value limits (see :func:`schemas.bars.bar_value_problem`)."""
 
 
 class SourceConflict(PipelineClientError):
@@ -276,7 +280,15 @@ class BarWriter:
         return await self.claims.others(_code(series, adjusted), source)
 
     def _checked(self, table: pa.Table) -> pa.Table:
-        """The bars to store: the one place where what every writer stores is checked."""
+        """The bars to store: the one place where what every writer stores is checked.
+
+        Raises:
+            BarsRefused: a bar starts outside the supported times or has an impossible price or
+                volume (files are checked row by row before; this catches providers and streams).
+        """
+        problem = bar_value_problem(table)
+        if problem is not None:
+            raise BarsRefused(f"bars not stored: {problem}")
         return table
 
     async def write(

@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 
 import httpx
+import msgspec
 import pyarrow as pa
 import pytest
 
 from api.runtime import Runtime
 from pipelines.series.writes import DatasetExtent
 from schemas.bars import BAR_ARROW_SCHEMA, SeriesKey
-from warehouse.clickhouse.bars import SeriesStats, epoch_ms
+from schemas.datasets import FetchRequest
 from tests.conftest import app_client
+from warehouse.clickhouse.bars import SeriesStats, epoch_ms
 
 IMPORT = "/api/v1/stocks/import"
 DAY_QUERY = {"symbol": "LIM", "timespan": "day"}
@@ -164,14 +166,17 @@ async def test_buckets_at_the_edge_of_the_range_are_exact(client):
         assert [bar["ts"] for bar in chart.json()["bars"]] == [epoch_ms(start)], (symbol, timeframe)
 
 
+def _wide(extra_columns: int) -> bytes:
+    header = ",".join(["date", "open", "high", "low", "close"] + [f"x{i}" for i in range(extra_columns)])
+    return f"{header}\n2024-01-02,1,2,0.5,1.5\n".encode()
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ((",".join(["date", "open", "high", "low", "close"] + [f"x{i}" for i in range(100_000)]) + "\n").encode()
-         + b"2024-01-02,1,2,0.5,1.5\n", "longer than 65,536 bytes"),
-        ((",".join(["date", "open", "high", "low", "close"] + [f"x{i}" for i in range(1_000)]) + "\n").encode()
-         + b"2024-01-02,1,2,0.5,1.5\n", "1,005 columns; imports read at most 200"),
-        (b"date,open,high,low,close," + b"x" * 70_000 + b"\n2024-01-02,1,2,0.5,1.5,1\n", "longer than 65,536 bytes"),
+        (_wide(100_000), "longer than 65,536 bytes"),
+        (_wide(1_000), "1,005 columns; imports read at most 200"),
+        (b"date,open,high,low,close," + b"x" * 70_000 + b"\n2024-01-02,1,2,0.5,1.5,1\n", "65,536 bytes"),
     ],
 )  # fmt: skip
 async def test_imports_refuse_a_header_too_wide_before_parsing_it(client, body, reason):
@@ -208,4 +213,25 @@ async def test_long_indicators_and_empty_windows_are_answered_not_failed(client)
     answer = await chart(**{"from": "2099-01-01", "to": "2099-12-31"})
     assert answer.status_code == 200, answer.text
     meta = answer.json()["meta"]
-    assert answer.json()["bars"] == [] and meta["window_from"] is None and meta["window_to"] is None
+    assert answer.json()["bars"] == []
+    assert (meta["window_from"], meta["window_to"]) == (None, None)
+
+
+async def test_a_provider_sending_impossible_bars_fails_that_window_and_stores_nothing(
+    clean: Runtime, polygon
+):
+    """The write path checks what providers and streams send, as the reader checks files."""
+    day = dt.datetime(2024, 1, 2, 5, tzinfo=dt.UTC)
+    bars = _bars(day, day + dt.timedelta(days=1))
+    bars = bars.set_column(bars.schema.get_field_index("close"), "close", pa.array([1.0, -3.0]))
+    polygon.add_bars("BADP", 1, "day", bars)
+    request = msgspec.convert(
+        {"symbols": ["BADP"], "from": "2024-01-02", "to": "2024-01-03", "source": "polygon"}, FetchRequest
+    )
+    outcome = await clean.services.fetcher.run(request)
+    [progress] = outcome.progress
+    assert "prices must be positive" in (progress.error or ""), progress
+    assert outcome.datasets == []
+    assert progress.bars == 0
+    stored = await clean.stack.clickhouse.run(lambda c: c.query("SELECT count() FROM bars").result_rows)
+    assert stored == [(0,)]

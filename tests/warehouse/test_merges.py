@@ -1,6 +1,6 @@
 """Storing a symbol costs the same whatever else is stored: no write merges the bars already there.
 
-A month partition holds every symbol's bars, so a merge of the partitions a write touched would
+A partition (a year) holds every symbol's bars, so a merge of the partitions a write touched would
 rewrite all the others' bars. Writes only add parts; ClickHouse's background merges (chDB runs
 them too) fold them, and ``FINAL`` keeps reads exact until they do.
 """
@@ -22,8 +22,8 @@ from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from warehouse.clickhouse.ddl import BARS_TABLE
 
-FIRST, LAST = dt.date(2024, 2, 27), dt.date(2024, 3, 4)
-"""Five trading days across two month partitions."""
+FIRST, LAST = dt.date(2023, 12, 27), dt.date(2024, 1, 3)
+"""Five trading days across two partitions."""
 
 
 def key(symbol: str) -> SeriesKey:
@@ -77,7 +77,7 @@ async def test_storing_a_symbol_rewrites_none_of_the_bars_already_stored(clean: 
         await store(clean, ref, bars)
         after = await active_parts(clean)
 
-    assert len({name.split("_")[0] for name in before}) == 2  # both months hold the four symbols
+    assert len({name.split("_")[0] for name in before}) == 2  # both years hold the four symbols
     assert set(before) <= set(after), "a write merged (rewrote) parts holding other symbols' bars"
     added = {name: rows for name, rows in after.items() if name not in before}
     assert sum(added.values()) == bars.num_rows  # only the new symbol's bars were written
@@ -89,7 +89,7 @@ async def test_the_parts_writes_leave_are_merged_in_the_background(clean: Runtim
         await store(clean, ref, generate_bars(ref, dt.date(2024, 3, 5), dt.date(2024, 3, 5)))
 
     deadline = time.monotonic() + 60
-    while len(parts := await active_parts(clean, "202403")) >= 12 and time.monotonic() < deadline:
+    while len(parts := await active_parts(clean, "2024")) >= 12 and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
 
     assert len(parts) < 12, "chDB merged none of the twelve parts by itself"
@@ -106,7 +106,7 @@ async def test_reads_fold_restored_bars_before_any_merge(clean: Runtime) -> None
         await store(clean, ref, bars)
         await store(clean, ref, corrected)  # ingested later: replaces every bar
 
-        assert len(await active_parts(clean)) == 4  # two writes × two months, none merged
+        assert len(await active_parts(clean)) == 4  # two writes × two years, none merged
         stats = await clean.services.bars.stats(ref, first, last)
         page = await clean.services.bars.page(ref, first, last, 0, bars.num_rows + 1)
 

@@ -22,7 +22,7 @@ from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, Se
 from schemas.values import EXCHANGE_TZ, BarWidth
 from warehouse.clickhouse.buckets import bucket_sql
 from warehouse.clickhouse.client import ClickHouse
-from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUPS_TABLE
+from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUPS_TABLE, TABLES, repartition
 from warehouse.clickhouse.rollups import (
     REGULAR_SESSION,
     Rollups,
@@ -90,10 +90,15 @@ class BarStore:
         self._settings: dict[str, Any] = {"max_execution_time": time_budget_s}
 
     async def ensure_schema(self) -> None:
-        """Create the tables if they do not exist (and schedule rollups of bars stored before them)."""
+        """Create the tables if they do not exist (and schedule rollups of bars stored before them).
+
+        Tables stored with an older partition key are moved to the current one first (once).
+        """
 
         def create(client: Client) -> None:
             had_rollups = bool(client.command(f"EXISTS TABLE {ROLLUPS_TABLE}"))
+            for table in TABLES:
+                repartition(client, table)
             for ddl in ALL_DDL:
                 client.command(ddl)
             if not had_rollups:
@@ -383,8 +388,9 @@ class BarStore:
 def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
     """Split ``table`` so no insert touches more partitions than ClickHouse allows (100 by default).
 
-    Intraday bars are partitioned by month, so each chunk holds one calendar year; daily and wider
-    bars are partitioned by year, so each chunk holds fifty.
+    Bars are partitioned by year, so a chunk of daily or wider bars holds fifty years. A chunk of
+    intraday bars holds one: a cluster's tables made before intraday bars were partitioned by year
+    keep month partitions (:func:`~warehouse.clickhouse.ddl.repartition` leaves them alone).
     """
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     years = ts.astype("datetime64[ms]").astype("datetime64[Y]").astype(np.int64)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Final
+
+from clickhouse_connect.driver.client import Client
 
 BARS_TABLE: Final = "bars"
 ROLLUPS_TABLE: Final = "bar_rollups"
@@ -70,14 +73,17 @@ BARS: Final = Table(
         "ingested_at  DateTime64(3, 'UTC') DEFAULT now64(3)",
     ),
     engine="ReplacingMergeTree(ingested_at)",
-    partition_by=f"if(right(timespan, 1) IN {DAILY_OR_WIDER!r}, toYear(ts), toYYYYMM(ts))",
+    partition_by="toYear(ts)",
     order_by="symbol, timespan, adjusted, ts",
 )
 """One table for every base bar. A re-fetched or re-streamed bar replaces the older copy (the
-newest ``ingested_at`` wins once merged; exact reads use ``FINAL``). Intraday series are
-partitioned by month, daily and wider by year, so a partition holds every symbol: writes only add
-parts and ClickHouse merges them in the background (merging a partition after a write would
-rewrite every other symbol's bars in it)."""
+newest ``ingested_at`` wins once merged; exact reads use ``FINAL``).
+
+Partitioned by year: a partition holds every symbol's bars of its year. Writes only add parts
+(one per year they touch) and ClickHouse merges them in the background; merging a partition after
+each write would rewrite every other symbol's bars in it. A series' whole history spans one
+partition a year, each of a few parts, so a long window reads few parts. (Data directories made
+when intraday bars were partitioned by month are moved over once, by :func:`repartition`.)"""
 
 ROLLUPS: Final = Table(
     name=ROLLUPS_TABLE,
@@ -139,3 +145,47 @@ def cluster_ddl(cluster: str = "k2q", database: str = "k2q") -> str:
     for table in TABLES:
         statements.extend(table.create_on_cluster(cluster, database))
     return "".join(f"{statement};\n\n" for statement in statements).rstrip() + "\n"
+
+
+def repartition(client: Client, table: Table) -> bool:
+    """Give ``table``, when stored with another partition key, the key it has now; return whether it did.
+
+    ``CREATE TABLE IF NOT EXISTS`` keeps a table as it was first created, so a partition key
+    changed since then (the bar table's months became years) is applied here, once: the rows are
+    copied, a year of ``ts`` at a time, into a new table of the current definition, which then
+    takes the table's place in one step (``EXCHANGE TABLES``). A copy left by an interrupted run is
+    dropped and made again. A table of another engine (a cluster's Distributed or replicated
+    tables, which :func:`cluster_ddl` creates) is left alone.
+    """
+    found = client.query(
+        "SELECT engine, partition_key FROM system.tables"
+        " WHERE database = currentDatabase() AND name = {name:String}",
+        parameters={"name": table.name},
+    ).result_rows
+    if not found or table.partition_by is None:
+        return False
+    engine, key = found[0]
+    if engine != table.engine.split("(")[0] or _bare(str(key)) == _bare(table.partition_by):
+        return False
+    copy = f"{table.name}_repartitioned"
+    columns = ", ".join(column.split()[0] for column in table.columns)
+    client.command(f"DROP TABLE IF EXISTS {copy}")
+    client.command(dataclasses.replace(table, name=copy).create())
+    years = client.query(f"SELECT DISTINCT toYear(ts) FROM {table.name} ORDER BY 1").result_rows
+    for (year,) in years:  # a year of rows lands in at most twelve old partitions and one new one
+        client.command(
+            f"INSERT INTO {copy} ({columns}) SELECT {columns} FROM {table.name}"
+            f" WHERE toYear(ts) = {int(year)}"
+        )
+    client.command(f"EXCHANGE TABLES {table.name} AND {copy}")
+    client.command(f"DROP TABLE {copy}")
+    return True
+
+
+def _bare(expression: str) -> str:
+    """An expression without spaces, to compare how ClickHouse prints a key with how we write it.
+
+    >>> _bare("toYear(ts)") == _bare("toYear( ts )")
+    True
+    """
+    return "".join(expression.split())

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS k2q.bars_local ON CLUSTER k2q
     ingested_at  DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplicatedReplacingMergeTree(ingested_at)
-PARTITION BY if(right(timespan, 1) IN ('d', 'w', 'M', 'Q', 'y'), toYear(ts), toYYYYMM(ts))
+PARTITION BY toYear(ts)
 ORDER BY (symbol, timespan, adjusted, ts);
 
 CREATE TABLE IF NOT EXISTS k2q.bars ON CLUSTER k2q AS k2q.bars_local

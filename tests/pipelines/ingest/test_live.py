@@ -281,3 +281,24 @@ async def test_the_synthetic_feed_recorded_end_to_end(clean: Runtime):
         final["volume"],
     )
     assert list(await datasets(clean, "DEMO")) == ["demo_1minute_2024-03-12_live"]
+
+
+async def test_a_malformed_stream_event_is_dropped_and_the_stream_goes_on(clean: Runtime):
+    live = recorder(clean)
+    await live.prepare(["LIVE", "GOOD"])
+    events = await live.record(
+        [
+            LiveBars(symbol="LIVE", bars=minutes(T0, 2, price=-5.0)),  # a negative price: dropped
+            LiveBars(symbol="GOOD", bars=minutes(T0, 2)),
+        ]
+    )
+    assert [event.symbol for event in events] == ["GOOD", "GOOD"]
+    stats = [
+        (
+            await clean.services.bars.stats(
+                SeriesKey.of(symbol=s, series="1m", adjusted=True), DAY_START, DAY_END
+            )
+        ).count
+        for s in ("LIVE", "GOOD")
+    ]
+    assert stats == [0, 2]
