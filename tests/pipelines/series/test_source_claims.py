@@ -22,7 +22,7 @@ from pipelines.ingest.sources.feeds import bars_batch
 from pipelines.series.writes import BarWriter, Claim, DatasetExtent, SourceConflict
 from schemas.bars import SeriesKey
 from schemas.datasets import FetchRequest
-from schemas.flat_files import FlatFileRequest
+from schemas.flat_files import FlatFileProgress, FlatFileRequest
 from tests.loopback.polygon_flat import day_rows, write_day
 from warehouse.catalog.claims import CLAIM_TTL, SeriesCode
 
@@ -358,3 +358,36 @@ async def test_a_market_fetch_leaves_out_symbols_being_stored_from_another_sourc
     assert [(d.symbol, d.source) for d in outcome.datasets] == [("MKTA", "polygon")]
     assert await by_source(clean, "MKTB") == {}
     assert outcome.progress[0].symbol == MARKET
+
+
+async def test_a_flat_file_load_whose_lease_went_to_another_source_stops_before_the_next_file(
+    clean: Runtime, tmp_path
+):
+    rng = np.random.default_rng(4)
+    for day in (dt.date(2024, 1, 2), dt.date(2024, 1, 3)):
+        write_day(tmp_path, "day", day, day_rows(day, "day", ["AAPL"], rng))
+    synthetic = Claim(source="synthetic", doing="fetching from synthetic")
+    taken: list[object] = []
+
+    async def progress(item: FlatFileProgress) -> None:
+        if item.files_done == 1 and not taken:  # the load stalled past the TTL; another source came
+            await age(clean, CLAIM_TTL.total_seconds() / 60 + 1)
+            taken.append(await writer(clean).lease_market("1d", False, synthetic))
+
+    outcome = await clean.services.flat_files.run(
+        FlatFileRequest(source=str(tmp_path), timespan="day"), progress
+    )
+
+    reason = (
+        "1d bars of the whole market are being stored from synthetic right now;"
+        " try again when that has finished"
+    )
+    assert taken == [None]
+    assert (outcome.stopped, outcome.interrupted) == (True, reason)
+    assert [(f.file.rsplit("/", 1)[-1], f.error) for f in outcome.progress.failures] == [
+        ("2024-01-03.csv.gz", reason)
+    ]
+    assert outcome.message.endswith(f"; stopped: {reason}")
+    assert [(d.symbol, d.total_records) for d in outcome.datasets] == [("AAPL", 1)]
+    assert await by_source(clean, "AAPL") == {"polygon": 1}
+    await writer(clean).release(synthetic)
