@@ -245,6 +245,12 @@ class Fetcher:
             any_ref = SeriesKey.of(symbol=MARKET, series=code, adjusted=request.adjusted)
             await self.bars.compact(any_ref, *exchange_day_bounds(request.from_, request.to))
         if result.fatal is not None:
+            # What was stored stays a dataset (so its source binds the series once the claims go);
+            # symbols with nothing stored get none.
+            result.stopped = True
+            await self._register(
+                request, source.name, code, progress, result, market=request.market, resumed=resumed
+            )
             await reporter.flush(force=True)
             raise result.fatal
         _describe_failures(progress, result)

@@ -333,7 +333,12 @@ def test_out_of_range_epochs_and_bad_text_in_parquet_rows(tmp_path):
     result = rejected(tmp_path / "p.parquet", options(epoch_unit="ms"))
     assert result.format == "parquet"
     assert [(describe_row(p.row), p.column, p.message) for p in result.problems] == [
-        (2, "ts", "'99999999999999999' as epoch milliseconds is not between 1900 and 2099"),
+        (
+            2,
+            "ts",
+            "'99999999999999999' as epoch milliseconds is outside the supported times,"
+            " 1970-01-01 to 2099-12-31 (UTC)",
+        ),
         (3, "open", "'three' is not a number"),
     ]
 
