@@ -149,17 +149,20 @@ async def _settle(runtime: Runtime, limit_s: float = 60) -> None:
     began = time.perf_counter()
     sql = (
         "SELECT (SELECT count() FROM system.merges), "
-        "(SELECT count() FROM system.parts WHERE active AND table = 'bars')"
+        "(SELECT count() FROM system.parts WHERE active AND table = 'bars'),"
+        "(SELECT count() FROM system.parts WHERE active AND table = 'bar_rollups')"
     )
-    merges = parts = 0
+    merges = parts = rollup_parts = 0
     while time.perf_counter() - began < limit_s:
         result = await runtime.stack.clickhouse.run(lambda client: client.query(sql))
-        merges, parts = result.result_rows[0]
+        merges, parts, rollup_parts = result.result_rows[0]
         if not merges:
             break
         await asyncio.sleep(1)
     print(
-        f"{parts} active parts, {merges} merges running after {time.perf_counter() - began:.1f} s", flush=True
+        f"{parts} active parts of bars, {rollup_parts} of rollups, {merges} merges running"
+        f" after {time.perf_counter() - began:.1f} s",
+        flush=True,
     )
 
 

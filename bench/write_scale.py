@@ -1,8 +1,8 @@
 """The write path as the store grows: bars/s of storing one more symbol at 5M, 50M and 100M stored bars.
 
 Each level first fills the store up to its size inside chDB (``INSERT … SELECT … FROM numbers()``:
-filler symbols shaped like stored ones, nine years of minute bars each, with their rollups; one
-part per month) and waits for chDB to go quiet. Then it stores
+filler symbols shaped like stored ones, nine years of minute bars each, with their rollups),
+merges it into one part per partition and waits for chDB to go quiet. Then it stores
 ``K2Q_BENCH_WRITE_SYMBOLS`` synthetic symbols one after another through the bar store's calls a
 fetch makes (``BarStore.insert``, which also marks the rollup days; ``BarStore.compact``;
 ``BarStore.refresh_rollups``; the catalog and version round trips of ``BarWriter`` around them do
@@ -123,11 +123,16 @@ class _Bench:
         return int(await self.run(lambda client: client.command(f"SELECT count() FROM {BARS_TABLE}")))
 
     async def fill(self, level: int) -> int:
-        """Add filler symbols until about ``level`` bars are stored; wait until no merge runs."""
+        """Add filler symbols until about ``level`` bars are stored, merge it all, wait for quiet.
+
+        Merged into one part per partition, the store has no merge pending that the measured
+        writes did not cause (a store grown over time has its merges spread out instead).
+        """
         symbols = max(0, round((level - await self.count()) / FILLER_BARS))
         first, self.fillers = self.fillers, self.fillers + symbols
         if symbols:
             await self.run(lambda client: _fill(client, first, symbols, self.start))
+        await self.run(_merge_all)
         await self.quiet()
         return symbols * FILLER_BARS
 
@@ -298,6 +303,12 @@ def _fill_rollups(client: Client, symbols: list[str], year: int) -> None:
             parameters={"symbols": symbols},
             settings=_ONE_PART,
         )
+
+
+def _merge_all(client: Client) -> None:
+    """Merge every partition of the bars and rollups into one part."""
+    for table in (BARS_TABLE, ROLLUPS_TABLE):
+        client.command(f"OPTIMIZE TABLE {table} FINAL")
 
 
 def _parts(client: Client) -> tuple[int, int]:

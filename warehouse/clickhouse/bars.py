@@ -92,12 +92,16 @@ class BarStore:
     async def ensure_schema(self) -> None:
         """Create the tables if they do not exist (and schedule rollups of bars stored before them).
 
-        Tables stored with an older partition key are moved to the current one first (once).
+        Embedded, tables stored with an older partition key are moved to the current one first
+        (once; chDB lets one process at a time open the data directory). A server's tables keep the
+        key they were made with: every key the tables ever had works, and processes sharing a
+        server must not move a table at the same time.
         """
+        embedded = self.clickhouse.embedded
 
         def create(client: Client) -> None:
             had_rollups = bool(client.command(f"EXISTS TABLE {ROLLUPS_TABLE}"))
-            for table in TABLES:
+            for table in TABLES if embedded else ():
                 repartition(client, table)
             for ddl in ALL_DDL:
                 client.command(ddl)
@@ -389,8 +393,9 @@ def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:
     """Split ``table`` so no insert touches more partitions than ClickHouse allows (100 by default).
 
     Bars are partitioned by year, so a chunk of daily or wider bars holds fifty years. A chunk of
-    intraday bars holds one: a cluster's tables made before intraday bars were partitioned by year
-    keep month partitions (:func:`~warehouse.clickhouse.ddl.repartition` leaves them alone).
+    intraday bars holds one: a server's table made before intraday bars were partitioned by year
+    keeps month partitions (only embedded tables are moved, by
+    :func:`~warehouse.clickhouse.ddl.repartition`).
     """
     ts = table.column("ts").cast(pa.int64()).to_numpy()
     years = ts.astype("datetime64[ms]").astype("datetime64[Y]").astype(np.int64)

@@ -82,8 +82,9 @@ newest ``ingested_at`` wins once merged; exact reads use ``FINAL``).
 Partitioned by year: a partition holds every symbol's bars of its year. Writes only add parts
 (one per year they touch) and ClickHouse merges them in the background; merging a partition after
 each write would rewrite every other symbol's bars in it. A series' whole history spans one
-partition a year, each of a few parts, so a long window reads few parts. (Data directories made
-when intraday bars were partitioned by month are moved over once, by :func:`repartition`.)"""
+partition a year, each of a few parts, so a long window reads few parts. (An embedded data
+directory made when intraday bars were partitioned by month is moved over once, by
+:func:`repartition`; a server's table keeps its month partitions, which work as well.)"""
 
 ROLLUPS: Final = Table(
     name=ROLLUPS_TABLE,
@@ -153,9 +154,11 @@ def repartition(client: Client, table: Table) -> bool:
     ``CREATE TABLE IF NOT EXISTS`` keeps a table as it was first created, so a partition key
     changed since then (the bar table's months became years) is applied here, once: the rows are
     copied, a year of ``ts`` at a time, into a new table of the current definition, which then
-    takes the table's place in one step (``EXCHANGE TABLES``). A copy left by an interrupted run is
-    dropped and made again. A table of another engine (a cluster's Distributed or replicated
-    tables, which :func:`cluster_ddl` creates) is left alone.
+    takes the table's place in one step (``EXCHANGE TABLES``). What an interrupted run left (the
+    copy, or the old table after the exchange) is dropped. A table of another engine (a cluster's
+    Distributed or replicated tables, which :func:`cluster_ddl` creates) is left alone. Only one
+    process may run this on a table at a time: the embedded store calls it on start (see
+    ``BarStore.ensure_schema``).
     """
     found = client.query(
         "SELECT engine, partition_key FROM system.tables"
@@ -165,11 +168,13 @@ def repartition(client: Client, table: Table) -> bool:
     if not found or table.partition_by is None:
         return False
     engine, key = found[0]
-    if engine != table.engine.split("(")[0] or _bare(str(key)) == _bare(table.partition_by):
+    if engine != table.engine.split("(")[0]:
         return False
     copy = f"{table.name}_repartitioned"
+    client.command(f"DROP TABLE IF EXISTS {copy}")  # left by a run stopped before or after the exchange
+    if _bare(str(key)) == _bare(table.partition_by):
+        return False
     columns = ", ".join(column.split()[0] for column in table.columns)
-    client.command(f"DROP TABLE IF EXISTS {copy}")
     client.command(dataclasses.replace(table, name=copy).create())
     years = client.query(f"SELECT DISTINCT toYear(ts) FROM {table.name} ORDER BY 1").result_rows
     for (year,) in years:  # a year of rows lands in at most twelve old partitions and one new one

@@ -127,18 +127,21 @@ class Rollups:
             "hi": _midnight(days[-1] + dt.timedelta(days=1)),
             "built": built,
         }
-        for width in widths:
-            sessions = ("extended", "regular") if width == "1d" else ("extended",)
-            for session in sessions:
-                where = _SERIES + _DAYS + (REGULAR_SESSION if session == "regular" else "")
-                client.command(
-                    f"INSERT INTO {ROLLUPS_TABLE} (symbol, timespan, adjusted, width, session, ts,"
-                    " open, high, low, close, volume, built_at)"
-                    f" SELECT symbol, timespan, adjusted, '{width}', '{session}',"
-                    f" {bucket_sql(width, 'ts')} AS b, {_AGGREGATES}, {{built:DateTime64(3, 'UTC')}}"
-                    f" FROM {BARS_TABLE} FINAL WHERE {where} GROUP BY symbol, timespan, adjusted, b",
-                    parameters=params,
-                )
+        selects = [
+            f"SELECT symbol, timespan, adjusted, '{width}', '{session}',"
+            f" {bucket_sql(width, 'ts')} AS b, {_AGGREGATES}, {{built:DateTime64(3, 'UTC')}}"
+            f" FROM {BARS_TABLE} FINAL WHERE {_SERIES}{_DAYS}{regular}"
+            " GROUP BY symbol, timespan, adjusted, b"
+            for width in widths
+            for session in (("extended", "regular") if width == "1d" else ("extended",))
+            for regular in [REGULAR_SESSION if session == "regular" else ""]
+        ]
+        # One insert of every width and session: one new part per year, not one per width and session.
+        client.command(
+            f"INSERT INTO {ROLLUPS_TABLE} (symbol, timespan, adjusted, width, session, ts,"
+            f" open, high, low, close, volume, built_at) {' UNION ALL '.join(selects)}",
+            parameters=params,
+        )
         if removed:  # buckets whose bars are all gone were not rewritten: drop them
             client.command(
                 f"DELETE FROM {ROLLUPS_TABLE} WHERE {_SERIES}{_DAYS}"
