@@ -164,23 +164,19 @@ class _Bench:
         services = self.runtime.services
         batches = {symbol: minute_bars(symbol, self.start, END) for symbol in symbols}
         before = await self.counters()
-        write_s = raw_s = insert_s = compact_s = rollups_s = 0.0
+        write_s = raw_s = insert_s = rollups_s = 0.0
         written = 0
         rates: list[float] = []
         for symbol, bars in batches.items():
             raw_s += await self.raw_insert(symbol, bars)
             ref = SeriesKey.of(symbol=symbol, series="1m", adjusted=True)
-            first, last = bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py()
             began = time.perf_counter()
             await services.bars.insert(ref, SOURCE, bars)
             inserted = time.perf_counter()
-            await services.bars.compact(ref, first, last)
-            compacted = time.perf_counter()
             await services.bars.refresh_rollups(ref)
             done = time.perf_counter()
             insert_s += inserted - began
-            compact_s += compacted - inserted
-            rollups_s += done - compacted
+            rollups_s += done - inserted
             write_s += done - began
             written += bars.num_rows
             rates.append(bars.num_rows / (done - began))
@@ -199,7 +195,6 @@ class _Bench:
             "raw bars/s": written / raw_s,
             "raw / write path": raw_s / write_s,
             "insert s": insert_s,
-            "compact s": compact_s,
             "rollups s": rollups_s,
             "merged rows / bar, during": (during["MergedRows"] - before["MergedRows"]) / written,
             "merge wait s": wait_s,

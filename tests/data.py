@@ -20,7 +20,6 @@ async def store_minute_dataset(
     """
     ref = SeriesKey.of(symbol=symbol, series="1m", adjusted=True)
     await services.bars.insert(ref, "synthetic", bars)
-    await services.bars.compact(ref, bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py())
     await services.bars.refresh_rollups(ref)
     await services.catalog.upsert(
         DatasetRecord(

@@ -133,8 +133,6 @@ async def _stream_here(settings: Settings, symbols: list[str]) -> None:
                 _print_bars(batch, recorder)
         finally:
             with contextlib.suppress(Exception):
-                await recorder.compact()
-            with contextlib.suppress(Exception):
                 await recorder.close()
 
 

@@ -241,9 +241,6 @@ class Fetcher:
             checkpoints=(self.windows, job_id) if self.windows is not None and job_id else None,
         )
         result = await runner.run(units, source.concurrency, stop)
-        if result.stored:  # once per fetch: each merge covers every symbol's bars
-            any_ref = SeriesKey.of(symbol=MARKET, series=code, adjusted=request.adjusted)
-            await self.bars.compact(any_ref, *exchange_day_bounds(request.from_, request.to))
         if result.fatal is not None:
             # What was stored stays a dataset (so its source binds the series once the claims go);
             # symbols with nothing stored get none.

@@ -128,7 +128,6 @@ class Importer:
         await _tell(on_stage, "registering")
         start_day, end_day = first.astimezone(NEW_YORK).date(), last.astimezone(NEW_YORK).date()
         start, end = exchange_day_bounds(start_day, end_day)
-        await self.bars.compact(ref, start, end)
         stats = await self.bars.stats(ref, start, end)
         [dataset] = await self.writer.register(
             [DatasetExtent(key=ref, source=SOURCE, start=start_day, end=end_day, stats=stats)]

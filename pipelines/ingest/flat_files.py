@@ -385,14 +385,13 @@ class FlatFileLoader:
         )
 
     async def _register(self, plan: FlatFilePlan, series: str, symbols: list[str]) -> list[Dataset]:
-        """Merge the touched partitions, then register (or refresh) a dataset per symbol and bump them.
+        """Register (or refresh) a dataset per symbol and bump them.
 
         ClickHouse loaded the bars itself, so their series are bumped here, over the whole range.
         """
         if not symbols:
             return []
         start, end = exchange_day_bounds(plan.start, plan.end)
-        await self.bars.compact(SeriesKey.of(symbol=symbols[0], series=series, adjusted=False), start, end)
         stats = await self.files.series_stats(series, symbols, start, end)
         extents = []
         for symbol in symbols:

@@ -17,9 +17,6 @@ batch:
 A recorder claims its symbols' minute series for its source when it prepares them (a symbol
 stored, or being stored, from another source is refused in words), refreshes its claims as
 batches come, and drops them on :meth:`LiveRecorder.close`.
-
-Embedded ClickHouse does no background merges, so the partitions written are compacted every
-``compact_every``.
 """
 
 from __future__ import annotations
@@ -55,8 +52,6 @@ MAX_EVENTS_PER_SYMBOL: Final = 120
 RECENT_DAYS: Final = 7
 """A dataset whose range ends within this many days of today is extended by live bars."""
 _DAY_MINUTES: Final = 1_440
-_COMPACT_SHARE: Final = 20
-"""The pause after a compaction is at least this many times as long as the compaction took."""
 
 _log = logging.getLogger(__name__)
 
@@ -156,7 +151,6 @@ class LiveRecorder:
         source: The feed's source name (stored with every bar and dataset).
         adjusted: Which series of each symbol live bars belong to (today's minutes are the same
             in both; the split-adjusted series is the one charts show by default).
-        compact_every: How often the partitions written are merged (embedded ClickHouse only).
         today: The current New York date; injectable for tests.
         writer: The write path for bars (over the same stores).
     """
@@ -170,7 +164,6 @@ class LiveRecorder:
         *,
         source: SourceName,
         adjusted: bool = True,
-        compact_every: dt.timedelta = dt.timedelta(minutes=10),
         today: Callable[[], dt.date] | None = None,
         writer: BarWriter,
     ) -> None:
@@ -182,13 +175,9 @@ class LiveRecorder:
         self.publisher = publisher
         self.source: SourceName = source
         self.adjusted = adjusted
-        self._compact_every_s = compact_every.total_seconds()
         self._today = today or (lambda: dt.datetime.now(NEW_YORK).date())
         self._minute: dict[str, _Tracked] = {}
         self._day: dict[str, _Tracked] = {}
-        self._dirty: dict[bool, tuple[int, int]] = {}  # intraday? -> (first, last) ms written
-        self._compacted_at = time.monotonic()
-        self._pause_s = self._compact_every_s
         self.claim = Claim(source=source, doing=f"streaming live {source} bars")
         """The recorder's claim on the series it writes (until :meth:`close`)."""
         self._refreshed = time.monotonic()
@@ -330,25 +319,7 @@ class LiveRecorder:
                 events += self._events(item.symbol, pa.Table.from_batches([item.bars]), closed=False)
         for event in events:
             await self.publisher.publish(event)
-        if closed and time.monotonic() - self._compacted_at >= self._pause_s:
-            await self.compact()
         return events
-
-    async def compact(self) -> int:
-        """Merge the partitions written since the last compaction; return how many were merged.
-
-        A merge rewrites whole partitions (every symbol's bars of the month), so when one takes
-        long the next waits longer: compaction never takes more than about 5 % of the time.
-        """
-        started = time.monotonic()
-        merged = 0
-        for intraday, (first, last) in self._dirty.items():
-            ref = SeriesKey.of(symbol="", series="1m" if intraday else "1d", adjusted=self.adjusted)
-            merged += await self.bars.compact(ref, _utc(first), _utc(last))
-        self._dirty.clear()
-        self._compacted_at = time.monotonic()
-        self._pause_s = max(self._compact_every_s, _COMPACT_SHARE * (self._compacted_at - started))
-        return merged
 
     async def _store(self, tracked: _Tracked, table: pa.Table) -> Span:
         """Store bars of a tracked series and count them into it; its dataset and version follow.
@@ -363,7 +334,6 @@ class LiveRecorder:
         await self.writer.write(ref, self.claim, table, bump=False)
         self.stored += table.num_rows
         added = table.num_rows if fresh else (await self.bars.stats(ref, _utc(lo), _utc(hi))).count - before
-        self._mark(ref, lo, hi)
         first_day, last_day = _ny_day(lo), _ny_day(hi)
         if tracked.table is None:
             name = dataset_name(ref.symbol, 1, tracked.timespan, first_day, first_day, ref.adjusted)
@@ -390,11 +360,6 @@ class LiveRecorder:
                 rolled.append(_day_bar(stored, day))
         if rolled:
             await self._store(self._day[symbol], pa.concat_tables(rolled))
-
-    def _mark(self, ref: SeriesKey, lo: int, hi: int) -> None:
-        intraday = ref.series != "1d"
-        first, last = self._dirty.get(intraday, (lo, hi))
-        self._dirty[intraday] = (min(first, lo), max(last, hi))
 
     def _events(self, symbol: str, table: pa.Table, *, closed: bool) -> list[StockUpdate]:
         series = self.series_of(symbol)

@@ -71,12 +71,14 @@ CASES = {
         "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "to": FAR_OFFSET}
     ),
     "chart-data from at year 1 +14:00": Bad(
-        "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "from": "0001-01-01T00:00:00+14:00"}
+        "POST", "/api/v1/stocks/chart-data", RANGE, json={"symbol": SYMBOL, "from": "0001-01-01T00:00+14:00"}
     ),
     "download from at the far offset": Bad(
         "GET", f"/api/v1/stocks/data/{TABLE}?format=csv&from={FAR_OFFSET.replace('+', '%2B')}", RANGE
     ),
-    "quality to at the far offset": Bad("GET", f"/api/v1/stocks/table/{TABLE}/quality?to={FAR_OFFSET}", RANGE),
+    "quality to at the far offset": Bad(
+        "GET", f"/api/v1/stocks/table/{TABLE}/quality?to={FAR_OFFSET.replace('+', '%2B')}", RANGE
+    ),
     "chart-data 100,000 nested [": Bad(
         "POST", "/api/v1/stocks/chart-data", NESTED_REASON, content=NESTED, content_type="application/json"
     ),

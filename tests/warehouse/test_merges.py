@@ -34,7 +34,6 @@ async def store(runtime: Runtime, ref: SeriesKey, bars: pa.Table) -> None:
     """The bar store's part of a fetch's write path: insert, compact, refresh the rollups."""
     services = runtime.services
     await services.bars.insert(ref, "synthetic", bars)
-    await services.bars.compact(ref, bars.column("ts")[0].as_py(), bars.column("ts")[-1].as_py())
     await services.bars.refresh_rollups(ref)
 
 

@@ -214,20 +214,6 @@ class BarStore:
             for symbol, count, first, last in result.result_rows
         }
 
-    async def compact(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> int:
-        """Nothing to do: ClickHouse merges parts in the background; always 0 (no partition merged).
-
-        Storing bars never merges them with the bars already stored: a merge of the partitions a
-        write touched would rewrite every other symbol's bars there (a month holds every symbol),
-        so backfilling symbols one after another would cost more with each one. ClickHouse's own
-        background merges (chDB runs them too) fold small parts into larger ones of similar size,
-        so each bar is rewritten a few times over its life whatever else is stored, and reads
-        stay exact in the meantime (``FINAL`` folds the copies of a re-stored bar).
-
-        Kept so the writers that call it after a write need not change; they may stop calling it.
-        """
-        return 0
-
     async def stats(self, ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> SeriesStats:
         """Count the distinct bars of ``ref`` in ``[start, end]`` and find the first and last."""
         sql = f"SELECT count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {SERIES_WHERE}"

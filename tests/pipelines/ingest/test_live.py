@@ -222,28 +222,6 @@ async def test_a_long_backfill_announces_only_its_newest_bars(clean: Runtime):
     assert stats.count == 300
 
 
-async def test_compaction_leaves_one_part_per_partition(clean: Runtime):
-    def parts(client: object) -> int:
-        result = client.query(
-            "SELECT count() FROM system.parts WHERE table = 'bars' AND active AND partition_id = '202403'"
-        )
-        return int(result.result_rows[0][0])
-
-    live = recorder(clean, compact_every=dt.timedelta(hours=1))
-    await live.prepare(["PARTS"])
-    for k in range(4):
-        await live.record([LiveBars(symbol="PARTS", bars=minutes(T0 + k * MINUTE, 1))])
-    assert await clean.stack.clickhouse.run(parts) >= 4  # embedded ClickHouse merges nothing by itself
-    assert await live.compact() == 1
-    assert await clean.stack.clickhouse.run(parts) == 1
-    assert live.stored == 4
-
-    eager = recorder(clean, compact_every=dt.timedelta(0))
-    await eager.prepare(["PARTS"])
-    await eager.record([LiveBars(symbol="PARTS", bars=minutes(T0 + 10 * MINUTE, 1))])
-    assert await clean.stack.clickhouse.run(parts) == 1  # due: compacted right after the write
-
-
 async def test_the_synthetic_feed_recorded_end_to_end(clean: Runtime):
     """The demo's path: catch-up since midnight, then ticks with open and closed bars."""
     now = [dt.datetime(2024, 3, 12, 14, 30, 50, tzinfo=dt.UTC)]

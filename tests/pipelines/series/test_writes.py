@@ -101,7 +101,6 @@ async def test_a_write_registers_its_dataset_and_a_second_write_refreshes_it(cle
     )
 
     await writer(clean).write(KEY, claim("file"), bars(at("2024-03-11T14:45"), 30))  # 15 overlap, 15 new
-    await services.bars.compact(KEY, start, end)
     again = DatasetExtent(
         key=KEY, source="file", start=day, end=day, stats=await services.bars.stats(KEY, start, end)
     )
