@@ -4,7 +4,7 @@ Each level first fills the store up to its size inside chDB (``INSERT … SELECT
 filler symbols shaped like stored ones, nine years of minute bars each, with their rollups),
 merges it into one part per partition and waits for chDB to go quiet. Then it stores
 ``K2Q_BENCH_WRITE_SYMBOLS`` synthetic symbols one after another through the bar store's calls a
-fetch makes (``BarStore.insert``, which also marks the rollup days; ``BarStore.compact``;
+fetch makes (``BarStore.insert``, which also marks the rollup days, then
 ``BarStore.refresh_rollups``; the catalog and version round trips of ``BarWriter`` around them do
 not depend on the bars stored), each paired with the baseline: the raw chDB ``insert_arrow`` of the
 same bars into an empty table of the same definition, so the machine's drift hits both alike.
