@@ -6,9 +6,26 @@ import datetime as dt
 
 import pyarrow as pa
 
+from pipelines.ingest.sources.feeds import bars_batch
 from pipelines.services import Services
 from schemas.bars import SeriesKey
 from warehouse.catalog.datasets import DatasetRecord
+
+
+def rising_bars(start: dt.datetime, count: int, step_ms: int) -> pa.RecordBatch:
+    """``count`` bars from ``start``, ``step_ms`` apart, closing at 100, 101, 102 …"""
+    first = int(start.timestamp() * 1000)
+    closes = [100.0 + k for k in range(count)]
+    return bars_batch(
+        [first + k * step_ms for k in range(count)],
+        closes,
+        [c + 1 for c in closes],
+        [c - 1 for c in closes],
+        closes,
+        [10.0] * count,
+        [None] * count,
+        [None] * count,
+    )
 
 
 async def store_minute_dataset(

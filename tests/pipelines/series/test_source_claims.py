@@ -18,11 +18,11 @@ from api.runtime import Runtime
 from pipelines.ingest.fetch import MARKET
 from pipelines.ingest.flat_files import FlatFileSourceConflict
 from pipelines.ingest.live import LiveRecorder, LiveSourceConflict
-from pipelines.ingest.sources.feeds import bars_batch
 from pipelines.series.writes import BarWriter, Claim, DatasetExtent, SourceConflict
 from schemas.bars import SeriesKey
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileProgress, FlatFileRequest
+from tests.data import rising_bars
 from tests.loopback.polygon_flat import day_rows, write_day
 from warehouse.catalog.claims import CLAIM_TTL, SeriesCode
 
@@ -36,18 +36,7 @@ def at(moment: str) -> dt.datetime:
 
 
 def days(start: dt.datetime, count: int) -> pa.RecordBatch:
-    first = int(start.timestamp() * 1000)
-    closes = [100.0 + k for k in range(count)]
-    return bars_batch(
-        [first + k * DAY_MS for k in range(count)],
-        closes,
-        [c + 1 for c in closes],
-        [c - 1 for c in closes],
-        closes,
-        [10.0] * count,
-        [None] * count,
-        [None] * count,
-    )
+    return rising_bars(start, count, DAY_MS)
 
 
 def of_symbols(**counts: int) -> pa.Table:

@@ -7,10 +7,10 @@ import datetime as dt
 import pyarrow as pa
 
 from api.runtime import Runtime
-from pipelines.ingest.sources.feeds import bars_batch
 from pipelines.series.writes import BarWriter, Claim, DatasetExtent
 from schemas.bars import SeriesKey
 from schemas.datasets import DateRange, exchange_day_bounds
+from tests.data import rising_bars
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -22,18 +22,7 @@ def at(moment: str) -> dt.datetime:
 
 
 def bars(start: dt.datetime, count: int, step_ms: int = MINUTE_MS) -> pa.RecordBatch:
-    first = int(start.timestamp() * 1000)
-    closes = [100.0 + k for k in range(count)]
-    return bars_batch(
-        [first + k * step_ms for k in range(count)],
-        closes,
-        [c + 1 for c in closes],
-        [c - 1 for c in closes],
-        closes,
-        [10.0] * count,
-        [None] * count,
-        [None] * count,
-    )
+    return rising_bars(start, count, step_ms)
 
 
 def writer(runtime: Runtime) -> BarWriter:
