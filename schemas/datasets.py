@@ -11,6 +11,8 @@ import msgspec
 from schemas.bars import SeriesKey
 from schemas.quality import DataQuality
 from schemas.values import (
+    BARS_FROM,
+    BARS_UNTIL,
     FIRST_DAY,
     LAST_DAY,
     NEW_YORK,
@@ -120,6 +122,16 @@ def exchange_day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.d
     after = dt.datetime.combine(min(end, dt.date.max - dt.timedelta(days=1)), dt.time(), NEW_YORK)
     after = (after + dt.timedelta(days=1)).astimezone(dt.UTC)
     return first, after - dt.timedelta(milliseconds=1)
+
+
+def outside_supported_times(dataset: Dataset) -> tuple[bool, bool]:
+    """Whether ``dataset``'s first bar is before, and its last bar after, the supported times.
+
+    Only datasets stored before the limits were enforced can be.
+    """
+    early = dataset.first_bar is not None and dataset.first_bar < BARS_FROM
+    late = dataset.last_bar is not None and dataset.last_bar >= BARS_UNTIL
+    return early, late
 
 
 def series_of(dataset: Dataset) -> SeriesKey:

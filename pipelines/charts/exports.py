@@ -22,8 +22,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from schemas.bars import ARROW_STREAM_MEDIA_TYPE, BAR_ARROW_SCHEMA, SeriesKey
-from schemas.datasets import Dataset, exchange_day_bounds, series_of
-from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth, ExportFormat
+from schemas.datasets import Dataset, exchange_day_bounds, outside_supported_times, series_of
+from schemas.values import SUPPORTED_TIMES, BarWidth, ExportFormat
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.errors import InvalidQuery
@@ -96,9 +96,8 @@ def _check_within_supported_times(
     Only datasets stored before the limits were enforced hold such bars; cutting the stream when
     the first of them is met would leave a truncated file.
     """
-    early = dataset.first_bar is not None and dataset.first_bar < BARS_FROM and start is None
-    late = dataset.last_bar is not None and dataset.last_bar >= BARS_UNTIL and end is None
-    if early or late:
+    early, late = outside_supported_times(dataset)
+    if (early and start is None) or (late and end is None):
         raise InvalidQuery(
             f"dataset {dataset.table} holds bars outside the supported times, {SUPPORTED_TIMES}"
             " (stored before they were enforced): export a window within them with from/to, or delete it"

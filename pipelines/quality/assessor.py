@@ -14,9 +14,9 @@ import numpy as np
 
 from pipelines.errors import UnsupportedRequest
 from pipelines.quality.coverage import measure
-from schemas.datasets import Dataset, exchange_day_bounds, series_of
+from schemas.datasets import Dataset, exchange_day_bounds, outside_supported_times, series_of
 from schemas.quality import DataQuality, DataQualityReport, Gap
-from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth
+from schemas.values import SUPPORTED_TIMES, BarWidth
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.quality import QualityRepository, StoredGaps
 from warehouse.clickhouse.bars import BarStore
@@ -71,10 +71,8 @@ class QualityAssessor:
         if isinstance(dataset, str):
             dataset = await self.catalog.get(dataset)
         assessed_at = self.clock()
-        outside = (dataset.first_bar is not None and dataset.first_bar < BARS_FROM) or (
-            dataset.last_bar is not None and dataset.last_bar >= BARS_UNTIL
-        )
-        if outside:  # stored before the limits were enforced; the calendar does not reach there
+        # Stored before the limits were enforced: the exchange calendar does not reach there.
+        if any(outside_supported_times(dataset)):
             raise UnsupportedRequest(
                 f"cannot assess {dataset.table}: it holds bars outside the supported times,"
                 f" {SUPPORTED_TIMES} (stored before they were enforced); delete it"
