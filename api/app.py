@@ -31,6 +31,7 @@ from api.routes.events import events
 from api.routes.flat_files import FlatFilesController
 from api.routes.health import health, ready
 from api.routes.imports import ImportController
+from api.routes.indicators import IndicatorsController
 from api.routes.jobs import JobsController
 from api.routes.quality import QualityController
 from api.routes.stocks import StocksController
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
         health,
         ready,
         StocksController,
+        IndicatorsController,
         ImportController,
         FlatFilesController,
         QualityController,

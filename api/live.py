@@ -47,6 +47,7 @@ def recorder_for(runtime: Runtime, source: SourceName) -> LiveRecorder:
         services.publisher,
         source=source,
         writer=services.writer,
+        indicators=services.indicators,
     )
 
 

@@ -20,7 +20,9 @@ from pipelines.charts.exports import Exporter
 from pipelines.charts.joins import SliceJoins
 from pipelines.charts.slices import ChartSlices
 from pipelines.datasets import DatasetService
+from pipelines.indicators.calculate import IndicatorCalculator
 from pipelines.indicators.joins import IndicatorJoiner
+from pipelines.indicators.outputs import IndicatorOutputs
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
 from pipelines.ingest.sources.base import BarSource
@@ -38,12 +40,14 @@ from warehouse.catalog.audit import AuditRepository
 from warehouse.catalog.claims import ClaimRepository
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.fetch_windows import FetchWindowRepository
+from warehouse.catalog.indicator_outputs import IndicatorOutputRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.catalog.quality import QualityRepository
 from warehouse.catalog.sessions import SessionRepository
 from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
+from warehouse.clickhouse.indicator_values import IndicatorValueStore
 
 
 @dataclass
@@ -78,19 +82,29 @@ class Runtime:
             quality = QualityAssessor(catalog, bars, QualityRepository(stack.pool))
             flat_files = FlatFileStore(stack.clickhouse, s3_access(settings))
             work = WorkPool(settings.work_slots, settings.work_queue)
+            publisher = EventPublisher(stack.redis)
+            indicators = IndicatorOutputs(
+                bars,
+                IndicatorValueStore(stack.clickhouse),
+                IndicatorOutputRepository(stack.pool),
+                versions,
+                work,
+                publisher,
+            )
+            charts = ChartSlices(
+                catalog,
+                bars,
+                versions,
+                SliceJoins([IndicatorJoiner(indicators)]),  # the one list of column prefixes joined to slices
+                work=work,
+                hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
+            )
             services = Services(
                 bars=bars,
                 catalog=catalog,
                 jobs=JobRepository(stack.pool),
-                datasets=DatasetService(catalog, bars, versions),
-                charts=ChartSlices(
-                    catalog,
-                    bars,
-                    versions,
-                    SliceJoins([IndicatorJoiner()]),  # the one list of column prefixes joined to slices
-                    work=work,
-                    hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
-                ),
+                datasets=DatasetService(catalog, bars, versions, indicators.forget_series),
+                charts=charts,
                 fetcher=Fetcher(
                     sources,
                     bars,
@@ -100,13 +114,15 @@ class Runtime:
                     quality=quality,
                     writer=writer,
                 ),
-                publisher=EventPublisher(stack.redis),
+                publisher=publisher,
                 versions=versions,
                 exporter=Exporter(catalog, bars),
                 quality=quality,
                 flat_files=FlatFileLoader(flat_files, bars, catalog, versions, quality, writer=writer),
                 writer=writer,
                 work=work,
+                indicators=indicators,
+                indicator_calculator=IndicatorCalculator(charts, indicators, publisher),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(

@@ -5,10 +5,12 @@ Chart slices over the same datasets are :mod:`pipelines.charts.slices`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import msgspec
 
 from pipelines.series.versions import SeriesVersions
-from schemas.bars import BarPage, BarRow
+from schemas.bars import BarPage, BarRow, SeriesKey
 from schemas.datasets import Dataset, DeletedDataset, exchange_day_bounds, series_of
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore
@@ -17,10 +19,18 @@ from warehouse.clickhouse.bars import BarStore
 class DatasetService:
     """Lists, pages and deletes datasets."""
 
-    def __init__(self, catalog: DatasetRepository, bars: BarStore, versions: SeriesVersions) -> None:
+    def __init__(
+        self,
+        catalog: DatasetRepository,
+        bars: BarStore,
+        versions: SeriesVersions,
+        forget_derived: Callable[[SeriesKey], Awaitable[None]] | None = None,
+    ) -> None:
+        """``forget_derived`` deletes what was computed from a series (its indicator outputs)."""
         self.catalog = catalog
         self.bars = bars
         self.versions = versions
+        self.forget_derived = forget_derived
 
     async def all(self) -> list[Dataset]:
         """Every dataset."""
@@ -51,6 +61,8 @@ class DatasetService:
         ]
         start, end = exchange_day_bounds(dataset.date_range.from_, dataset.date_range.to)
         deleted = await self.bars.delete(ref, start, end, keep)
+        if self.forget_derived is not None:
+            await self.forget_derived(ref)
         await self.versions.bump(ref, (start, end))
         await self.catalog.delete(table)
         return DeletedDataset(table=table, bars_deleted=deleted)

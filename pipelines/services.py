@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pipelines.charts.exports import Exporter
 from pipelines.charts.slices import ChartSlices
 from pipelines.datasets import DatasetService
+from pipelines.indicators.calculate import IndicatorCalculator
+from pipelines.indicators.outputs import IndicatorOutputs
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
 from pipelines.publish import EventPublisher
@@ -39,3 +41,6 @@ class Services:
     """The one write path for bars: insert, version bump, dataset registration."""
     work: WorkPool
     """Admits heavy requests and runs their blocking steps off the event loop."""
+    indicators: IndicatorOutputs
+    """Indicator outputs stored over whole series: computed, extended, read."""
+    indicator_calculator: IndicatorCalculator

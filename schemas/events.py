@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from schemas.indicators import IndicatorCalculated
 from schemas.jobs import SymbolProgress
 from schemas.values import JobState, SourceName, Symbol
 
@@ -50,7 +51,7 @@ class StockUpdate(msgspec.Struct, tag="stock_update", tag_field="type", kw_only=
     """``polygon`` (market data) or ``synthetic`` (the demo feed: never market data)."""
 
 
-Event = FetchProgress | StockUpdate
+Event = FetchProgress | StockUpdate | IndicatorCalculated
 """Every event published on :data:`EVENTS_CHANNEL` (a union tagged by ``type``)."""
 
 LiveSymbols = Annotated[list[Symbol], msgspec.Meta(min_length=1, max_length=100)]

@@ -6,11 +6,13 @@ from empty stores through the ``clean`` fixture.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from clickhouse_connect.driver.client import Client
 
 from api.app import create_app
 from api.runtime import Runtime
@@ -54,13 +56,19 @@ async def admin_key(runtime: Runtime) -> str:
     return (await runtime.auth.create_key("admin", "tests", "admin", None)).key
 
 
+def _truncate(client: Client, *, table: str) -> None:
+    client.command(f"TRUNCATE TABLE IF EXISTS {table}")
+
+
 @pytest.fixture
 async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
     """Empty bar store, catalog and queue; a loopback Polygon with no bars and no faults."""
-    await runtime.stack.clickhouse.run(lambda client: client.command("TRUNCATE TABLE IF EXISTS bars"))
+    for table in ("bars", "indicator_values"):
+        await runtime.stack.clickhouse.run(functools.partial(_truncate, table=table))
     async with runtime.stack.pool.connection() as conn:
         await conn.execute(
-            "TRUNCATE datasets, dataset_quality, strategies, jobs, fetch_windows, series_claims"
+            "TRUNCATE datasets, dataset_quality, strategies, jobs, fetch_windows, series_claims,"
+            " indicator_outputs"
         )
     await runtime.stack.redis.flushdb()
     polygon.reset()

@@ -113,6 +113,7 @@ async def _stream_here(settings: Settings, symbols: list[str]) -> None:
             services.publisher,
             source="polygon",
             writer=services.writer,
+            indicators=services.indicators,
         )
         rest = runtime.sources.get("polygon")
         stream = PolygonStream(

@@ -2,8 +2,10 @@
 
 Every socket receives its jobs' progress (admins: every job's). Live bars are opt-in per symbol:
 a client sends ``{"action": "subscribe", "symbols": ["AAPL"]}`` (or ``unsubscribe``) and from then
-on receives the ``stock_update`` events of those symbols (market data is no user's secret: any
-signed-in viewer may subscribe). Every client message is answered with ``subscribed`` (the
+on receives the ``stock_update`` and ``indicator_calculated`` events of those symbols (market data
+is no user's secret: any signed-in viewer may subscribe); a user's own indicator jobs announce
+their ``indicator_calculated`` events to them wherever they are subscribed. Every client message
+is answered with ``subscribed`` (the
 symbols now subscribed) or ``error``. An analyst may add ``"stream": true`` to have the server
 stream those symbols from Polygon while the socket stays open.
 """
@@ -36,6 +38,7 @@ from schemas.events import (
     Subscribed,
     Unsubscribe,
 )
+from schemas.indicators import IndicatorCalculated
 
 FORBIDDEN_ORIGIN = 4403
 """Close code for a socket from a foreign page (before the handshake, servers answer it as HTTP 403)."""
@@ -49,6 +52,9 @@ def visible(event: Event, principal: Principal, symbols: set[str] | frozenset[st
     """Whether a socket of ``principal`` subscribed to ``symbols`` receives ``event``."""
     if isinstance(event, FetchProgress):
         return principal.role == "admin" or event.owner == principal.username
+    if isinstance(event, IndicatorCalculated):
+        mine = event.owner is not None and (principal.role == "admin" or event.owner == principal.username)
+        return mine or event.symbol in symbols
     return isinstance(event, StockUpdate) and event.symbol in symbols
 
 

@@ -311,12 +311,16 @@ def _local_ms(ts: _Array) -> _Array:
 
 
 def _utc_of_local(local: _Array) -> _Array:
-    """UTC milliseconds of New York wall-clock milliseconds (the earlier of an ambiguous pair)."""
+    """UTC milliseconds of New York wall-clock milliseconds.
+
+    Of an ambiguous pair, the earlier; a time the spring-forward gap skips is the gap's end, as
+    ClickHouse answers (a 2h bucket at 02:00 on that day starts at 03:00 EDT).
+    """
     if len(local) == 0:
         return local
     unique, inverse = np.unique(local, return_inverse=True)
     naive = pa.array(unique, pa.timestamp("ms"))
-    aware = pc.assume_timezone(naive, EXCHANGE_TZ, ambiguous="earliest", nonexistent="earliest")
+    aware = pc.assume_timezone(naive, EXCHANGE_TZ, ambiguous="earliest", nonexistent="latest")
     utc: _Array = aware.cast(pa.int64()).to_numpy()[inverse]
     return utc
 

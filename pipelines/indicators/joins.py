@@ -1,111 +1,90 @@
-"""The ``ind:`` joiner: TA-Lib indicators over a chart slice's own buckets.
+"""The ``ind:`` joiner: stored indicator outputs joined to a chart slice's buckets.
 
-It plugs into the slice join seam, :mod:`pipelines.charts.joins`.
-
-Each output becomes a column ``ind:<spec>:<output>``, computed over the buckets the chart draws
-plus a warm-up of earlier buckets of the same width (``3 × lookback + 10``, at most
-:data:`WARMUP_LIMIT`), so the first drawn bars carry values.
+It plugs into the slice join seam, :mod:`pipelines.charts.joins`. Each output becomes a column
+``ind:<spec>:<output>``. Values come from the outputs stored over the whole series at the slice's
+bucket width (:mod:`pipelines.indicators.outputs`), computed and stored first when missing or
+extended when bars arrived since: so a bucket's value is the same in every window that shows it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
-import msgspec
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines.charts.joins import Column, JoinContext
-from pipelines.indicators.talib_series import (
-    COLUMN_PREFIX,
-    IndicatorSpec,
-    InvalidIndicator,
-    compute,
-    parse_indicator,
-)
+from pipelines.indicators.outputs import IndicatorOutputs, OutputState
+from pipelines.indicators.specs import COLUMN_PREFIX, IndicatorSpec, parse_indicator
 from schemas.bars import ChartDataRequest
-from schemas.values import BARS_FROM, BARS_UNTIL, SUPPORTED_TIMES, BarWidth
 from warehouse.clickhouse.slice_search import Slice
 
-WARMUP_LIMIT: Final = 50_000
-"""Most earlier buckets read to warm indicators up."""
+
+def column_metadata(spec: IndicatorSpec, output: str, plot: str, state: OutputState | None) -> dict[str, str]:
+    """The Arrow field metadata of one output column: what it is, how to draw it, where it is stable."""
+    return {
+        "k2q.indicator": spec.text,
+        "k2q.output": output,
+        "k2q.function": spec.function,
+        "k2q.display_name": spec.display_name,
+        "k2q.label": spec.label,
+        "k2q.overlay": "true" if spec.overlay else "false",
+        "k2q.pane": spec.pane,
+        "k2q.plot": plot,
+        "k2q.levels": json.dumps(list(spec.levels)),
+        "k2q.stable_from": "" if state is None or state.stable_from is None else str(state.stable_from),
+        "k2q.min_bars": str(spec.lookback + 1),
+        "k2q.series_rows": str(state.rows if state is not None else 0),
+    }
 
 
-class IndicatorJoin(msgspec.Struct, frozen=True, kw_only=True):
+@dataclass(frozen=True, slots=True)
+class IndicatorJoin:
     """The indicators one chart request asks for, parsed (each spec once)."""
 
     specs: tuple[IndicatorSpec, ...]
+    outputs: IndicatorOutputs
 
     async def columns(self, bars: Slice, context: JoinContext) -> Sequence[Column]:
-        """A column per output of every spec, computed over earlier buckets too."""
+        """A column per output of every spec, read from its stored outputs at the slice's width."""
         table = bars.table
-        warmup = min(max(spec.warmup for spec in self.specs), WARMUP_LIMIT)
-        width_ms = BarWidth.of(bars.bucket).approx_ms
-        _check_reach(self.specs, bars.bucket, width_ms)
-        reach = max(dt.timedelta(milliseconds=width_ms * warmup * 3), dt.timedelta(days=10))
-        before = context.query.start - dt.timedelta(milliseconds=1)
-        # A long warm-up of wide buckets may reach before any bar can be (or before year 1).
-        start = before - reach if before - BARS_FROM > reach else BARS_FROM
-        earlier = await context.slice(
-            msgspec.structs.replace(
-                context.query,
-                timeframe=bars.bucket,
-                start=start,
-                end=before,
-                max_points=max(warmup, 2),
-                widths=(bars.bucket,),
-            )
-        )
-        history = earlier.table
+        slice_ts = table.column("ts").cast(pa.int64()).to_numpy()
+        states: list[OutputState | None] = [None] * len(self.specs)
         if table.num_rows:
-            first = table.column("ts")[0]
-            history = history.filter(pc.less(history.column("ts"), first))
-        combined = pa.concat_tables([history.select(table.column_names).cast(table.schema), table])
-        skip = history.num_rows
-        outputs = await context.work.run(_compute_all, self.specs, combined)
+            query = context.query
+            states = list(await self.outputs.current(query.ref, bars.bucket, query.session, self.specs))
         columns: list[Column] = []
-        for spec, computed in zip(self.specs, outputs, strict=True):
-            for output, values in computed.items():
-                field = pa.field(
-                    spec.column(output),
-                    pa.float64(),
-                    metadata={
-                        "k2q.indicator": spec.text,
-                        "k2q.output": output,
-                        "k2q.overlay": "true" if spec.overlay else "false",
-                        "k2q.display_name": spec.display_name,
-                    },
+        for spec, state in zip(self.specs, states, strict=True):
+            if state is None:
+                stored_ts: np.ndarray[Any, Any] = np.empty(0, np.int64)
+                values = [np.empty(0, np.float64) for _ in spec.outputs]
+            else:
+                stored_ts, values = await self.outputs.read(state, int(slice_ts[0]), int(slice_ts[-1]))
+            positions = np.minimum(np.searchsorted(stored_ts, slice_ts), max(len(stored_ts) - 1, 0))
+            found = stored_ts[positions] == slice_ts if len(stored_ts) else np.zeros(len(slice_ts), bool)
+            for output, plot, stored in zip(spec.outputs, spec.plots, values, strict=True):
+                joined = (
+                    np.where(found, stored[positions], np.nan)
+                    if len(stored)
+                    else np.full(len(slice_ts), np.nan)
                 )
-                columns.append((field, pa.array(values[skip:], pa.float64(), from_pandas=True)))
+                field = pa.field(
+                    spec.column(output), pa.float64(), metadata=column_metadata(spec, output, plot, state)
+                )
+                columns.append((field, pa.array(joined, pa.float64(), from_pandas=True)))
         return columns
-
-
-def _check_reach(specs: Sequence[IndicatorSpec], bucket: str, width_ms: int) -> None:
-    """Refuse an indicator whose first value needs more buckets than the supported times hold.
-
-    Raises:
-        InvalidIndicator: e.g. ``sma(10000)`` over ``1w`` buckets (9,999 weeks is 190 years).
-    """
-    capacity = (BARS_UNTIL - BARS_FROM) // dt.timedelta(milliseconds=width_ms)
-    for spec in specs:
-        if spec.lookback >= capacity:
-            raise InvalidIndicator(
-                f"{spec.text} needs {spec.lookback:,} earlier {bucket} bars before its first value,"
-                f" more than the {capacity:,} that {SUPPORTED_TIMES} holds:"
-                " ask for a shorter period or a narrower timeframe"
-            )
-
-
-def _compute_all(specs: Sequence[IndicatorSpec], bars: pa.Table) -> list[dict[str, Any]]:
-    return [compute(spec, bars) for spec in specs]
 
 
 class IndicatorJoiner:
     """Joins ``ind:`` columns: the request's ``indicators``."""
 
     prefix: Final = COLUMN_PREFIX
+
+    def __init__(self, outputs: IndicatorOutputs) -> None:
+        self.outputs = outputs
 
     def plan(self, request: ChartDataRequest) -> IndicatorJoin | None:
         """The indicators ``request`` asks for, or None.
@@ -116,4 +95,4 @@ class IndicatorJoiner:
         if not request.indicators:
             return None
         specs = tuple({spec.text: spec for spec in map(parse_indicator, request.indicators)}.values())
-        return IndicatorJoin(specs=specs)
+        return IndicatorJoin(specs=specs, outputs=self.outputs)

@@ -34,6 +34,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import PipelineClientError
+from pipelines.indicators.outputs import IndicatorOutputs
+from pipelines.indicators.specs import IndicatorSpec
 from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
 from pipelines.publish import EventPublisher
 from pipelines.series.versions import SeriesVersions, Span
@@ -153,6 +155,7 @@ class LiveRecorder:
             in both; the split-adjusted series is the one charts show by default).
         today: The current New York date; injectable for tests.
         writer: The write path for bars (over the same stores).
+        indicators: Stored indicator outputs, extended (and announced) as each batch is stored.
     """
 
     def __init__(
@@ -166,8 +169,11 @@ class LiveRecorder:
         adjusted: bool = True,
         today: Callable[[], dt.date] | None = None,
         writer: BarWriter,
+        indicators: IndicatorOutputs | None = None,
     ) -> None:
         """Configure the recorder; :meth:`prepare` readies it for a set of symbols."""
+        self.indicators = indicators
+        self._specs: dict[str, IndicatorSpec] = {}
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
@@ -311,6 +317,7 @@ class LiveRecorder:
             # the day bar is within a day of these minutes; the versions are bumped after the
             # catalog, so a new version never meets old bounds
             await self.writer.extend([tracked.extent(self.source) for tracked in written], changed=span)
+            await self._extend_indicators([tracked.ref for tracked in written], span)
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )
@@ -320,6 +327,19 @@ class LiveRecorder:
         for event in events:
             await self.publisher.publish(event)
         return events
+
+    async def _extend_indicators(self, refs: Sequence[SeriesKey], span: Span) -> None:
+        """Extend the indicator outputs stored over ``refs``; they announce themselves to charts.
+
+        A failure is logged, not raised: the bars are stored, and the outputs catch up when next read.
+        """
+        if self.indicators is None:
+            return
+        for ref in refs:
+            try:
+                await self.indicators.extend_live(ref, span, self._specs)
+            except Exception:
+                _log.exception("live indicator update of %s %s failed", ref.symbol, ref.series)
 
     async def _store(self, tracked: _Tracked, table: pa.Table) -> Span:
         """Store bars of a tracked series and count them into it; its dataset and version follow.

@@ -17,9 +17,11 @@ from typing import Any, Final
 
 from pipelines.jobs import fetch as fetch_job
 from pipelines.jobs import flat_files as flat_file_job
+from pipelines.jobs import indicators as indicator_job
 from pipelines.jobs.task import JobType
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileRequest
+from schemas.indicators import IndicatorCalculateRequest
 
 
 class JobKind(StrEnum):
@@ -29,6 +31,8 @@ class JobKind(StrEnum):
     """Bars from a source (``POST /stocks/fetch``, ``k2q fetch``)."""
     FLAT_FILES = "flat_files"
     """Polygon flat files (``POST /stocks/flat-files``, ``k2q backfill`` through a server)."""
+    INDICATORS = "indicators"
+    """Indicators over a whole stored series (``POST /indicators/calculate``)."""
 
     @property
     def type(self) -> JobType[Any]:
@@ -50,6 +54,12 @@ JOB_TYPES: Final[Mapping[JobKind, JobType[Any]]] = MappingProxyType(
             flat_file_job.load_flat_files,
             flat_file_job.progress_labels,
             timeout=dt.timedelta(hours=24),  # years of whole-market minute files take hours
+        ),
+        JobKind.INDICATORS: JobType(
+            IndicatorCalculateRequest,
+            indicator_job.calculate_indicators,
+            indicator_job.progress_labels,
+            timeout=dt.timedelta(minutes=30),
         ),
     }
 )

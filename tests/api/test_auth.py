@@ -31,6 +31,8 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, str | None]] = [
     ("GET", "/api/v1/jobs/" + "0" * 32, None, "viewer"),
     ("GET", "/api/v1/auth/me", None, "viewer"),
     ("GET", "/api/v1/auth/api-keys", None, "viewer"),
+    ("GET", "/api/v1/indicators/list", None, "viewer"),
+    ("POST", "/api/v1/indicators/calculate", {"symbol": "ZZZ", "indicators": ["rsi"]}, "analyst"),
     ("POST", "/api/v1/stocks/fetch", {"symbols": ["ZZZ"], "from": "2024-01-02", "to": "2024-01-05",
                                       "source": "synthetic"}, "analyst"),
     ("DELETE", "/api/v1/stocks/table/no_such_table", None, "admin"),

@@ -83,7 +83,9 @@ async def test_bad_indicator_specs_are_422_with_the_reason(client, clean):
         ("sma(20, 3)", "at most 1 parameters"),
         ("sma(x)", "must be a number"),
         ("sma(2.5)", "whole number"),
-        ("bbands(20,2,2,99)", "outside TA-Lib's range"),
+        ("bbands(20,2,2,99)", "from 0 to 8"),
+        ("rsi(1)", "from 2 to 10000"),
+        ("macd(fast=3)", "has no parameter 'fast'"),
         ("__import__('os')", "is not of the form"),
     ):
         answer = await client.post("/api/v1/stocks/chart-data", json={"symbol": "SLC", "indicators": [spec]})

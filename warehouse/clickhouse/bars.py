@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, SeriesKey, SliceQuery
-from schemas.values import EXCHANGE_TZ, BarWidth
-from warehouse.clickhouse.buckets import bucket_sql
+from schemas.values import BARS_FROM, BARS_UNTIL, EXCHANGE_TZ, BarWidth, Session
+from warehouse.clickhouse.buckets import LADDER, bucket_sql, tiles
 from warehouse.clickhouse.client import ClickHouse
 from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUPS_TABLE, TABLES, repartition
 from warehouse.clickhouse.rollups import (
@@ -49,6 +49,10 @@ stored bar exactly (a datetime parameter is read as ``DateTime64`` text, which C
 or wraps outside 1900-2299)."""
 
 
+BUCKET_SERIES_LIMIT: Final = 20_000_000
+"""Most buckets :meth:`BarStore.bucket_series` reads (eighty years of extended-session minutes)."""
+
+
 def epoch_ms(moment: dt.datetime) -> int:
     """``moment`` (aware) as whole epoch milliseconds.
 
@@ -59,6 +63,7 @@ def epoch_ms(moment: dt.datetime) -> int:
 
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LAST_INSTANT: Final = BARS_UNTIL - dt.timedelta(milliseconds=1)
 
 
 def series_params(ref: SeriesKey, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
@@ -324,6 +329,36 @@ class BarStore:
             return table, truncated
 
         return await search(query, stage)
+
+    async def bucket_series(
+        self,
+        ref: SeriesKey,
+        width: str,
+        session: Session = "extended",
+        start: dt.datetime = BARS_FROM,
+        end: dt.datetime = _LAST_INSTANT,
+    ) -> pa.Table:
+        """Every ``width`` bucket of ``ref`` from ``start`` to ``end``, oldest first (OHLCV, no cap on width).
+
+        The buckets a chart slice at ``width`` draws, over the whole series: what indicators are
+        computed over.
+
+        Raises:
+            InvalidQuery: ``ref`` is not fine enough for ``width``, or it holds more than
+                :data:`BUCKET_SERIES_LIMIT` buckets.
+        """
+        if width not in LADDER or not tiles(ref.series, width):
+            raise InvalidQuery(f"a {ref.series} series cannot be cut into {width} buckets")
+        query = SliceQuery(
+            ref=ref, timeframe=width, start=start, end=end, max_points=2, session=session, widths=(width,)
+        )
+        table, truncated, _ = await self._stage(query, width, (), BUCKET_SERIES_LIMIT, True)
+        if truncated:
+            raise InvalidQuery(
+                f"{ref.symbol} holds more than {BUCKET_SERIES_LIMIT:,} {width} buckets:"
+                " choose a wider timeframe"
+            )
+        return table.select(CHART_SLICE_ARROW_SCHEMA.names).cast(CHART_SLICE_ARROW_SCHEMA)
 
     async def rollup_series(
         self, ref: SeriesKey, width: str, session: str, start: dt.datetime, end: dt.datetime

@@ -12,6 +12,7 @@ from clickhouse_connect.driver.client import Client
 BARS_TABLE: Final = "bars"
 ROLLUPS_TABLE: Final = "bar_rollups"
 ROLLUP_DIRTY_TABLE: Final = "rollup_dirty"
+INDICATOR_VALUES_TABLE: Final = "indicator_values"
 
 DAILY_OR_WIDER: Final = ("d", "w", "M", "Q", "y")
 
@@ -123,7 +124,27 @@ ROLLUP_DIRTY: Final = Table(
 )
 """Days whose rollups must be rebuilt before they are read."""
 
-TABLES: Final = (BARS, ROLLUPS, ROLLUP_DIRTY)
+INDICATOR_VALUES: Final = Table(
+    name=INDICATOR_VALUES_TABLE,
+    columns=(
+        "symbol    LowCardinality(String)",
+        "timespan  LowCardinality(String) COMMENT 'the stored series computed over: 1m, 1d ...'",
+        "adjusted  Bool",
+        "session   LowCardinality(String) COMMENT 'extended or regular'",
+        "width     LowCardinality(String) COMMENT 'bucket width of the values: 1m ... 12M'",
+        "spec      String COMMENT 'canonical indicator spec, e.g. macd(12,26,9)'",
+        "output    LowCardinality(String) COMMENT 'TA-Lib output name, e.g. macdsignal'",
+        "chunk     DateTime64(3, 'UTC') COMMENT 'UTC month (intraday widths) or year of the buckets'",
+        "ts        Array(Int64) COMMENT 'bucket starts, epoch ms, ascending'",
+        "values    Array(Float64) COMMENT 'one value per bucket, nan where undefined'",
+        "version   UInt64 COMMENT 'when written (ns): the newest copy of a chunk wins'",
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="symbol, timespan, adjusted, session, width, spec, output, chunk",
+)
+"""Indicator outputs over whole series (see :mod:`warehouse.clickhouse.indicator_values`)."""
+
+TABLES: Final = (BARS, ROLLUPS, ROLLUP_DIRTY, INDICATOR_VALUES)
 
 ALL_DDL: Final = tuple(table.create() for table in TABLES)
 

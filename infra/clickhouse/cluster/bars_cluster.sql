@@ -73,3 +73,23 @@ ORDER BY (symbol, timespan, adjusted, day);
 
 CREATE TABLE IF NOT EXISTS k2q.rollup_dirty ON CLUSTER k2q AS k2q.rollup_dirty_local
 ENGINE = Distributed(k2q, k2q, rollup_dirty_local, cityHash64(symbol));
+
+CREATE TABLE IF NOT EXISTS k2q.indicator_values_local ON CLUSTER k2q
+(
+    symbol    LowCardinality(String),
+    timespan  LowCardinality(String) COMMENT 'the stored series computed over: 1m, 1d ...',
+    adjusted  Bool,
+    session   LowCardinality(String) COMMENT 'extended or regular',
+    width     LowCardinality(String) COMMENT 'bucket width of the values: 1m ... 12M',
+    spec      String COMMENT 'canonical indicator spec, e.g. macd(12,26,9)',
+    output    LowCardinality(String) COMMENT 'TA-Lib output name, e.g. macdsignal',
+    chunk     DateTime64(3, 'UTC') COMMENT 'UTC month (intraday widths) or year of the buckets',
+    ts        Array(Int64) COMMENT 'bucket starts, epoch ms, ascending',
+    values    Array(Float64) COMMENT 'one value per bucket, nan where undefined',
+    version   UInt64 COMMENT 'when written (ns): the newest copy of a chunk wins'
+)
+ENGINE = ReplicatedReplacingMergeTree(version)
+ORDER BY (symbol, timespan, adjusted, session, width, spec, output, chunk);
+
+CREATE TABLE IF NOT EXISTS k2q.indicator_values ON CLUSTER k2q AS k2q.indicator_values_local
+ENGINE = Distributed(k2q, k2q, indicator_values_local, cityHash64(symbol));

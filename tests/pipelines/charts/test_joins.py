@@ -9,9 +9,10 @@ import msgspec
 import pyarrow as pa
 import pytest
 
+from api.runtime import Runtime
 from pipelines.charts.joins import Column, JoinContext, SliceJoins
 from pipelines.indicators.joins import IndicatorJoin, IndicatorJoiner
-from pipelines.indicators.talib_series import InvalidIndicator
+from pipelines.indicators.specs import InvalidIndicator
 from pipelines.series.versions import SeriesVersion
 from pipelines.work_pool import WorkPool
 from schemas.bars import CHART_SLICE_ARROW_SCHEMA, ChartDataRequest, SeriesKey, SliceQuery
@@ -70,8 +71,8 @@ class _Projector:
         return _Projection(names=tuple(request.projections), **self.join)
 
 
-def test_prefixes_without_a_joiner_are_refused_with_the_reason() -> None:
-    joins = SliceJoins([IndicatorJoiner()])
+def test_prefixes_without_a_joiner_are_refused_with_the_reason(runtime: Runtime) -> None:
+    joins = SliceJoins([IndicatorJoiner(runtime.services.indicators)])
     for asked in (
         {"projections": ["gbm"]},
         {"run_id": "r1"},
@@ -85,8 +86,8 @@ def test_prefixes_without_a_joiner_are_refused_with_the_reason() -> None:
         joins.plan(ChartDataRequest(symbol="JOIN", indicators=["nosuch(3)"]))
 
 
-def test_indicators_plan_as_one_ind_join_with_each_spec_once() -> None:
-    (planned,) = SliceJoins([IndicatorJoiner()]).plan(
+def test_indicators_plan_as_one_ind_join_with_each_spec_once(runtime: Runtime) -> None:
+    (planned,) = SliceJoins([IndicatorJoiner(runtime.services.indicators)]).plan(
         ChartDataRequest(symbol="JOIN", indicators=["sma(5)", "SMA( 5 )", "rsi"])
     )
     assert planned.prefix == "ind:"
@@ -94,18 +95,14 @@ def test_indicators_plan_as_one_ind_join_with_each_spec_once() -> None:
     assert [spec.text for spec in planned.join.specs] == ["sma(5)", "rsi"]
 
 
-async def test_a_registered_joiner_lifts_the_refusal_and_adds_its_columns() -> None:
-    joins = SliceJoins([IndicatorJoiner(), _Projector()])
-    request = ChartDataRequest(symbol="JOIN", indicators=["sma(3)"], projections=["gbm"])
+async def test_a_registered_joiner_lifts_the_refusal_and_adds_its_columns(runtime: Runtime) -> None:
+    joins = SliceJoins([IndicatorJoiner(runtime.services.indicators), _Projector()])
+    request = ChartDataRequest(symbol="JOIN", projections=["gbm", "naive"])
     planned = joins.plan(request)
-    assert [each.prefix for each in planned] == ["ind:", "proj:"]
+    assert [each.prefix for each in planned] == ["proj:"]
     joined = await joins.apply(planned, bars(20), context(bars(0)))
-    assert joined.table.column_names == [
-        *CHART_SLICE_ARROW_SCHEMA.names,
-        "ind:sma(3):real",
-        "proj:gbm:mid",
-    ]
-    assert joined.table.column("ind:sma(3):real").to_pylist()[2:4] == [11.0, 12.0]
+    assert joined.table.column_names == [*CHART_SLICE_ARROW_SCHEMA.names, "proj:gbm:mid", "proj:naive:mid"]
+    assert joined.table.column("proj:gbm:mid").to_pylist() == [1.0] * 20
     assert (joined.bucket, joined.truncated) == ("1m", False)
 
 
@@ -122,9 +119,10 @@ async def test_the_seam_refuses_columns_that_break_its_contract() -> None:
             await joins.apply(planned, bars(5), context(bars(0)))
 
 
-def test_the_registry_holds_one_joiner_per_known_prefix() -> None:
+def test_the_registry_holds_one_joiner_per_known_prefix(runtime: Runtime) -> None:
+    joiner = IndicatorJoiner(runtime.services.indicators)
     with pytest.raises(ValueError, match="two joiners"):
-        SliceJoins([IndicatorJoiner(), IndicatorJoiner()])
+        SliceJoins([joiner, joiner])
     unknown = _Projector()
     unknown.prefix = "xyz:"
     with pytest.raises(ValueError, match="not a column prefix"):

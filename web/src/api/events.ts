@@ -26,5 +26,37 @@ export interface StockUpdate {
   source: string;
 }
 
+/** One bucket's indicator values: `[ts (epoch ms UTC), value per output (null where undefined)]`. */
+export type IndicatorPoint = [number, (number | null)[]];
+
+/**
+ * An `indicator_calculated` event (`IndicatorCalculated` in `schemas/indicators.py`): an indicator's
+ * stored outputs over a series were computed, reused or extended. A live extension (`live`) carries
+ * the changed buckets' values in `points`, so charts move with the live candle.
+ */
+export interface IndicatorCalculated {
+  type: "indicator_calculated";
+  symbol: string;
+  adjusted: boolean;
+  /** The stored series computed over (`1m`, `1d` …). */
+  series: string;
+  session: "regular" | "extended";
+  /** Bucket width of the values (a chart's `x-k2q-bucket`). */
+  timeframe: string;
+  /** Canonical spec text, the key of its columns. */
+  spec: string;
+  /** `ind:<spec>:<output>` per output, in the order of each point's values. */
+  columns: string[];
+  rows: number;
+  /** First bucket whose values are stable, epoch ms (`null`: the series is shorter than that). */
+  stable_from: number | null;
+  duration_ms: number;
+  reused: boolean;
+  live: boolean;
+  points: IndicatorPoint[];
+  job_id: string | null;
+  owner: string | null;
+}
+
 /** Every event the server publishes (a union tagged by `type`). */
-export type ServerEvent = FetchProgressEvent | StockUpdate;
+export type ServerEvent = FetchProgressEvent | StockUpdate | IndicatorCalculated;

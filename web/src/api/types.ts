@@ -47,4 +47,14 @@ export type UserUpdate = Schemas["UserUpdate"];
 export type AuditEntry = Schemas["AuditEntry"];
 
 export type Role = Me["role"];
+
+export type IndicatorInfo = Schemas["IndicatorInfo"];
+export type IndicatorParameter = Schemas["IndicatorParameter"];
+export type IndicatorOutput = Schemas["IndicatorOutput"];
+/** `integer` (a period), `number` (a multiplier), `ma_type` (TA-Lib's moving-average kinds, 0–8), `date` (an ISO date). */
+export type ParameterType = IndicatorParameter["type"];
+/** How an output is drawn: TA-Lib's output flags, and `markers` for candlestick patterns. */
+export type IndicatorPlot = IndicatorOutput["plot"];
+/** Where an indicator is drawn: over the prices, in a pane of its own, or as markers on the bars. */
+export type IndicatorPane = IndicatorInfo["pane"];
 export type AuditOutcome = AuditEntry["outcome"];

@@ -20,6 +20,7 @@ const EMPTY_SLICE: SliceState = {
   sourceSeries: null,
   lastBar: null,
   indicators: [],
+  indicatorSpecs: [],
 };
 
 const BAR = { ts: 1_704_205_800_000, open: 1, high: 1, low: 1, close: 1, volume: 1, extra: {} };

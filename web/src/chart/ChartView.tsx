@@ -1,6 +1,7 @@
 /** The chart's container (which the chart hook draws into), its status overlay and the crosshair strip. */
 import { CrosshairStrip } from "./CrosshairStrip";
-import type { IndicatorLine } from "./indicators";
+import { loadedValue } from "./indicators";
+import type { IndicatorLines } from "./useIndicatorLines";
 import type { CrosshairBar } from "./useCrosshairBar";
 import type { SliceState } from "./useChartSlices";
 
@@ -14,8 +15,10 @@ interface Props {
   /** Bars the dataset holds (its `total_records`), to tell an empty dataset from an empty window. */
   storedBars?: number | null;
   /** Indicator outputs drawn (`useIndicatorLines`). */
-  indicators?: readonly IndicatorLine[];
+  indicators?: IndicatorLines;
 }
+
+const NO_INDICATORS: IndicatorLines = { lines: [], shortfalls: [], valueOf: loadedValue };
 
 /** What the chart says when the slice the server answered holds no bars; `null` while it has bars or none was answered. */
 export function noBarsMessage(slice: SliceState, storedBars: number | null): string | null {
@@ -24,7 +27,7 @@ export function noBarsMessage(slice: SliceState, storedBars: number | null): str
   return storedBars === 0 ? "No bars stored in this dataset." : "No bars in this window.";
 }
 
-export function ChartView({ containerRef, hovered, slice, bucketMs, empty, storedBars = null, indicators = [] }: Props) {
+export function ChartView({ containerRef, hovered, slice, bucketMs, empty, storedBars = null, indicators = NO_INDICATORS }: Props) {
   const first = slice.data[0];
   const message = empty ?? noBarsMessage(slice, storedBars);
   return (
@@ -39,7 +42,7 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty, store
           data-loading={slice.loading ? "true" : "false"}
           data-extending={slice.extending ?? ""}
           data-first-ts={first?.ts ?? ""}
-          data-indicators={indicators.map((line) => line.column.key).join(" ")}
+          data-indicators={indicators.lines.map((line) => line.column.key).join(" ")}
         />
         {slice.loading ? <div className="chart-loading" aria-live="polite">Loading…</div> : null}
         {!slice.loading && slice.extending !== null ? (
@@ -57,7 +60,15 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty, store
           </div>
         ) : null}
       </div>
-      <CrosshairStrip hovered={hovered} lastBar={slice.lastBar} bucketMs={bucketMs} lines={indicators} bars={slice.data} />
+      <CrosshairStrip
+        hovered={hovered}
+        lastBar={slice.lastBar}
+        bucketMs={bucketMs}
+        lines={indicators.lines}
+        bars={slice.data}
+        valueOf={indicators.valueOf}
+        shortfalls={indicators.shortfalls}
+      />
     </div>
   );
 }

@@ -7,7 +7,8 @@
 import { type CSSProperties, type UIEvent, useEffect, useLayoutEffect, useRef, useState } from "react";
 
 import { indexOfTime, type IndexRange, rowWindow, scrollToReveal, visibleBarRange } from "./grid";
-import { formatIndicatorValue, type IndicatorLine } from "./indicators";
+import { formatLineValue, type IndicatorLine } from "./indicatorLayout";
+import { loadedValue, type ValueOf } from "./indicators";
 import type { Bar } from "./series";
 import { formatBarTime, formatCompact, formatPrice, MARKET_TZ_LABEL } from "./time";
 import type { LogicalWindow } from "./window";
@@ -29,9 +30,11 @@ interface Props {
   onPick: (index: number) => void;
   /** Indicator outputs drawn on the chart (`useIndicatorLines`), listed after the volume. */
   indicators?: readonly IndicatorLine[];
+  /** An output's value at a bar (live values included); the loaded one when absent. */
+  valueOf?: ValueOf;
 }
 
-export function DataGrid({ bars, range, activeTs, bucketMs, onPick, indicators = [] }: Props) {
+export function DataGrid({ bars, range, activeTs, bucketMs, onPick, indicators = [], valueOf = loadedValue }: Props) {
   const viewport = useRef<HTMLDivElement | null>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(0);
@@ -99,7 +102,7 @@ export function DataGrid({ bars, range, activeTs, bucketMs, onPick, indicators =
         <span role="cell">{formatCompact(bar.volume)}</span>
         {indicators.map((line) => (
           <span key={line.column.key} role="cell" data-key={line.column.key}>
-            {formatIndicatorValue(bar.extra?.[line.column.key])}
+            {formatLineValue(line, valueOf(bar, line.column.key))}
           </span>
         ))}
       </div>,

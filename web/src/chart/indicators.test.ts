@@ -1,42 +1,73 @@
 import { describe, expect, it } from "vitest";
 
 import { ApiError } from "../api/problem";
-import {
-  changedTail,
-  formatIndicatorValue,
-  type IndicatorColumn,
-  indicatorColumns,
-  INDICATOR_COLORS,
-  lastValue,
-  layoutIndicators,
-  layoutKey,
-  lineData,
-  linesBySpec,
-  paneGroupCount,
-  rejectedIndicators,
-} from "./indicators";
+import { changedTail, formatIndicatorValue, formatPatternValue, indicatorColumns, lastValue, loadedValue, rejectedIndicators } from "./indicators";
 import { type Bar, tableToBars } from "./series";
-import { sliceWithIndicators } from "./sliceFixture";
-
-const column = (spec: string, output: string, overlay: boolean): IndicatorColumn => ({ key: `ind:${spec}:${output}`, spec, output, overlay, displayName: spec });
+import { fixtureColumn, sliceWithIndicators } from "./sliceFixture";
 
 describe("indicatorColumns", () => {
-  it("reads the indicator fields of a slice, in order, with their metadata", () => {
+  it("reads every field of the server's metadata", () => {
     const table = sliceWithIndicators([0, 60_000], [10, 11], [
-      { spec: "sma(20)", output: "real", overlay: true, values: [null, 10.5] },
-      { spec: "rsi", output: "real", overlay: false, values: [40, 55] },
+      {
+        spec: "rsi(14)",
+        output: "real",
+        overlay: false,
+        values: [40, 55],
+        metadata: {
+          "k2q.function": "RSI",
+          "k2q.display_name": "Relative Strength Index",
+          "k2q.pane": "own",
+          "k2q.plot": "line",
+          "k2q.levels": "[30,70]",
+          "k2q.stable_from": "60000",
+          "k2q.min_bars": "15",
+          "k2q.series_rows": "250",
+        },
+      },
+      { spec: "macd", output: "macdhist", overlay: false, values: [null, 1], metadata: { "k2q.function": "MACD", "k2q.pane": "own", "k2q.plot": "histogram", "k2q.levels": "[0]" } },
+      { spec: "cdldoji", output: "integer", overlay: false, values: [0, 100], metadata: { "k2q.function": "CDLDOJI", "k2q.pane": "markers", "k2q.plot": "markers", "k2q.stable_from": "" } },
     ]);
     expect(indicatorColumns(table.schema)).toEqual([
-      { key: "ind:sma(20):real", spec: "sma(20)", output: "real", overlay: true, displayName: "SMA(20)" },
-      { key: "ind:rsi:real", spec: "rsi", output: "real", overlay: false, displayName: "RSI" },
+      {
+        key: "ind:rsi(14):real",
+        spec: "rsi(14)",
+        output: "real",
+        overlay: false,
+        displayName: "Relative Strength Index",
+        function: "RSI",
+        pane: "own",
+        plot: "line",
+        levels: [30, 70],
+        stableFrom: 60_000,
+        minBars: 15,
+        seriesRows: 250,
+      },
+      fixtureColumn("macd", "macdhist", { displayName: "MACD", plot: "histogram", levels: [0] }),
+      // An empty `k2q.stable_from`: the series is too short for any value to be stable.
+      fixtureColumn("cdldoji", "integer", { displayName: "CDLDOJI", pane: "markers", plot: "markers", stableFrom: Infinity }),
     ]);
   });
 
-  it("falls back to the column name without metadata", () => {
-    const fields = [{ name: "ts", metadata: new Map() }, { name: "ind:bbands(20,2,2):upperband", metadata: new Map() }];
-    expect(indicatorColumns({ fields })).toEqual([
-      { key: "ind:bbands(20,2,2):upperband", spec: "bbands(20,2,2)", output: "upperband", overlay: false, displayName: "bbands(20,2,2)" },
+  it("reads an older server's fields: panes by `k2q.overlay`, CDL* as markers, all stable", () => {
+    const table = sliceWithIndicators([0], [10], [
+      { spec: "sma(20)", output: "real", overlay: true, values: [null] },
+      { spec: "rsi", output: "real", overlay: false, values: [40] },
+      { spec: "cdlengulfing", output: "integer", overlay: false, values: [0] },
     ]);
+    const columns = indicatorColumns(table.schema);
+    expect(columns.map((c) => [c.function, c.pane, c.plot, c.stableFrom, c.minBars])).toEqual([
+      ["SMA", "price", "line", -Infinity, null],
+      ["RSI", "own", "line", -Infinity, null],
+      ["CDLENGULFING", "markers", "markers", -Infinity, null],
+    ]);
+  });
+
+  it("falls back to the column name without metadata, and ignores unreadable levels", () => {
+    const fields = [
+      { name: "ts", metadata: new Map() },
+      { name: "ind:bbands(20,2,2):upperband", metadata: new Map([["k2q.levels", "not json"]]) },
+    ];
+    expect(indicatorColumns({ fields })).toEqual([fixtureColumn("bbands(20,2,2)", "upperband", { displayName: "bbands(20,2,2)" })]);
   });
 
   it("puts each row's values on its bar, null where undefined", () => {
@@ -52,74 +83,17 @@ describe("indicatorColumns", () => {
   });
 });
 
-describe("layoutIndicators", () => {
-  const columns = [
-    column("sma(20)", "real", true),
-    column("rsi", "real", false),
-    column("bbands(20,2,2)", "upperband", true),
-    column("bbands(20,2,2)", "middleband", true),
-    column("bbands(20,2,2)", "lowerband", true),
-    column("macd(12,26,9)", "macd", false),
-    column("macd(12,26,9)", "macdsignal", false),
-    column("macd(12,26,9)", "macdhist", false),
-  ];
-
-  it("draws overlays on the price pane and groups each other indicator in a pane of its own", () => {
-    const lines = layoutIndicators(columns);
-    expect(lines.map((l) => l.paneGroup)).toEqual([null, 0, null, null, null, 1, 1, 1]);
-    expect(paneGroupCount(lines)).toBe(2);
-    expect(paneGroupCount(layoutIndicators(columns.slice(0, 1)))).toBe(0);
-  });
-
-  it("gives every output its own colour and labels outputs of multi-output indicators", () => {
-    const lines = layoutIndicators(columns);
-    expect(new Set(lines.map((l) => l.color)).size).toBe(lines.length);
-    expect(lines.every((l) => (INDICATOR_COLORS as readonly string[]).includes(l.color))).toBe(true);
-    expect(lines.map((l) => l.label)).toEqual([
-      "sma(20)",
-      "rsi",
-      "bbands(20,2,2) upperband",
-      "bbands(20,2,2) middleband",
-      "bbands(20,2,2) lowerband",
-      "macd(12,26,9) macd",
-      "macd(12,26,9) macdsignal",
-      "macd(12,26,9) macdhist",
-    ]);
-    expect(lines.map((l) => l.shortLabel)).toEqual(["sma(20)", "rsi", "upperband", "middleband", "lowerband", "macd", "macdsignal", "macdhist"]);
-  });
-
-  it("groups the lines by indicator for the crosshair strip", () => {
-    const groups = linesBySpec(layoutIndicators(columns));
-    expect(groups.map((g) => [g.spec, g.lines.length])).toEqual([
-      ["sma(20)", 1],
-      ["rsi", 1],
-      ["bbands(20,2,2)", 3],
-      ["macd(12,26,9)", 3],
-    ]);
-  });
-
-  it("keys the layout by columns and placement only", () => {
-    expect(layoutKey(columns)).toBe(layoutKey(columns.map((c) => ({ ...c }))));
-    expect(layoutKey(columns)).not.toBe(layoutKey(columns.slice(1)));
-    expect(layoutKey([column("x", "real", true)])).not.toBe(layoutKey([column("x", "real", false)]));
-    expect(layoutKey([])).toBe("");
-  });
-});
-
-describe("lineData", () => {
+describe("values", () => {
   const bars: Bar[] = [
     { ts: 1_000, open: 1, high: 1, low: 1, close: 1, volume: 0, extra: { k: null } },
     { ts: 61_000, open: 1, high: 1, low: 1, close: 1, volume: 0, extra: { k: 2.5 } },
     { ts: 121_000, open: 1, high: 1, low: 1, close: 1, volume: 0 },
   ];
 
-  it("keeps every bar's time, with whitespace where the output has no value", () => {
-    expect(lineData(bars, "k")).toEqual([{ time: 1 }, { time: 61, value: 2.5 }, { time: 121 }]);
-  });
-
-  it("finds the last defined value", () => {
+  it("finds the last defined value, through a value reader", () => {
     expect(lastValue(bars, "k")).toBe(2.5);
     expect(lastValue(bars, "other")).toBeNull();
+    expect(lastValue(bars, "k", (bar, key) => (bar.ts === 121_000 ? 3 : loadedValue(bar, key)))).toBe(3);
   });
 });
 
@@ -140,13 +114,21 @@ describe("changedTail", () => {
   });
 });
 
-describe("formatIndicatorValue", () => {
+describe("formatting", () => {
   it("shows a dash where undefined and compacts large values", () => {
     expect(formatIndicatorValue(null)).toBe("—");
     expect(formatIndicatorValue(undefined)).toBe("—");
     expect(formatIndicatorValue(54.321)).toBe("54.32");
     expect(formatIndicatorValue(-0.01234)).toBe("-0.0123");
     expect(formatIndicatorValue(12_345_678)).toBe("12.35M");
+  });
+
+  it("says a pattern's direction, and its strength past ±100", () => {
+    expect(formatPatternValue(0)).toBe("—");
+    expect(formatPatternValue(null)).toBe("—");
+    expect(formatPatternValue(100)).toBe("bullish");
+    expect(formatPatternValue(-100)).toBe("bearish");
+    expect(formatPatternValue(-200)).toBe("bearish 200");
   });
 });
 

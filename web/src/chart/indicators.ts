@@ -1,14 +1,15 @@
 /**
- * Indicator series on the chart (pure): the indicator columns of a chart slice, which pane each
- * output is drawn in, and its colour.
+ * Indicator columns of a chart slice (pure): what the server says about each, and reading values.
  *
  * For each spec asked for (`state/indicators.ts`) the server answers one float64 column per
  * output, named `ind:<canonical spec>:<output>` (null where undefined), with Arrow field metadata
- * `k2q.indicator`, `k2q.output`, `k2q.overlay` ("true": drawn on the price scale) and
- * `k2q.display_name`.
+ * (all strings): `k2q.indicator` (the canonical spec), `k2q.output`, `k2q.function`,
+ * `k2q.display_name`, `k2q.overlay`, `k2q.pane` (`price`|`own`|`markers`), `k2q.plot`
+ * (`line`|`dashed`|`dotted`|`histogram`|`markers`), `k2q.levels` (a JSON array of numbers),
+ * `k2q.stable_from` (epoch ms, or empty when the series is too short to settle), `k2q.min_bars`
+ * and `k2q.series_rows`. A server that sends fewer of them is read with the defaults below.
  */
-import type { LineData, UTCTimestamp, WhitespaceData } from "lightweight-charts";
-
+import type { IndicatorPane, IndicatorPlot } from "../api/types";
 import { ApiError } from "../api/problem";
 import type { Bar } from "./series";
 import { formatCompact, formatPrice } from "./time";
@@ -19,14 +20,26 @@ export const INDICATOR_PREFIX = "ind:";
 export interface IndicatorColumn {
   /** The column name, `ind:<spec>:<output>`. */
   key: string;
-  /** The canonical spec, e.g. `bbands(20,2,2)`. */
+  /** The canonical spec, e.g. `bbands(20,2,2)`, as the server answered it. */
   spec: string;
-  /** TA-Lib's output name, e.g. `upperband`, `real`. */
+  /** The output's name, e.g. `upperband`, `real`. */
   output: string;
-  /** Drawn on the price scale with the candles (else in a pane of its own). */
+  /** Its values are prices (drawn on the price scale). */
   overlay: boolean;
-  /** TA-Lib's name for the function, e.g. `Bollinger Bands`. */
+  /** The function's long name, e.g. `Bollinger Bands`. */
   displayName: string;
+  /** The catalog name, e.g. `BBANDS`. */
+  function: string;
+  pane: IndicatorPane;
+  plot: IndicatorPlot;
+  /** Reference levels of its pane (RSI 30/70). */
+  levels: readonly number[];
+  /** First stable bucket, epoch ms: `-Infinity` when not said (all stable), `Infinity` when none is. */
+  stableFrom: number;
+  /** Bars needed for the first value; `null` when not said. */
+  minBars: number | null;
+  /** Buckets in the whole stored series at this width; `null` when not said. */
+  seriesRows: number | null;
 }
 
 interface FieldLike {
@@ -34,99 +47,71 @@ interface FieldLike {
   metadata: ReadonlyMap<string, string>;
 }
 
+const PANES: readonly string[] = ["price", "own", "markers"] satisfies IndicatorPane[];
+const PLOTS: readonly string[] = ["line", "dashed", "dotted", "histogram", "markers"] satisfies IndicatorPlot[];
+
+function count(text: string | undefined): number | null {
+  return text !== undefined && /^\d+$/.test(text.trim()) ? Number(text) : null;
+}
+
+function levelsOf(text: string | undefined): number[] {
+  if (text === undefined || text.trim() === "") return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((v): v is number => typeof v === "number" && Number.isFinite(v)) : [];
+  } catch {
+    return [];
+  }
+}
+
+function stableFromOf(text: string | undefined): number {
+  if (text === undefined) return -Infinity;
+  const trimmed = text.trim();
+  if (trimmed === "") return Infinity;
+  const ms = Number(trimmed);
+  return Number.isFinite(ms) ? ms : -Infinity;
+}
+
 /** The indicator columns of a slice's Arrow schema, in column order. */
 export function indicatorColumns(schema: { fields: readonly FieldLike[] }): IndicatorColumn[] {
   const columns: IndicatorColumn[] = [];
   for (const field of schema.fields) {
     if (!field.name.startsWith(INDICATOR_PREFIX)) continue;
+    const meta = field.metadata;
     const rest = field.name.slice(INDICATOR_PREFIX.length);
     const cut = rest.lastIndexOf(":");
-    const spec = field.metadata.get("k2q.indicator") ?? (cut > 0 ? rest.slice(0, cut) : rest);
-    const output = field.metadata.get("k2q.output") ?? (cut > 0 ? rest.slice(cut + 1) : "real");
+    const spec = meta.get("k2q.indicator") ?? (cut > 0 ? rest.slice(0, cut) : rest);
+    const name = spec.split("(")[0] ?? spec;
+    const fn = meta.get("k2q.function") ?? name.toUpperCase();
+    const overlay = meta.get("k2q.overlay") === "true";
+    const paneText = meta.get("k2q.pane") ?? "";
+    // Without `k2q.pane`: TA-Lib's candlestick patterns (CDL*) are markers, the rest by `k2q.overlay`.
+    const pane = (PANES.includes(paneText) ? paneText : fn.startsWith("CDL") ? "markers" : overlay ? "price" : "own") as IndicatorPane;
+    const plotText = meta.get("k2q.plot") ?? "";
+    const plot = (PLOTS.includes(plotText) ? plotText : pane === "markers" ? "markers" : "line") as IndicatorPlot;
     columns.push({
       key: field.name,
       spec,
-      output,
-      overlay: field.metadata.get("k2q.overlay") === "true",
-      displayName: field.metadata.get("k2q.display_name") ?? spec,
+      output: meta.get("k2q.output") ?? (cut > 0 ? rest.slice(cut + 1) : "real"),
+      overlay,
+      displayName: meta.get("k2q.display_name") ?? spec,
+      function: fn,
+      pane,
+      plot,
+      levels: levelsOf(meta.get("k2q.levels")),
+      stableFrom: stableFromOf(meta.get("k2q.stable_from")),
+      minBars: count(meta.get("k2q.min_bars")),
+      seriesRows: count(meta.get("k2q.series_rows")),
     });
   }
   return columns;
 }
 
-/**
- * Distinct line colours on the dark theme, assigned in column order; none near the candles' up and
- * down colours or the amber of gap bands.
- */
-export const INDICATOR_COLORS = ["#4f9cf9", "#c084fc", "#f97316", "#22d3ee", "#e879f9", "#a3e635", "#fb7185", "#e5e7eb", "#fde047", "#818cf8"] as const;
+/** An output's value at a bar (`null` where undefined): the live value when one came, else the loaded one. */
+export type ValueOf = (bar: Bar, key: string) => number | null;
 
-/** An output as drawn: its colour, label and pane. */
-export interface IndicatorLine {
-  column: IndicatorColumn;
-  color: string;
-  /** Its full name: the spec, plus the output when the indicator has several (`bbands(20,2,2) upperband`). */
-  label: string;
-  /** Its name where room is short (grid headers): the spec, or the output when there are several. */
-  shortLabel: string;
-  /** `null`: the price pane; else the index of the indicator's own pane among the indicator panes. */
-  paneGroup: number | null;
-}
-
-/**
- * Lays out indicator columns: overlay outputs on the price pane, the outputs of each other
- * indicator together in a pane of their own (in order of first appearance); distinct colours.
- *
- * @example
- * layoutIndicators([sma, rsi, macd, macdsignal]).map((l) => l.paneGroup) // [null, 0, 1, 1]
- */
-export function layoutIndicators(columns: readonly IndicatorColumn[]): IndicatorLine[] {
-  const outputs = new Map<string, number>();
-  for (const c of columns) outputs.set(c.spec, (outputs.get(c.spec) ?? 0) + 1);
-  const groups = new Map<string, number>();
-  return columns.map((column, index) => {
-    let paneGroup: number | null = null;
-    if (!column.overlay) {
-      paneGroup = groups.get(column.spec) ?? groups.size;
-      groups.set(column.spec, paneGroup);
-    }
-    const several = (outputs.get(column.spec) ?? 1) > 1;
-    const label = several ? `${column.spec} ${column.output}` : column.spec;
-    const shortLabel = several ? column.output : column.spec;
-    return { column, color: INDICATOR_COLORS[index % INDICATOR_COLORS.length] ?? INDICATOR_COLORS[0], label, shortLabel, paneGroup };
-  });
-}
-
-/** Lines grouped by indicator (spec), in order of first appearance: how the crosshair strip lists them. */
-export function linesBySpec(lines: readonly IndicatorLine[]): { spec: string; lines: IndicatorLine[] }[] {
-  const groups: { spec: string; lines: IndicatorLine[] }[] = [];
-  for (const line of lines) {
-    const group = groups.find((g) => g.spec === line.column.spec);
-    if (group !== undefined) group.lines.push(line);
-    else groups.push({ spec: line.column.spec, lines: [line] });
-  }
-  return groups;
-}
-
-/** How many panes of their own the lines need. */
-export function paneGroupCount(lines: readonly IndicatorLine[]): number {
-  return lines.reduce((n, line) => (line.paneGroup !== null ? Math.max(n, line.paneGroup + 1) : n), 0);
-}
-
-/** A key that changes only when the layout does (not with each new slice). */
-export function layoutKey(columns: readonly IndicatorColumn[]): string {
-  return columns.map((c) => `${c.key}${c.overlay ? "+" : "-"}`).join("\n");
-}
-
-/** One output's line over `bars` (whitespace where it has no value, so times stay aligned). */
-export function lineData(bars: readonly Bar[], key: string): (LineData<UTCTimestamp> | WhitespaceData<UTCTimestamp>)[] {
-  const out = new Array<LineData<UTCTimestamp> | WhitespaceData<UTCTimestamp>>(bars.length);
-  bars.forEach((bar, i) => {
-    const time = Math.floor(bar.ts / 1000) as UTCTimestamp;
-    const value = bar.extra?.[key];
-    out[i] = value !== undefined && value !== null ? { time, value } : { time };
-  });
-  return out;
-}
+/** The value the bar was loaded with. */
+export const loadedValue: ValueOf = (bar, key) => bar.extra?.[key] ?? null;
 
 /**
  * Where `next` differs from `prev` when only its end does (a live bar replaced or appended, the
@@ -143,10 +128,11 @@ export function changedTail(prev: readonly Bar[], next: readonly Bar[]): number 
 }
 
 /** The last defined value of an output (for its price format), or `null`. */
-export function lastValue(bars: readonly Bar[], key: string): number | null {
+export function lastValue(bars: readonly Bar[], key: string, valueOf: ValueOf = loadedValue): number | null {
   for (let i = bars.length - 1; i >= 0; i -= 1) {
-    const value = bars[i]?.extra?.[key];
-    if (value !== undefined && value !== null) return value;
+    const bar = bars[i];
+    const value = bar !== undefined ? valueOf(bar, key) : null;
+    if (value !== null) return value;
   }
   return null;
 }
@@ -155,6 +141,13 @@ export function lastValue(bars: readonly Bar[], key: string): number | null {
 export function formatIndicatorValue(value: number | null | undefined): string {
   if (value === null || value === undefined) return "—";
   return Math.abs(value) >= 1_000_000 ? formatCompact(value) : formatPrice(value);
+}
+
+/** A candlestick pattern's value in words: `bullish`, `bearish` (with its strength past ±100), `—` for none. */
+export function formatPatternValue(value: number | null | undefined): string {
+  if (value === null || value === undefined || value === 0) return "—";
+  const word = value > 0 ? "bullish" : "bearish";
+  return Math.abs(value) > 100 ? `${word} ${Math.abs(value)}` : word;
 }
 
 /** An indicator spec the server refused, with its reason. */

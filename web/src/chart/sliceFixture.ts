@@ -4,12 +4,16 @@
  */
 import { Field, Float64, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, Timestamp, TimeUnit, vectorFromArray } from "apache-arrow";
 
+import type { IndicatorColumn } from "./indicators";
+
 /** An indicator column as the server describes it. */
 export interface FixtureIndicator {
   spec: string;
   output: string;
   overlay: boolean;
   values: (number | null)[];
+  /** More field metadata (`k2q.pane`, `k2q.levels` …), as strings. */
+  metadata?: Record<string, string>;
 }
 
 /** A chart slice as the server sends it: OHLCV, then `ind:<spec>:<output>` columns with field metadata. */
@@ -26,6 +30,7 @@ export function sliceWithIndicators(ts: number[], close: number[], indicators: F
       ["k2q.output", ind.output],
       ["k2q.overlay", ind.overlay ? "true" : "false"],
       ["k2q.display_name", ind.spec.toUpperCase()],
+      ...Object.entries(ind.metadata ?? {}),
     ]);
     fields.push(new Field(`ind:${ind.spec}:${ind.output}`, new Float64(), true, metadata));
     const vector = vectorFromArray(ind.values, new Float64());
@@ -39,3 +44,22 @@ export function sliceWithIndicators(ts: number[], close: number[], indicators: F
   return tableFromIPC(tableToIPC(new Table([batch]), "stream"));
 }
 
+
+/** An indicator column as `indicatorColumns` reads it: a line in a pane of its own unless `patch` says otherwise. */
+export function fixtureColumn(spec: string, output: string, patch: Partial<IndicatorColumn> = {}): IndicatorColumn {
+  return {
+    key: `ind:${spec}:${output}`,
+    spec,
+    output,
+    overlay: false,
+    displayName: spec,
+    function: (spec.split("(")[0] ?? spec).toUpperCase(),
+    pane: patch.overlay === true ? "price" : "own",
+    plot: "line",
+    levels: [],
+    stableFrom: -Infinity,
+    minBars: null,
+    seriesRows: null,
+    ...patch,
+  };
+}

@@ -54,3 +54,16 @@ export const INDICATOR_LINE_OPTIONS = {
   lastValueVisible: false,
   crosshairMarkerRadius: 3,
 } as const;
+
+export const INDICATOR_HISTOGRAM_OPTIONS = {
+  priceLineVisible: false,
+  lastValueVisible: false,
+} as const;
+
+/** Reference levels of an indicator pane (RSI 30/70, zero lines). */
+export const LEVEL_LINE_OPTIONS = {
+  color: "#56627a",
+  lineWidth: 1,
+  axisLabelVisible: false,
+  title: "",
+} as const;

@@ -93,6 +93,8 @@ export interface SliceState {
   lastBar: Bar | null;
   /** The indicator output columns the bars carry (in `Bar.extra`), as the server named them. */
   indicators: readonly IndicatorColumn[];
+  /** The indicator specs the slice was asked for, in order (the columns answer them in canonical form). */
+  indicatorSpecs: readonly string[];
 }
 
 const INITIAL: SliceState = {
@@ -109,6 +111,7 @@ const INITIAL: SliceState = {
   sourceSeries: null,
   lastBar: null,
   indicators: [],
+  indicatorSpecs: [],
 };
 
 /** Which time range to show after a slice is set. */
@@ -260,6 +263,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
         sourceSeries: slice.sourceSeries,
         lastBar: bars[bars.length - 1] ?? null,
         indicators: indicatorColumns(slice.table.schema),
+        indicatorSpecs: indicators,
       });
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return;

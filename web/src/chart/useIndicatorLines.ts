@@ -1,70 +1,119 @@
 /**
- * Draws a slice's indicator outputs as line series: overlay outputs (moving averages, bands) on
- * the price pane with the candles, each other indicator (RSI, MACD…) in a pane of its own below
- * the volume pane. Owns those series: they are rebuilt when the set of columns changes, fed the
- * bars' values whenever the bars change (only the last points when only they changed, as live
- * bars do), and removed with the indicator or the chart.
+ * Draws a slice's indicator outputs (`indicatorDrawing.ts`) and keeps them current: the series are
+ * rebuilt when what is drawn changes (indicators, colours, panes), fed the bars' values whenever
+ * the bars change (only the last points when only they changed, as live bars do), moved by live
+ * `indicator_calculated` points of the charted series, and removed with the indicator or the chart.
+ *
+ * An indicator the stored series is too short for is not drawn (no empty pane): it is returned in
+ * `shortfalls`, to be said in words.
  */
-import { type ISeriesApi, LineSeries } from "lightweight-charts";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
-import { changedTail, type IndicatorColumn, type IndicatorLine, lastValue, layoutIndicators, layoutKey, lineData } from "./indicators";
-import { type Bar, priceFormatFor } from "./series";
-import { INDICATOR_LINE_OPTIONS, INDICATOR_PANE_STRETCH } from "./theme";
-import { type ChartHandles, isRemoved } from "./useChart";
+import type { IndicatorCalculated } from "../api/events";
+import { type IndicatorDrawing, drawIndicators } from "./indicatorDrawing";
+import { type IndicatorLine, layoutIndicators, layoutKey } from "./indicatorLayout";
+import { type ChartedSeries, liveEventApplies, type LiveValues, liveValueOf, withLivePoints } from "./indicatorLive";
+import { changedTail, type IndicatorColumn, type ValueOf } from "./indicators";
+import { type Shortfall, shortfalls as findShortfalls } from "./indicatorShortfall";
+import type { Bar } from "./series";
+import type { ChartHandles } from "./useChart";
 
-export function useIndicatorLines(handles: ChartHandles | null, columns: readonly IndicatorColumn[], bars: readonly Bar[]): IndicatorLine[] {
-  // A new slice brings new column objects; the lines only change with the layout (which `key` spells out).
-  const key = layoutKey(columns);
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- `key` is `columns` as far as the layout goes
-  const lines = useMemo(() => layoutIndicators(columns), [key]);
-  const seriesRef = useRef(new Map<string, ISeriesApi<"Line">>());
+export interface LiveIndicators {
+  /** Calls `listener` with each `indicator_calculated` event of the symbol; returns an unsubscribe. */
+  subscribe: (listener: (event: IndicatorCalculated) => void) => () => void;
+  /** The series on the chart (`null` until a slice is loaded). */
+  series: ChartedSeries | null;
+}
+
+export interface IndicatorLinesParams {
+  /** The columns to draw (those of the shown indicators). */
+  columns: readonly IndicatorColumn[];
+  /** Output colours by canonical spec. */
+  colors?: ReadonlyMap<string, readonly string[]>;
+  bars: readonly Bar[];
+  live?: LiveIndicators | null;
+}
+
+export interface IndicatorLines {
+  lines: IndicatorLine[];
+  shortfalls: Shortfall[];
+  /** An output's value at a bar, live values included (for the crosshair strip and the grid). */
+  valueOf: ValueOf;
+}
+
+const NO_COLORS: ReadonlyMap<string, readonly string[]> = new Map();
+const NO_VALUES: LiveValues = new Map();
+
+function seriesKey(series: ChartedSeries | null): string {
+  return series === null ? "" : [series.symbol, series.adjusted, series.bucket, series.session].join("|");
+}
+
+export function useIndicatorLines(handles: ChartHandles | null, { columns, colors = NO_COLORS, bars, live = null }: IndicatorLinesParams): IndicatorLines {
+  const context = seriesKey(live?.series ?? null);
+  // Live values of the charted series (dropped with it); the ref is what the callbacks read.
+  const [liveState, setLiveState] = useState<{ context: string; values: LiveValues }>({ context, values: NO_VALUES });
+  const liveRef = useRef(liveState);
+  const values = liveState.context === context ? liveState.values : NO_VALUES;
+  const valueOf = useMemo(() => liveValueOf(values), [values]);
+
+  const shortfalls = useMemo(() => findShortfalls(columns, bars, valueOf), [columns, bars, valueOf]);
+  const laidOut = layoutIndicators(
+    columns.filter((c) => !shortfalls.some((s) => s.spec === c.spec)),
+    colors,
+  );
+  // A new slice brings new column objects; the series only change with what is drawn (which `key` spells out).
+  const key = layoutKey(laidOut);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- `key` is `laidOut` as far as drawing goes
+  const lines = useMemo(() => laidOut, [key]);
+
+  const drawingRef = useRef<IndicatorDrawing | null>(null);
   /** What the series were last given. */
-  const drawnRef = useRef<{ series: Map<string, ISeriesApi<"Line">>; bars: readonly Bar[] } | null>(null);
+  const drawnRef = useRef<{ drawing: IndicatorDrawing; bars: readonly Bar[] } | null>(null);
+  const latest = useRef({ bars, lines, series: live?.series ?? null, context });
+  useEffect(() => {
+    latest.current = { bars, lines, series: live?.series ?? null, context };
+  });
 
   useEffect(() => {
     if (handles === null || lines.length === 0) return undefined;
-    const { chart } = handles;
-    // Indicator panes go below every pane there is (price, volume).
-    const firstPane = chart.panes().length;
-    const created = new Map<string, ISeriesApi<"Line">>();
-    for (const line of lines) {
-      const pane = line.paneGroup === null ? 0 : firstPane + line.paneGroup;
-      const series = chart.addSeries(LineSeries, { ...INDICATOR_LINE_OPTIONS, color: line.color }, pane);
-      created.set(line.column.key, series);
-    }
-    for (const pane of chart.panes().slice(firstPane)) pane.setStretchFactor(INDICATOR_PANE_STRETCH);
-    seriesRef.current = created;
+    const drawing = drawIndicators(handles, lines);
+    drawingRef.current = drawing;
     return () => {
-      seriesRef.current = new Map();
-      if (isRemoved(chart)) return; // unmounted: its series went with it
-      for (const series of created.values()) {
-        try {
-          chart.removeSeries(series); // emptied indicator panes go with their last series
-        } catch {
-          // Already gone with a pane removed before it.
-        }
-      }
+      drawingRef.current = null;
+      drawing.remove();
     };
   }, [handles, lines]);
 
   useEffect(() => {
-    const current = seriesRef.current;
+    const drawing = drawingRef.current;
+    if (drawing === null) return;
     const drawn = drawnRef.current;
-    const from = drawn !== null && drawn.series === current ? changedTail(drawn.bars, bars) : null;
-    for (const line of lines) {
-      const series = current.get(line.column.key);
-      if (series === undefined) continue;
-      if (from !== null) {
-        for (const point of lineData(bars.slice(from), line.column.key)) series.update(point);
-        continue;
-      }
-      const last = lastValue(bars, line.column.key);
-      if (last !== null) series.applyOptions({ priceFormat: priceFormatFor(last) });
-      series.setData(lineData(bars, line.column.key));
-    }
-    drawnRef.current = { series: current, bars };
+    const from = drawn !== null && drawn.drawing === drawing ? changedTail(drawn.bars, bars) : null;
+    const current = liveRef.current;
+    drawing.draw(bars, liveValueOf(current.context === latest.current.context ? current.values : NO_VALUES), from);
+    drawnRef.current = { drawing, bars };
   }, [handles, lines, bars]);
 
-  return lines;
+  const subscribe = live?.subscribe ?? null;
+  useEffect(() => {
+    if (subscribe === null) return undefined;
+    return subscribe((event) => {
+      const now = latest.current;
+      if (now.series === null) return;
+      const drawnSpecs = new Set(now.lines.map((l) => l.column.spec));
+      if (!liveEventApplies(event, now.series, drawnSpecs)) return;
+      const before = liveRef.current.context === now.context ? liveRef.current.values : NO_VALUES;
+      const next = { context: now.context, values: withLivePoints(before, event) };
+      liveRef.current = next;
+      drawingRef.current?.drawAt(
+        now.bars,
+        liveValueOf(next.values),
+        new Set(event.columns),
+        event.points.map(([ts]) => ts),
+      );
+      setLiveState(next);
+    });
+  }, [subscribe]);
+
+  return { lines, shortfalls, valueOf };
 }

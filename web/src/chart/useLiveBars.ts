@@ -2,16 +2,18 @@
  * Live minute bars of one symbol over the API's WebSocket (`/api/v1/ws`; the session cookie
  * authenticates it): subscribes with `{"action": "subscribe", "symbols": [symbol]}`, hands each
  * `stock_update` of that symbol and adjustment to the listeners (the chart binding) and to the query
- * cache (`serverEvents.ts`), and reconnects after a drop, with a growing pause, refreshing the session
+ * cache (`serverEvents.ts`), and each of its `indicator_calculated` events to the indicator listeners
+ * (the indicator series), and reconnects after a drop, with a growing pause, refreshing the session
  * once when the socket is refused.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { mayBeSignedIn } from "../api/cookies";
-import type { StockUpdate } from "../api/events";
+import type { IndicatorCalculated, StockUpdate } from "../api/events";
 import { refreshSession } from "../api/http";
 import { closeQuietly, eventsUrl } from "../api/socket";
 import { useServerEventHandler } from "../queries/useServerEventHandler";
+import { parseIndicatorCalculated } from "./indicatorLive";
 import { parseStockUpdate } from "./live";
 
 const RECONNECT_MS = [1000, 3000, 10_000, 30_000] as const;
@@ -32,6 +34,8 @@ export interface LiveBars extends LiveSource {
   last: StockUpdate | null;
   /** Updates received for the symbol since it was selected. */
   received: number;
+  /** Calls `listener` with each `indicator_calculated` event of the symbol; returns an unsubscribe. */
+  subscribeIndicators: (listener: (event: IndicatorCalculated) => void) => () => void;
 }
 
 interface Reply {
@@ -46,10 +50,18 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
   const [last, setLast] = useState<StockUpdate | null>(null);
   const [received, setReceived] = useState(0);
   const listeners = useRef(new Set<(update: StockUpdate) => void>());
+  const indicatorListeners = useRef(new Set<(event: IndicatorCalculated) => void>());
   const onServerEvent = useServerEventHandler();
 
   const subscribe = useCallback((listener: (update: StockUpdate) => void) => {
     const set = listeners.current;
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }, []);
+  const subscribeIndicators = useCallback((listener: (event: IndicatorCalculated) => void) => {
+    const set = indicatorListeners.current;
     set.add(listener);
     return () => {
       set.delete(listener);
@@ -71,6 +83,13 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
         setReceived((n) => n + 1);
         for (const listener of listeners.current) listener(update);
         onServerEvent(update);
+        return;
+      }
+      const calculated = parseIndicatorCalculated(message.data);
+      if (calculated !== null) {
+        if (calculated.symbol !== symbol || calculated.adjusted !== adjusted) return;
+        for (const listener of indicatorListeners.current) listener(calculated);
+        onServerEvent(calculated);
         return;
       }
       let reply: Reply;
@@ -134,5 +153,5 @@ export function useLiveBars(symbol: string | null, adjusted: boolean): LiveBars 
     };
   }, [symbol, adjusted, onServerEvent]);
 
-  return { status, detail, last, received, subscribe };
+  return { status, detail, last, received, subscribe, subscribeIndicators };
 }

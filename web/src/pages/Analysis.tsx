@@ -11,8 +11,9 @@ import type { Dataset, TradingSession } from "../api/types";
 import { ChartView } from "../chart/ChartView";
 import { DataGrid } from "../chart/DataGrid";
 import { centredOn } from "../chart/grid";
-import { IndicatorPicker } from "../chart/IndicatorPicker";
 import type { RejectedIndicator } from "../chart/indicators";
+import { indicatorSelection } from "../chart/indicatorSelection";
+import { shortfallNotes } from "../chart/indicatorShortfall";
 import { LiveBadge } from "../chart/LiveBadge";
 import { SessionToggle } from "../chart/SessionToggle";
 import { TimeframeBar } from "../chart/TimeframeBar";
@@ -28,8 +29,10 @@ import { useAuth } from "../features/auth/context";
 import { DatasetDetails } from "../features/datasets/DatasetDetails";
 import { GapBadge } from "../features/datasets/GapBadge";
 import { DatasetList } from "../features/datasets/DatasetList";
+import { IndicatorPicker } from "../features/indicators/IndicatorPicker";
 import { datasetBounds } from "../features/datasets/model";
 import { useDatasets } from "../features/datasets/useDatasets";
+import type { ActiveIndicator } from "../state/indicators";
 import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, timeframeMs } from "../state/timeframe";
 import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
 import { useLatestSearchParams } from "../state/useLatestSearchParams";
@@ -93,7 +96,7 @@ export default function Analysis() {
       setParams(
         (prev) => {
           const q = parseAnalysisQuery(prev);
-          return serializeAnalysisQuery({ ...q, indicators: q.indicators.filter((spec) => !dropped.has(spec)) });
+          return serializeAnalysisQuery({ ...q, indicators: q.indicators.filter((i) => !dropped.has(i.spec)) });
         },
         { replace: true },
       );
@@ -102,6 +105,8 @@ export default function Analysis() {
   );
 
   const live = useLiveBars(selected?.symbol ?? null, selected?.adjusted ?? true);
+  // Hidden indicators are asked for too: hiding or showing one draws or drops it at once.
+  const requested = useMemo(() => query.indicators.map((i) => i.spec), [query.indicators]);
   const slice = useChartSlices(handles, {
     table: selected?.table ?? null,
     timeframe,
@@ -112,13 +117,27 @@ export default function Analysis() {
     initialView: query.from !== null && query.to !== null ? { fromMs: query.from, toMs: query.to } : null,
     onViewChange,
     live,
-    indicators: query.indicators,
+    indicators: requested,
     onRejectedIndicators,
   });
   const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
   const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
   const gaps = useGapBands(handles, selected, width, assessed);
-  const lines = useIndicatorLines(handles, slice.indicators, slice.data);
+  const selection = useMemo(() => indicatorSelection(query.indicators, slice.indicatorSpecs, slice.indicators), [query.indicators, slice.indicatorSpecs, slice.indicators]);
+  const chartedSeries = useMemo(
+    () =>
+      selected !== null && slice.bucket !== null
+        ? { symbol: selected.symbol, adjusted: adjusted ?? selected.adjusted, bucket: slice.bucket, session: query.session, intraday: width < DAY_MS }
+        : null,
+    [selected, slice.bucket, adjusted, query.session, width],
+  );
+  const indicators = useIndicatorLines(handles, {
+    columns: selection.columns,
+    colors: selection.colors,
+    bars: slice.data,
+    live: { subscribe: live.subscribeIndicators, series: chartedSeries },
+  });
+  const notes = useMemo(() => shortfallNotes(selection.canonical, indicators.shortfalls), [selection.canonical, indicators.shortfalls]);
 
   // A clicked grid row: centre the chart on it and put the crosshair there.
   const [picked, setPicked] = useState<number | null>(null);
@@ -161,9 +180,9 @@ export default function Analysis() {
   };
   const selectTimeframe = (tf: TimeframeChoice): void => replaceQuery({ tf });
   const selectSession = (session: TradingSession): void => replaceQuery({ session });
-  const selectIndicators = (indicators: string[]): void => {
+  const selectIndicators = (next: ActiveIndicator[]): void => {
     setIndicatorProblem(null);
-    replaceQuery({ indicators });
+    replaceQuery({ indicators: next });
   };
   const onDeleted = (table: string): void => {
     const next = datasets?.find((d) => d.table !== table) ?? null;
@@ -189,7 +208,14 @@ export default function Analysis() {
         <div className="pane-head">Session</div>
         <SessionToggle value={query.session} disabled={!intraday} onChange={selectSession} />
         <div className="pane-head">Indicators</div>
-        <IndicatorPicker value={query.indicators} onChange={selectIndicators} problem={indicatorProblem} />
+        <IndicatorPicker
+          value={query.indicators}
+          onChange={selectIndicators}
+          problem={indicatorProblem}
+          canonical={selection.canonical}
+          colorOf={selection.colorOf}
+          notes={notes}
+        />
         <div className="pane-head">
           Datasets
           {can("analyst") ? (
@@ -228,10 +254,10 @@ export default function Analysis() {
           <LiveBadge live={live} />
           <GapBadge state={gaps} />
         </div>
-        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} storedBars={selected?.total_records ?? null} indicators={lines} />
+        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} storedBars={selected?.total_records ?? null} indicators={indicators} />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
         <div className="grid-pane" style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
-          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={lines} />
+          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={indicators.lines} valueOf={indicators.valueOf} />
         </div>
       </main>
 

@@ -13,7 +13,8 @@ import { jobKeys } from "./keys/jobs";
 
 export function applyServerEvent(client: QueryClient, event: ServerEvent): void {
   if (event.type === "fetch_progress") fetchProgressed(client, event);
-  else stockUpdated(client, event);
+  else if (event.type === "stock_update") stockUpdated(client, event);
+  // `indicator_calculated` changes no cached query: the chart draws its points itself (`useIndicatorLines`).
 }
 
 /**

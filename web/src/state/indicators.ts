@@ -1,33 +1,31 @@
 /**
- * Indicator specs as a user picks them and the URL carries them (pure).
+ * The indicators on the chart as a user picks them and the URL carries them (pure).
  *
- * A spec is a TA-Lib function with optional parameters, `sma(20)`, `bbands(20,2,2)`, `rsi`. The
- * server parses and checks it (a bad one is a 422 with the reason); the form check here only
- * catches what can never be a spec, before it is sent.
+ * A spec is an indicator with optional parameters, `sma(20)`, `bbands(20,2,2)`, `rsi` (defaults),
+ * `macd(fastperiod=8,slowperiod=21)`. The server parses and checks it (a bad one is a 422 with the
+ * reason); the form check here only catches what can never be a spec, before it is sent.
+ *
+ * In the URL each indicator is one `ind` value: its spec, then `;hide` when it is hidden and
+ * `;c=<rrggbb>` when it has a colour of its own (`ind=rsi(14);c=c084fc;hide`). A plain spec, as older
+ * links carry, is a shown indicator in its palette colour.
  */
 
 /** The server's limit on indicators per request. */
 export const MAX_INDICATORS = 20;
 
-/** Common specs offered while typing. */
-export const INDICATOR_SUGGESTIONS: readonly { spec: string; label: string }[] = [
-  { spec: "sma(20)", label: "Simple moving average, 20 bars" },
-  { spec: "sma(50)", label: "Simple moving average, 50 bars" },
-  { spec: "sma(200)", label: "Simple moving average, 200 bars" },
-  { spec: "ema(20)", label: "Exponential moving average, 20 bars" },
-  { spec: "ema(50)", label: "Exponential moving average, 50 bars" },
-  { spec: "bbands(20,2,2)", label: "Bollinger bands, 20 bars, 2 deviations" },
-  { spec: "rsi(14)", label: "Relative strength index, 14 bars" },
-  { spec: "macd(12,26,9)", label: "MACD 12/26, signal 9" },
-  { spec: "atr(14)", label: "Average true range, 14 bars" },
-  { spec: "adx(14)", label: "Average directional index, 14 bars" },
-  { spec: "stoch", label: "Stochastic oscillator" },
-  { spec: "cci(20)", label: "Commodity channel index, 20 bars" },
-  { spec: "obv", label: "On-balance volume" },
-];
+/** One indicator on the chart. */
+export interface ActiveIndicator {
+  /** The spec as the user picked or typed it, normalised (the server answers its canonical form). */
+  spec: string;
+  /** Kept (and computed) but not drawn. */
+  hidden: boolean;
+  /** `#rrggbb`, or `null` for the palette's colour at its place. */
+  color: string | null;
+}
 
 // The shape the server accepts (its own check is authoritative; this one catches typos early).
-const SPEC_FORM = /^[a-z][a-z0-9_]{0,31}(\([^()]{0,120}\))?$/;
+const SPEC_FORM = /^[a-z][a-z0-9_]{0,31}(\([^();]{0,120}\))?$/;
+const HEX_COLOR = /^#?([0-9a-f]{6})$/i;
 
 /**
  * A spec as written in the URL: lower case, without spaces.
@@ -46,14 +44,52 @@ export function specProblem(text: string): string | null {
   return null;
 }
 
-/** Specs from the URL: normalised, well-formed, unique, at most `MAX_INDICATORS`. */
-export function parseIndicatorList(values: readonly string[]): string[] {
-  const out: string[] = [];
+/** The function name of a spec, lower case: `bbands(20,2)` → `bbands`. */
+export function specName(spec: string): string {
+  const cut = spec.indexOf("(");
+  return cut < 0 ? spec : spec.slice(0, cut);
+}
+
+/** `#rrggbb` (lower case) from `rrggbb` or `#rrggbb`, else `null`. */
+export function normalizeColor(text: string): string | null {
+  const match = HEX_COLOR.exec(text.trim());
+  return match?.[1] !== undefined ? `#${match[1].toLowerCase()}` : null;
+}
+
+/** One URL `ind` value as an indicator, or `null` when its spec cannot be one. */
+export function parseActiveIndicator(value: string): ActiveIndicator | null {
+  const [head = "", ...flags] = value.split(";");
+  const spec = normalizeSpec(head);
+  if (specProblem(spec) !== null) return null;
+  let hidden = false;
+  let color: string | null = null;
+  for (const flag of flags.map((f) => f.trim().toLowerCase())) {
+    if (flag === "hide") hidden = true;
+    else if (flag.startsWith("c=")) color = normalizeColor(flag.slice(2)) ?? color;
+  }
+  return { spec, hidden, color };
+}
+
+/** An indicator as one URL `ind` value (a plain spec when it is shown in its palette colour). */
+export function formatActiveIndicator(indicator: ActiveIndicator): string {
+  let text = indicator.spec;
+  if (indicator.color !== null) text += `;c=${indicator.color.replace("#", "")}`;
+  if (indicator.hidden) text += ";hide";
+  return text;
+}
+
+/** Indicators from the URL's `ind` values: well-formed, one per spec, at most `MAX_INDICATORS`. */
+export function parseActiveIndicators(values: readonly string[]): ActiveIndicator[] {
+  const out: ActiveIndicator[] = [];
   for (const value of values) {
-    const spec = normalizeSpec(value);
-    if (specProblem(spec) === null && !out.includes(spec)) out.push(spec);
+    const indicator = parseActiveIndicator(value);
+    if (indicator !== null && !out.some((o) => o.spec === indicator.spec)) out.push(indicator);
     if (out.length === MAX_INDICATORS) break;
   }
   return out;
 }
 
+/** A shown indicator in its palette colour. */
+export function newIndicator(spec: string): ActiveIndicator {
+  return { spec, hidden: false, color: null };
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 
+import { newIndicator } from "./indicators";
 import { analysisHref, parseAnalysisQuery, serializeAnalysisQuery } from "./url";
 
 describe("parseAnalysisQuery", () => {
@@ -29,7 +30,8 @@ describe("parseAnalysisQuery", () => {
 
   it("reads indicators, one `ind` each, normalised, deduplicated, without malformed ones", () => {
     const q = parseAnalysisQuery(new URLSearchParams("table=t&ind=SMA(20)&ind=rsi&ind=sma( 20 )&ind=__import__('os')&ind=&ind=bbands(20,2,2)"));
-    expect(q.indicators).toEqual(["sma(20)", "rsi", "bbands(20,2,2)"]);
+    expect(q.indicators.map((i) => i.spec)).toEqual(["sma(20)", "rsi", "bbands(20,2,2)"]);
+    expect(q.indicators.every((i) => !i.hidden && i.color === null)).toBe(true);
     expect(serializeAnalysisQuery(q).getAll("ind")).toEqual(["sma(20)", "rsi", "bbands(20,2,2)"]);
   });
 
@@ -45,7 +47,7 @@ describe("parseAnalysisQuery", () => {
 
 describe("serializeAnalysisQuery", () => {
   it("round-trips", () => {
-    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const, indicators: ["sma(20)", "bbands(20,2,2)", "rsi"] };
+    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const, indicators: ["sma(20)", "bbands(20,2,2)", "rsi"].map(newIndicator) };
     expect(parseAnalysisQuery(serializeAnalysisQuery(q))).toEqual(q);
   });
 
@@ -55,10 +57,24 @@ describe("serializeAnalysisQuery", () => {
   });
 
   it("round-trips indicators through a URL string, as a shared link does", () => {
-    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators: ["sma(20)", "macd(12,26,9)", "rsi"] };
+    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators: ["sma(20)", "macd(12,26,9)", "rsi"].map(newIndicator) };
     const link = `/analysis?${serializeAnalysisQuery(q).toString()}`;
     expect(parseAnalysisQuery(new URL(link, "http://x").searchParams)).toEqual(q);
+    // Links from before indicators could be hidden or coloured read the same.
     expect(parseAnalysisQuery(new URLSearchParams("table=demo&tf=1d&ind=sma(20)&ind=macd(12,26,9)&ind=rsi"))).toEqual(q);
+  });
+
+  it("round-trips hidden indicators and colours, in order", () => {
+    const indicators = [
+      { spec: "rsi(14)", hidden: true, color: null },
+      { spec: "ema(50)", hidden: false, color: "#c084fc" },
+      { spec: "avwap(2024-03-01)", hidden: true, color: "#22d3ee" },
+      { spec: "macd(fastperiod=8,slowperiod=21)", hidden: false, color: null },
+    ];
+    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators };
+    const params = serializeAnalysisQuery(q);
+    expect(params.getAll("ind")).toEqual(["rsi(14);hide", "ema(50);c=c084fc", "avwap(2024-03-01);c=22d3ee;hide", "macd(fastperiod=8,slowperiod=21)"]);
+    expect(parseAnalysisQuery(new URL(`/analysis?${params.toString()}`, "http://x").searchParams)).toEqual(q);
   });
 
   it("builds links to a dataset", () => {

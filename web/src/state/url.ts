@@ -1,10 +1,10 @@
 /**
  * The Analysis view's state in the URL query, so a view can be shared and reloaded:
- * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular&ind=sma(20)&ind=rsi`
- * (one `ind` per indicator, in the order drawn).
+ * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular&ind=sma(20)&ind=rsi;hide`
+ * (one `ind` per indicator, in the order drawn, with its hidden flag and colour: `state/indicators.ts`).
  */
 import type { Timeframe, TradingSession } from "../api/types";
-import { parseIndicatorList } from "./indicators";
+import { type ActiveIndicator, formatActiveIndicator, parseActiveIndicators } from "./indicators";
 import { isTimeframe } from "./timeframe";
 
 /** A timeframe, or `auto`: the server picks the finest one that fits the pixel budget. */
@@ -18,8 +18,8 @@ export interface AnalysisQuery {
   to: number | null;
   /** `extended` (the default, omitted from the URL) or `regular`. */
   session: TradingSession;
-  /** Indicator specs drawn on the chart, normalised (`sma(20)`, `bbands(20,2,2)`). */
-  indicators: readonly string[];
+  /** Indicators on the chart, in order (`sma(20)`, `bbands(20,2,2)`), shown or hidden. */
+  indicators: readonly ActiveIndicator[];
 }
 
 export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [] };
@@ -39,7 +39,7 @@ export function parseAnalysisQuery(params: URLSearchParams): AnalysisQuery {
   const session: TradingSession = params.get("session") === "regular" ? "regular" : "extended";
   const from = parseMs(params.get("from"));
   const to = parseMs(params.get("to"));
-  const indicators = parseIndicatorList(params.getAll("ind"));
+  const indicators = parseActiveIndicators(params.getAll("ind"));
   if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session, indicators };
   return { table, tf, from, to, session, indicators };
 }
@@ -54,7 +54,7 @@ export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
     params.set("to", String(Math.round(query.to)));
   }
   if (query.session === "regular") params.set("session", "regular");
-  for (const spec of query.indicators) params.append("ind", spec);
+  for (const indicator of query.indicators) params.append("ind", formatActiveIndicator(indicator));
   return params;
 }
 

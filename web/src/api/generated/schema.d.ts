@@ -126,6 +126,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/indicators/calculate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Calculate */
+        post: operations["calculateIndicators"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/indicators/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListIndicators */
+        get: operations["listIndicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stocks/import": {
         parameters: {
             query?: never;
@@ -419,23 +453,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaOpenapiJsonHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema": {
         parameters: {
             query?: never;
@@ -445,6 +462,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaOpenapiJsonHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -743,6 +777,60 @@ export interface components {
             ignored_columns: string[];
             timestamps: string;
             warnings: string[];
+        };
+        /** IndicatorCalculateRequest */
+        IndicatorCalculateRequest: {
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            adjusted?: boolean | null;
+            indicators: string[];
+        };
+        /** IndicatorInfo */
+        IndicatorInfo: {
+            name: string;
+            group: string;
+            display_name: string;
+            /** @enum {string} */
+            source: "ta-lib" | "k2q";
+            parameters: components["schemas"]["IndicatorParameter"][];
+            inputs: string[];
+            outputs: components["schemas"]["IndicatorOutput"][];
+            overlay: boolean;
+            /** @enum {string} */
+            pane: "price" | "own" | "markers";
+            lookback: number;
+            unstable: boolean;
+            stable_after: number;
+            levels?: number[];
+            /** @default true */
+            chartable: boolean;
+            note?: string | null;
+            example: string;
+        };
+        /** IndicatorOutput */
+        IndicatorOutput: {
+            name: string;
+            /** @enum {string} */
+            plot: "line" | "dashed" | "dotted" | "histogram" | "markers";
+        };
+        /** IndicatorParameter */
+        IndicatorParameter: {
+            name: string;
+            display_name: string;
+            /** @enum {string} */
+            type: "integer" | "number" | "ma_type" | "date";
+            default: number | string | null;
+            minimum?: number | null;
+            maximum?: number | null;
+            /** @default  */
+            help: string;
         };
         /** JobAccepted */
         JobAccepted: {
@@ -1100,6 +1188,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dataset"][];
+                };
+            };
+        };
+    };
+    calculateIndicators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IndicatorCalculateRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    listIndicators: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorInfo"][];
                 };
             };
         };
@@ -1829,7 +1976,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -1849,7 +1996,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,0 +1,478 @@
+"""Stored indicator outputs: computed over whole series, kept current as bars arrive, read by charts.
+
+An indicator's value at a bucket is TA-Lib (or our function) run over every bucket of the series
+at that width from the series' first bar, so it is the same whichever window, zoom or page asks
+for it. Computing that on each chart request would mean reading the whole series each time, so
+the outputs are stored (:mod:`warehouse.clickhouse.indicator_values`, one record per key in
+:mod:`warehouse.catalog.indicator_outputs` saying at which series version they are complete).
+
+:meth:`IndicatorOutputs.current` makes a key current before it is read:
+
+* stored at the series' current version: reused;
+* stored at an older version: *extended* from the first bucket that may have changed (the
+  version's per-month counts say which months did). Unstable functions (EMA, RSI …) carry state
+  from every earlier bucket, so the update recomputes over a warm-up of earlier buckets and
+  checks, on the last stored buckets before the change, that it reproduces the stored values
+  (within 1e-9 relative): then its state has caught up, and the new values equal a full
+  recompute's. A running total (OBV, AD) differs by a constant there, which is added back. If
+  neither, the warm-up grows, and at the start of the series it is a full recompute;
+* not stored: computed over the whole series and stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+import msgspec
+import numpy as np
+
+from pipelines.indicators.own import OwnContext
+from pipelines.indicators.specs import (
+    BucketSeries,
+    IndicatorSpec,
+    InvalidIndicator,
+    Values,
+    compute,
+    parse_indicator,
+    stable_index,
+)
+from pipelines.publish import EventPublisher
+from pipelines.series.versions import SeriesVersion, SeriesVersions, Span
+from pipelines.work_pool import WorkPool
+from schemas.bars import SeriesKey
+from schemas.indicators import IndicatorCalculated, IndicatorPoint, OutputKey
+from schemas.values import BarWidth, Session
+from warehouse.catalog.indicator_outputs import IndicatorOutputRepository, StoredOutput, StoredVersion
+from warehouse.clickhouse.bars import BarStore
+from warehouse.clickhouse.indicator_values import IndicatorValueStore, chunk_starts
+
+AGREEMENT: Final = 1e-9
+"""Relative agreement an extension must reach with the stored values before the change."""
+CHECKED: Final = 32
+"""Stored buckets before the change an extension must reproduce."""
+LIVE_POINTS: Final = 5
+"""Most changed buckets a live ``indicator_calculated`` event carries."""
+
+How = Literal["reused", "extended", "computed"]
+
+
+class OutputState(msgspec.Struct, frozen=True, kw_only=True):
+    """One indicator's stored outputs over one series after :meth:`IndicatorOutputs.current`."""
+
+    key: OutputKey
+    spec: IndicatorSpec
+    rows: int
+    first_ts: int | None
+    last_ts: int | None
+    stable_from: int | None
+    """First stable bucket (epoch ms), None when the series is shorter than that."""
+    how: How
+    duration_ms: float
+    changed_from: int | None = None
+    """First bucket (epoch ms) an extension rewrote."""
+
+    def event(self, *, job_id: str | None = None, owner: str | None = None) -> IndicatorCalculated:
+        """The ``indicator_calculated`` event announcing this state."""
+        return IndicatorCalculated(
+            symbol=self.key.symbol,
+            adjusted=self.key.adjusted,
+            series=self.key.series,
+            session=self.key.session,
+            timeframe=self.key.width,
+            spec=self.spec.text,
+            columns=self.spec.columns,
+            rows=self.rows,
+            stable_from=self.stable_from,
+            duration_ms=round(self.duration_ms, 3),
+            reused=self.how == "reused",
+            live=False,
+            job_id=job_id,
+            owner=owner,
+        )
+
+
+def session_of(ref: SeriesKey, session: Session) -> Session:
+    """The session outputs are keyed by: ``regular`` only for an intraday series (others have none)."""
+    return "regular" if session == "regular" and BarWidth.of(ref.series).is_intraday else "extended"
+
+
+def changed_since(stored: StoredVersion, now: SeriesVersion) -> int | None:
+    """The earliest instant (epoch ms) whose bars may differ between two versions; None: anywhere.
+
+    >>> was = StoredVersion(token="e.1", epoch="e", months={202403: 1})
+    >>> changed_since(was, SeriesVersion(token="e.2", epoch="e", months={202403: 1, 202404: 1}))
+    1711929600000
+    """
+    if stored.epoch != now.epoch or stored.everywhere != now.everywhere:
+        return None
+    months = [
+        m for m in set(now.months) | set(stored.months) if now.months.get(m, 0) != stored.months.get(m, 0)
+    ]
+    if not months:
+        return None
+    first = min(months)
+    start = dt.datetime(first // 100, first % 100, 1, tzinfo=dt.UTC)
+    return int(start.timestamp() * 1000)
+
+
+def _one_change(stored: StoredVersion, now: SeriesVersion) -> bool:
+    """Whether exactly one change was counted between two versions of the same epoch."""
+    before, after = stored.token.rpartition(".")[2], now.token.rpartition(".")[2]
+    return (
+        stored.epoch == now.epoch and before.isdigit() and after.isdigit() and int(after) == int(before) + 1
+    )
+
+
+def _stored_version(version: SeriesVersion) -> StoredVersion:
+    return StoredVersion(
+        token=version.token, epoch=version.epoch, everywhere=version.everywhere, months=dict(version.months)
+    )
+
+
+def _compute_many(
+    specs: Sequence[IndicatorSpec], series: BucketSeries, context: OwnContext
+) -> list[list[Values]]:
+    return [compute(spec, series, context) for spec in specs]
+
+
+class IndicatorOutputs:
+    """Computes, stores, extends and reads indicator outputs over whole series."""
+
+    def __init__(
+        self,
+        bars: BarStore,
+        values: IndicatorValueStore,
+        registry: IndicatorOutputRepository,
+        versions: SeriesVersions,
+        work: WorkPool,
+        publisher: EventPublisher,
+    ) -> None:
+        self.bars = bars
+        self.values = values
+        self.registry = registry
+        self.versions = versions
+        self.work = work
+        self.publisher = publisher
+        self._locks: dict[OutputKey, asyncio.Lock] = {}
+
+    def key(self, ref: SeriesKey, width: str, session: Session, spec: IndicatorSpec) -> OutputKey:
+        """Where ``spec`` over ``ref`` at ``width`` is stored."""
+        return OutputKey(
+            symbol=ref.symbol,
+            series=ref.series,
+            adjusted=ref.adjusted,
+            session=session_of(ref, session),
+            width=width,
+            spec=spec.text,
+        )
+
+    async def current(
+        self,
+        ref: SeriesKey,
+        width: str,
+        session: Session,
+        specs: Sequence[IndicatorSpec],
+        *,
+        written: Span | None = None,
+    ) -> list[OutputState]:
+        """Make every spec's outputs over ``ref`` at ``width`` stored and current; return their states.
+
+        ``written`` is the span of the bars of the caller's last write: when that write is the one
+        change since the outputs were stored, they are extended from exactly there (else from the
+        first month the series' version says changed).
+
+        Raises:
+            InvalidQuery: ``ref`` cannot be cut into ``width`` buckets.
+        """
+        keys = [self.key(ref, width, session, spec) for spec in specs]
+        locks = [self._locks.setdefault(key, asyncio.Lock()) for key in keys]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            return await self._current(ref, width, keys, specs, written)
+        finally:
+            for lock in locks:
+                lock.release()
+
+    async def _current(
+        self,
+        ref: SeriesKey,
+        width: str,
+        keys: Sequence[OutputKey],
+        specs: Sequence[IndicatorSpec],
+        written: Span | None,
+    ) -> list[OutputState]:
+        version = await self.versions.current(ref)  # before the bars are read: never newer than them
+        states: dict[int, OutputState] = {}
+        full: list[int] = []
+        previous: dict[int, StoredOutput | None] = {}
+        for index, (key, spec) in enumerate(zip(keys, specs, strict=True)):
+            stored = previous[index] = await self.registry.get(key)
+            if stored is None or stored.outputs != list(spec.outputs):
+                full.append(index)
+            elif stored.version.token == version.token:
+                states[index] = _state(stored, spec, "reused", 0.0)
+            else:
+                changed = changed_since(stored.version, version)
+                if changed is not None and written is not None and _one_change(stored.version, version):
+                    changed = max(changed, int(written[0].timestamp() * 1000))
+                state = None
+                if changed is not None and stored.stable_from is not None:
+                    state = await self._extend(ref, stored, spec, changed, version)
+                if state is None:
+                    full.append(index)
+                else:
+                    states[index] = state
+        if full:
+            computed = await self._compute_full(
+                ref,
+                width,
+                [keys[i] for i in full],
+                [specs[i] for i in full],
+                version,
+                [previous[i] for i in full],
+            )
+            states.update(zip(full, computed, strict=True))
+        return [states[index] for index in range(len(specs))]
+
+    async def _compute_full(
+        self,
+        ref: SeriesKey,
+        width: str,
+        keys: Sequence[OutputKey],
+        specs: Sequence[IndicatorSpec],
+        version: SeriesVersion,
+        previous: Sequence[StoredOutput | None],
+    ) -> list[OutputState]:
+        """Compute ``specs`` over the whole series and store them (one read, one insert)."""
+        started = time.perf_counter()
+        session = keys[0].session
+        series = BucketSeries.of(await self.bars.bucket_series(ref, width, session))
+        context = OwnContext(width=width, session=session)
+        results = await self.work.run(_compute_many, specs, series, context)
+        shrank = any(
+            (entry is not None and (entry.first_ts or 0) < (int(series.ts[0]) if len(series) else 2**62))
+            or (
+                entry is not None and (entry.last_ts or 0) > (int(series.ts[-1]) if len(series) else -(2**62))
+            )
+            for entry in previous
+        )
+        await self.values.write_many(
+            [
+                (key, spec.outputs, series.ts, outputs)
+                for key, spec, outputs in zip(keys, specs, results, strict=True)
+            ],
+            replace=shrank,
+        )
+        duration_ms = (time.perf_counter() - started) * 1000 / max(len(specs), 1)
+        states = []
+        for key, spec in zip(keys, specs, strict=True):
+            index = stable_index(spec)
+            stored = StoredOutput(
+                key=key,
+                outputs=list(spec.outputs),
+                version=_stored_version(version),
+                rows=len(series),
+                first_ts=int(series.ts[0]) if len(series) else None,
+                last_ts=int(series.ts[-1]) if len(series) else None,
+                stable_from=int(series.ts[index]) if index < len(series) else None,
+                computed_at=dt.datetime.now(dt.UTC),
+                duration_ms=duration_ms,
+            )
+            await self.registry.save(stored)
+            states.append(_state(stored, spec, "computed", duration_ms))
+        return states
+
+    async def _extend(
+        self,
+        ref: SeriesKey,
+        stored: StoredOutput,
+        spec: IndicatorSpec,
+        changed_ms: int,
+        version: SeriesVersion,
+    ) -> OutputState | None:
+        """Extend ``stored`` from ``changed_ms`` on; None when only a full recompute can do it."""
+        started = time.perf_counter()
+        key, width = stored.key, stored.key.width
+        if stored.last_ts is None or stored.first_ts is None:
+            return None
+        width_ms = BarWidth.of(width).approx_ms
+        warmup = max(2 * stable_index(spec) + CHECKED, 256)
+        context = OwnContext(width=width, session=key.session)
+        changed_ms = max(changed_ms, stored.first_ts)
+        # buckets are sparser than the width (nights, weekends): read well before the change
+        reach = warmup * width_ms * 4 + 10 * 86_400_000
+        while True:
+            stored_ts, stored_values = await self.values.read(
+                key, spec.outputs, changed_ms - reach, stored.last_ts
+            )
+            if len(stored_ts) == 0:
+                return None
+            first_changed = max(int(np.searchsorted(stored_ts, changed_ms, side="right")) - 1, 0)
+            if first_changed < warmup:
+                if stored_ts[0] <= stored.first_ts:
+                    return None  # the warm-up reaches the start of the series: recompute it all
+                reach *= 4
+                continue
+            start_ts = int(stored_ts[first_changed - warmup])
+            table = await self.bars.bucket_series(
+                ref, width, key.session, start=dt.datetime.fromtimestamp(start_ts / 1000, dt.UTC)
+            )
+            series = BucketSeries.of(table)
+            outputs = await self.work.run(compute, spec, series, context)
+            offsets = _reproduces(
+                series, outputs, stored_ts, stored_values, first_changed, warmup - stable_index(spec)
+            )
+            if offsets is not None:
+                outputs = [
+                    out + offset if offset else out for out, offset in zip(outputs, offsets, strict=True)
+                ]
+                break
+            warmup *= 4  # the state has not caught up yet: warm up longer
+            reach *= 4
+        # the chunk holding the first changed bucket is written whole: stored values before it, new after
+        boundary = int(stored_ts[first_changed])
+        chunk = int(chunk_starts(width, np.array([boundary], dtype=np.int64))[0])
+        if chunk < stored_ts[0]:  # the read began inside the chunk: read the whole of it
+            stored_ts, stored_values = await self.values.read(key, spec.outputs, chunk, stored.last_ts)
+            first_changed = int(np.searchsorted(stored_ts, boundary))
+        keep = (stored_ts >= chunk) & (stored_ts < boundary)
+        new = series.ts >= boundary
+        ts = np.concatenate([stored_ts[keep], series.ts[new]])
+        values = [
+            np.concatenate([old[keep], out[new]]) for old, out in zip(stored_values, outputs, strict=True)
+        ]
+        await self.values.write(key, spec.outputs, ts, values, replace=False)
+        rows = stored.rows - (len(stored_ts) - first_changed) + int(new.sum())
+        updated = msgspec.structs.replace(
+            stored,
+            version=_stored_version(version),
+            rows=rows,
+            last_ts=int(series.ts[-1]),
+            computed_at=dt.datetime.now(dt.UTC),
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        await self.registry.save(updated)
+        state = _state(updated, spec, "extended", updated.duration_ms)
+        return msgspec.structs.replace(
+            state,
+            changed_from=_first_difference(
+                series.ts[new], [out[new] for out in outputs], stored_ts, stored_values
+            ),
+        )
+
+    async def read(
+        self, state: OutputState, start_ms: int, end_ms: int
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[Values]]:
+        """The stored buckets of ``state`` from ``start_ms`` to ``end_ms`` and each output's values."""
+        return await self.values.read(state.key, state.spec.outputs, start_ms, end_ms)
+
+    async def extend_live(
+        self, ref: SeriesKey, span: Span, specs: dict[str, IndicatorSpec]
+    ) -> list[IndicatorCalculated]:
+        """Bring every stored output over ``ref`` up to date after new bars in ``span``; publish each.
+
+        ``specs`` caches parsed specs by text across calls. Returns the events published (each with
+        the values of the buckets that changed, newest last).
+        """
+        events: list[IndicatorCalculated] = []
+        for stored in await self.registry.for_series(ref.symbol, ref.series, ref.adjusted):
+            spec = specs.get(stored.key.spec)
+            if spec is None:
+                try:
+                    spec = specs[stored.key.spec] = parse_indicator(stored.key.spec)
+                except InvalidIndicator:
+                    continue
+            (state,) = await self.current(ref, stored.key.width, stored.key.session, [spec], written=span)
+            if state.how == "reused":
+                continue
+            since = state.changed_from if state.changed_from is not None else int(span[0].timestamp() * 1000)
+            ts, values = await self.read(state, since, state.last_ts or since)
+            tail = slice(max(0, len(ts) - LIVE_POINTS), len(ts))
+            points = [
+                IndicatorPoint(ts=int(at), values=[None if np.isnan(v[i]) else float(v[i]) for v in values])
+                for i, at in zip(range(tail.start, tail.stop), ts[tail], strict=True)
+            ]
+            event = msgspec.structs.replace(state.event(), live=True, points=points)
+            await self.publisher.publish(event)
+            events.append(event)
+        return events
+
+    async def forget_series(self, ref: SeriesKey) -> None:
+        """Delete every stored output over ``ref`` (its dataset was deleted)."""
+        await self.registry.delete_series(ref.symbol, ref.series, ref.adjusted)
+        await self.values.delete_series(ref.symbol, ref.series, ref.adjusted)
+
+
+def _reproduces(
+    series: BucketSeries,
+    outputs: Sequence[Values],
+    stored_ts: np.ndarray[Any, np.dtype[np.int64]],
+    stored_values: Sequence[Values],
+    first_changed: int,
+    settled: int,
+) -> list[float] | None:
+    """How the new outputs line up with the stored ones on the buckets just before the change.
+
+    Returns, per output, the offset to add to the new values (0 when they agree; the difference
+    when it is constant, as for a running total such as OBV counted from a later first bar), or
+    None when they do not line up yet.
+    """
+    check = slice(first_changed - min(CHECKED, settled), first_changed)
+    want = stored_ts[check]
+    if len(want) == 0:
+        return None
+    positions = np.searchsorted(series.ts, want)
+    if positions[-1] >= len(series) or not np.array_equal(series.ts[positions], want):
+        return None
+    offsets = []
+    for new, old in zip(outputs, stored_values, strict=True):
+        before, after = old[check], new[positions]
+        scale = float(np.nanmax(np.abs(before))) if np.isfinite(before).any() else 0.0
+        tolerance = AGREEMENT * scale
+        if np.allclose(after, before, rtol=AGREEMENT, atol=tolerance, equal_nan=True):
+            offsets.append(0.0)
+            continue
+        if not (np.isfinite(before).all() and np.isfinite(after).all()):
+            return None
+        difference = before - after
+        if float(np.ptp(difference)) > tolerance:
+            return None
+        offsets.append(float(difference[-1]))
+    return offsets
+
+
+def _first_difference(
+    ts: np.ndarray[Any, np.dtype[np.int64]],
+    values: Sequence[Values],
+    stored_ts: np.ndarray[Any, np.dtype[np.int64]],
+    stored_values: Sequence[Values],
+) -> int | None:
+    """The first of ``ts`` that is new or whose values moved from the stored ones (None: none).
+
+    A recompute over a warm-up may move an unchanged bucket's value in its last digits (TA-Lib's
+    running sums start elsewhere); that is not a change.
+    """
+    positions = np.minimum(np.searchsorted(stored_ts, ts), max(len(stored_ts) - 1, 0))
+    same = stored_ts[positions] == ts if len(stored_ts) else np.zeros(len(ts), dtype=bool)
+    for new, old in zip(values, stored_values, strict=True):
+        same &= np.isclose(new, old[positions], rtol=AGREEMENT, atol=0.0, equal_nan=True)
+    differs = np.flatnonzero(~same)
+    return int(ts[differs[0]]) if differs.size else None
+
+
+def _state(stored: StoredOutput, spec: IndicatorSpec, how: How, duration_ms: float) -> OutputState:
+    return OutputState(
+        key=stored.key,
+        spec=spec,
+        rows=stored.rows,
+        first_ts=stored.first_ts,
+        last_ts=stored.last_ts,
+        stable_from=stored.stable_from,
+        how=how,
+        duration_ms=duration_ms,
+    )
