@@ -138,6 +138,8 @@ class IndicatorCalculated(msgspec.Struct, tag="indicator_calculated", tag_field=
     """The stored outputs were already current: nothing was computed."""
     live: bool = False
     """An extension by new bars (fetch, import, the live stream) rather than a requested calculation."""
+    provisional: bool = False
+    """Values of the minute still forming (not stored): the bucket's values as of now."""
     points: list[IndicatorPoint] = msgspec.field(default_factory=list)
     """Values of the buckets that changed (live extensions; at most the newest few)."""
     job_id: str | None = None

@@ -373,13 +373,13 @@ class IndicatorOutputs:
 
     async def extend_live(
         self, ref: SeriesKey, span: Span, specs: dict[str, IndicatorSpec]
-    ) -> list[IndicatorCalculated]:
+    ) -> list[tuple[OutputState, IndicatorCalculated]]:
         """Bring every stored output over ``ref`` up to date after new bars in ``span``; publish each.
 
-        ``specs`` caches parsed specs by text across calls. Returns the events published (each with
-        the values of the buckets that changed, newest last).
+        ``specs`` caches parsed specs by text across calls. Returns each state extended and the
+        event published for it (with the values of the buckets that changed, newest last).
         """
-        events: list[IndicatorCalculated] = []
+        events: list[tuple[OutputState, IndicatorCalculated]] = []
         for stored in await self.registry.for_series(ref.symbol, ref.series, ref.adjusted):
             spec = specs.get(stored.key.spec)
             if spec is None:
@@ -399,7 +399,7 @@ class IndicatorOutputs:
             ]
             event = msgspec.structs.replace(state.event(), live=True, points=points)
             await self.publisher.publish(event)
-            events.append(event)
+            events.append((state, event))
         return events
 
     async def forget_series(self, ref: SeriesKey) -> None:

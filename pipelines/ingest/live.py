@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.errors import PipelineClientError
+from pipelines.indicators.live_tails import LiveTails
 from pipelines.indicators.outputs import IndicatorOutputs
 from pipelines.indicators.specs import IndicatorSpec
 from pipelines.ingest.sources.feeds import LiveBars, LiveFeed
@@ -43,6 +44,7 @@ from pipelines.series.writes import CLAIM_REFRESH, BarWriter, Claim, DatasetExte
 from schemas.bars import BAR_ARROW_SCHEMA, TS_TYPE, SeriesKey, bar_value_problem
 from schemas.datasets import Dataset, dataset_name, exchange_day_bounds, series_of
 from schemas.events import StockUpdate
+from schemas.indicators import IndicatorCalculated
 from schemas.values import NEW_YORK, SourceName, Timespan
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.clickhouse.bars import BarStore, SeriesStats
@@ -174,6 +176,7 @@ class LiveRecorder:
         """Configure the recorder; :meth:`prepare` readies it for a set of symbols."""
         self.indicators = indicators
         self._specs: dict[str, IndicatorSpec] = {}
+        self._tails = LiveTails(bars)
         self.bars = bars
         self.catalog = catalog
         self.versions = versions
@@ -321,11 +324,17 @@ class LiveRecorder:
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )
+        provisional: list[IndicatorCalculated] = []
         for item in batch:
             if not item.closed and item.bars.num_rows:
-                events += self._events(item.symbol, pa.Table.from_batches([item.bars]), closed=False)
+                forming = pa.Table.from_batches([item.bars])
+                events += self._events(item.symbol, forming, closed=False)
+                if self.indicators is not None and item.symbol in self._minute:
+                    provisional += self._tails.provisional(self._minute[item.symbol].ref, forming)
         for event in events:
             await self.publisher.publish(event)
+        for update in provisional:
+            await self.publisher.publish(update)
         return events
 
     async def _extend_indicators(self, refs: Sequence[SeriesKey], span: Span) -> None:
@@ -337,7 +346,9 @@ class LiveRecorder:
             return
         for ref in refs:
             try:
-                await self.indicators.extend_live(ref, span, self._specs)
+                for state, event in await self.indicators.extend_live(ref, span, self._specs):
+                    if event.points and event.points[-1].ts == state.last_ts:
+                        await self._tails.keep(state, event.points[-1].values)
             except Exception:
                 _log.exception("live indicator update of %s %s failed", ref.symbol, ref.series)
 

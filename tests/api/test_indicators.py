@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import io
 from collections.abc import AsyncIterator
 
 import httpx
 import msgspec
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pytest
 import talib
@@ -15,10 +18,12 @@ import talib
 from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from pipelines.indicators.specs import parse_indicator, stable_index
+from pipelines.ingest.sources.synthetic import generate_bars
 from schemas.bars import SeriesKey
 from tests.api.test_chart_slices import chart
 from tests.api.test_events import received, socket
 from tests.conftest import app_client, drain_jobs
+from tests.pipelines.indicators.test_outputs import direct
 from tests.process import serve_app
 
 FETCH = {
@@ -231,3 +236,57 @@ async def test_bad_calculate_requests_are_refused_in_words_and_store_nothing(cle
         cur = await conn.execute("SELECT count(*) FROM jobs WHERE kind = 'indicators'")
         row = await cur.fetchone()
     assert row == (0,)
+
+
+def minutes_csv(symbol: str, start: dt.date, end: dt.date) -> bytes:
+    frame = pl.from_arrow(
+        generate_bars(SeriesKey(symbol=symbol, multiplier=1, timespan="minute"), start, end)
+    )
+    assert isinstance(frame, pl.DataFrame)
+    buffer = io.BytesIO()
+    frame.write_csv(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("way", ["fetch", "import"])
+async def test_bars_a_fetch_or_an_import_adds_extend_the_stored_outputs(
+    client: httpx.AsyncClient, clean: Runtime, way: str
+):
+    services = clean.services
+    ref = SeriesKey.of(symbol="EXT", series="1m", adjusted=True)
+    spans = ((dt.date(2024, 4, 1), dt.date(2024, 5, 3)), (dt.date(2024, 5, 6), dt.date(2024, 5, 8)))
+
+    async def add(start: dt.date, end: dt.date) -> None:
+        if way == "fetch":
+            body = {
+                "symbols": ["EXT"],
+                "timespan": "minute",
+                "from": str(start),
+                "to": str(end),
+                "source": "synthetic",
+            }
+            assert (await client.post("/api/v1/stocks/fetch", json=body)).status_code == 202
+            await drain_jobs(clean)
+        else:
+            answer = await client.post(
+                "/api/v1/stocks/import", params={"symbol": "ext", "timespan": "minute"},
+                content=minutes_csv("EXT", start, end), headers={"Content-Type": "text/csv"},
+            )  # fmt: skip
+            assert answer.status_code == 201, answer.text
+
+    await add(*spans[0])
+    specs = [parse_indicator(text) for text in ("rsi(14)", "macd", "obv", "bbands(20,2,2)")]
+    first = await services.indicators.current(ref, "15m", "extended", specs)
+    assert {state.how for state in first} == {"computed"}
+    await add(*spans[1])
+    later = await services.indicators.current(ref, "15m", "extended", specs)
+    assert {state.how for state in later} == {"extended"}  # from May on, not from April 1
+    buckets = await services.bars.bucket_series(ref, "15m")
+    for spec, state in zip(specs, later, strict=True):
+        ts, values = await services.indicators.read(state, -(2**62), 2**62)
+        assert ts.tolist() == buckets.column("ts").cast(pa.int64()).to_pylist()
+        for got, want in zip(values, direct(spec, buckets), strict=True):
+            scale = float(np.nanmax(np.abs(want)))
+            np.testing.assert_allclose(
+                got, want, rtol=1e-9, atol=1e-9 * scale, equal_nan=True, err_msg=spec.text
+            )
