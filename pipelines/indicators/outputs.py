@@ -74,6 +74,8 @@ class OutputState(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float
     changed_from: int | None = None
     """First bucket (epoch ms) an extension rewrote."""
+    generation: str = ""
+    """When the outputs were last written (see :func:`generation_of`)."""
 
     def event(self, *, job_id: str | None = None, owner: str | None = None) -> IndicatorCalculated:
         """The ``indicator_calculated`` event announcing this state."""
@@ -261,12 +263,14 @@ class IndicatorOutputs:
             )
             for entry in previous
         )
+        computed_at = dt.datetime.now(dt.UTC)
         await self.values.write_many(
             [
                 (key, spec.outputs, series.ts, outputs)
                 for key, spec, outputs in zip(keys, specs, results, strict=True)
             ],
             replace=shrank,
+            generation=generation_of(computed_at),
         )
         duration_ms = (time.perf_counter() - started) * 1000 / max(len(specs), 1)
         states = []
@@ -280,7 +284,7 @@ class IndicatorOutputs:
                 first_ts=int(series.ts[0]) if len(series) else None,
                 last_ts=int(series.ts[-1]) if len(series) else None,
                 stable_from=int(series.ts[index]) if index < len(series) else None,
-                computed_at=dt.datetime.now(dt.UTC),
+                computed_at=computed_at,
                 duration_ms=duration_ms,
             )
             await self.registry.save(stored)
@@ -308,7 +312,11 @@ class IndicatorOutputs:
         reach = warmup * width_ms * 4 + 10 * 86_400_000
         while True:
             stored_ts, stored_values = await self.values.read(
-                key, spec.outputs, changed_ms - reach, stored.last_ts
+                key,
+                spec.outputs,
+                changed_ms - reach,
+                stored.last_ts,
+                generation=generation_of(stored.computed_at),
             )
             if len(stored_ts) == 0:
                 return None
@@ -338,7 +346,9 @@ class IndicatorOutputs:
         boundary = int(stored_ts[first_changed])
         chunk = int(chunk_starts(width, np.array([boundary], dtype=np.int64))[0])
         if chunk < stored_ts[0]:  # the read began inside the chunk: read the whole of it
-            stored_ts, stored_values = await self.values.read(key, spec.outputs, chunk, stored.last_ts)
+            stored_ts, stored_values = await self.values.read(
+                key, spec.outputs, chunk, stored.last_ts, generation=generation_of(stored.computed_at)
+            )
             first_changed = int(np.searchsorted(stored_ts, boundary))
         keep = (stored_ts >= chunk) & (stored_ts < boundary)
         new = series.ts >= boundary
@@ -346,14 +356,22 @@ class IndicatorOutputs:
         values = [
             np.concatenate([old[keep], out[new]]) for old, out in zip(stored_values, outputs, strict=True)
         ]
-        await self.values.write(key, spec.outputs, ts, values, replace=False)
+        computed_at = dt.datetime.now(dt.UTC)
+        await self.values.write(
+            key,
+            spec.outputs,
+            ts,
+            values,
+            generation=generation_of(computed_at),
+            previous=generation_of(stored.computed_at),
+        )
         rows = stored.rows - (len(stored_ts) - first_changed) + int(new.sum())
         updated = msgspec.structs.replace(
             stored,
             version=_stored_version(version),
             rows=rows,
             last_ts=int(series.ts[-1]),
-            computed_at=dt.datetime.now(dt.UTC),
+            computed_at=computed_at,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
         await self.registry.save(updated)
@@ -369,7 +387,9 @@ class IndicatorOutputs:
         self, state: OutputState, start_ms: int, end_ms: int
     ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[Values]]:
         """The stored buckets of ``state`` from ``start_ms`` to ``end_ms`` and each output's values."""
-        return await self.values.read(state.key, state.spec.outputs, start_ms, end_ms)
+        return await self.values.read(
+            state.key, state.spec.outputs, start_ms, end_ms, generation=state.generation
+        )
 
     async def extend_live(
         self, ref: SeriesKey, span: Span, specs: dict[str, IndicatorSpec]
@@ -465,8 +485,21 @@ def _first_difference(
     return int(ts[differs[0]]) if differs.size else None
 
 
+def generation_of(computed_at: dt.datetime) -> str:
+    """The tag of outputs written at ``computed_at``: whole microseconds, as the catalog keeps it.
+
+    >>> generation_of(dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC))
+    '1704164645678901'
+    """
+    return str((computed_at - _EPOCH) // dt.timedelta(microseconds=1))
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _state(stored: StoredOutput, spec: IndicatorSpec, how: How, duration_ms: float) -> OutputState:
     return OutputState(
+        generation=generation_of(stored.computed_at),
         key=stored.key,
         spec=spec,
         rows=stored.rows,

@@ -46,18 +46,6 @@ def _csv(*rows: str) -> bytes:
 
 
 CASES = {
-    "chart-data sma(6000) at 1M": Bad(
-        "POST",
-        "/api/v1/stocks/chart-data",
-        r"sma\(6000\) needs 5,999 earlier 1M bars",
-        json={"symbol": SYMBOL, "timeframe": "1M", "indicators": ["sma(6000)"]},
-    ),
-    "chart-data sma(10000) at 1w": Bad(
-        "POST",
-        "/api/v1/stocks/chart-data",
-        r"sma\(10000\) needs 9,999 earlier 1w bars",
-        json={"symbol": SYMBOL, "timeframe": "1w", "indicators": ["sma(10000)"]},
-    ),
     "chart-data mavp (its inputs are not OHLCV)": Bad(
         "POST",
         "/api/v1/stocks/chart-data",

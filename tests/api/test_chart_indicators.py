@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import talib
 
+from pipelines.indicators.specs import parse_indicator
 from tests.api.test_chart_slices import MINUTES, chart
 from tests.api.test_stocks import fetch
 
@@ -91,3 +92,18 @@ async def test_bad_indicator_specs_are_422_with_the_reason(client, clean):
         answer = await client.post("/api/v1/stocks/chart-data", json={"symbol": "SLC", "indicators": [spec]})
         assert answer.status_code == 422, spec
         assert reason in answer.json()["detail"], (spec, answer.json())
+
+
+async def test_a_series_shorter_than_an_indicator_needs_answers_its_bars_in_words(client, clean):
+    """No 422 and no empty guess: every value is null and the column says how many bars it needs."""
+    await fetch(client, clean, MINUTES)
+    for timeframe, spec in (("1w", "sma(10000)"), ("1M", "sma(6000)"), ("1d", "rsi(14)")):
+        answer, table = await chart(client, symbol="SLC", timeframe=timeframe, indicators=[spec])
+        assert answer.status_code == 200
+        column = next(name for name in table.column_names if name.startswith("ind:"))
+        assert values(table, column) == [None] * table.num_rows
+        field = table.schema.field(column)
+        needed = parse_indicator(spec).lookback + 1  # sma(n) needs n bars, rsi(n) n + 1
+        assert field.metadata[b"k2q.min_bars"] == str(needed).encode()
+        assert int(field.metadata[b"k2q.series_rows"]) == table.num_rows < needed
+        assert field.metadata[b"k2q.stable_from"] == b""

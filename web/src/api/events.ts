@@ -53,6 +53,8 @@ export interface IndicatorCalculated {
   duration_ms: number;
   reused: boolean;
   live: boolean;
+  /** Values of the minute still forming (not stored), sent at most once a second while it changes. */
+  provisional?: boolean;
   points: IndicatorPoint[];
   job_id: string | null;
   owner: string | null;
