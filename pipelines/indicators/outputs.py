@@ -212,6 +212,7 @@ class IndicatorOutputs:
         states: dict[int, OutputState] = {}
         full: list[int] = []
         previous: dict[int, StoredOutput | None] = {}
+        stale: list[tuple[int, StoredOutput, int]] = []
         for index, (key, spec) in enumerate(zip(keys, specs, strict=True)):
             stored = previous[index] = await self.registry.get(key)
             if stored is None or stored.outputs != list(spec.outputs):
@@ -222,13 +223,22 @@ class IndicatorOutputs:
                 changed = changed_since(stored.version, version)
                 if changed is not None and written is not None and _one_change(stored.version, version):
                     changed = max(changed, int(written[0].timestamp() * 1000))
-                state = None
-                if changed is not None and stored.stable_from is not None:
-                    state = await self._extend(ref, stored, spec, changed, version)
-                if state is None:
+                if changed is None or stored.stable_from is None:
                     full.append(index)
                 else:
-                    states[index] = state
+                    stale.append((index, stored, changed))
+        if stale:
+            # the longest warm-up first: the bars it reads serve the others too
+            stale.sort(key=lambda item: -stable_index(specs[item[0]]))
+            bars = _BarsSince(self.bars, ref, width, keys[0].session)
+            extensions: list[tuple[int, _Extension]] = []
+            for index, stored, changed in stale:
+                extension = await self._extend(stored, specs[index], changed, bars)
+                if extension is None:
+                    full.append(index)
+                else:
+                    extensions.append((index, extension))
+            states.update(await self._save_extensions(extensions, specs, version))
         if full:
             computed = await self._compute_full(
                 ref,
@@ -292,14 +302,9 @@ class IndicatorOutputs:
         return states
 
     async def _extend(
-        self,
-        ref: SeriesKey,
-        stored: StoredOutput,
-        spec: IndicatorSpec,
-        changed_ms: int,
-        version: SeriesVersion,
-    ) -> OutputState | None:
-        """Extend ``stored`` from ``changed_ms`` on; None when only a full recompute can do it."""
+        self, stored: StoredOutput, spec: IndicatorSpec, changed_ms: int, bars: _BarsSince
+    ) -> _Extension | None:
+        """``stored`` recomputed from ``changed_ms`` on, not written yet (None: only a full recompute can)."""
         started = time.perf_counter()
         key, width = stored.key, stored.key.width
         if stored.last_ts is None or stored.first_ts is None:
@@ -308,15 +313,12 @@ class IndicatorOutputs:
         warmup = max(2 * stable_index(spec) + CHECKED, 256)
         context = OwnContext(width=width, session=key.session)
         changed_ms = max(changed_ms, stored.first_ts)
+        generation = generation_of(stored.computed_at)
         # buckets are sparser than the width (nights, weekends): read well before the change
         reach = warmup * width_ms * 4 + 10 * 86_400_000
         while True:
             stored_ts, stored_values = await self.values.read(
-                key,
-                spec.outputs,
-                changed_ms - reach,
-                stored.last_ts,
-                generation=generation_of(stored.computed_at),
+                key, spec.outputs, changed_ms - reach, stored.last_ts, generation=generation
             )
             if len(stored_ts) == 0:
                 return None
@@ -326,11 +328,7 @@ class IndicatorOutputs:
                     return None  # the warm-up reaches the start of the series: recompute it all
                 reach *= 4
                 continue
-            start_ts = int(stored_ts[first_changed - warmup])
-            table = await self.bars.bucket_series(
-                ref, width, key.session, start=dt.datetime.fromtimestamp(start_ts / 1000, dt.UTC)
-            )
-            series = BucketSeries.of(table)
+            series = await bars.since(int(stored_ts[first_changed - warmup]))
             outputs = await self.work.run(compute, spec, series, context)
             offsets = _reproduces(
                 series, outputs, stored_ts, stored_values, first_changed, warmup - stable_index(spec)
@@ -347,41 +345,54 @@ class IndicatorOutputs:
         chunk = int(chunk_starts(width, np.array([boundary], dtype=np.int64))[0])
         if chunk < stored_ts[0]:  # the read began inside the chunk: read the whole of it
             stored_ts, stored_values = await self.values.read(
-                key, spec.outputs, chunk, stored.last_ts, generation=generation_of(stored.computed_at)
+                key, spec.outputs, chunk, stored.last_ts, generation=generation
             )
             first_changed = int(np.searchsorted(stored_ts, boundary))
         keep = (stored_ts >= chunk) & (stored_ts < boundary)
         new = series.ts >= boundary
-        ts = np.concatenate([stored_ts[keep], series.ts[new]])
-        values = [
-            np.concatenate([old[keep], out[new]]) for old, out in zip(stored_values, outputs, strict=True)
-        ]
-        computed_at = dt.datetime.now(dt.UTC)
-        await self.values.write(
-            key,
-            spec.outputs,
-            ts,
-            values,
-            generation=generation_of(computed_at),
-            previous=generation_of(stored.computed_at),
-        )
-        rows = stored.rows - (len(stored_ts) - first_changed) + int(new.sum())
-        updated = msgspec.structs.replace(
-            stored,
-            version=_stored_version(version),
-            rows=rows,
+        return _Extension(
+            stored=stored,
+            ts=np.concatenate([stored_ts[keep], series.ts[new]]),
+            values=[
+                np.concatenate([old[keep], out[new]]) for old, out in zip(stored_values, outputs, strict=True)
+            ],
+            rows=stored.rows - (len(stored_ts) - first_changed) + int(new.sum()),
             last_ts=int(series.ts[-1]),
-            computed_at=computed_at,
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
-        await self.registry.save(updated)
-        state = _state(updated, spec, "extended", updated.duration_ms)
-        return msgspec.structs.replace(
-            state,
             changed_from=_first_difference(
                 series.ts[new], [out[new] for out in outputs], stored_ts, stored_values
             ),
+            started=started,
         )
+
+    async def _save_extensions(
+        self,
+        extensions: Sequence[tuple[int, _Extension]],
+        specs: Sequence[IndicatorSpec],
+        version: SeriesVersion,
+    ) -> dict[int, OutputState]:
+        """Write every extension's chunks in one insert, then record each."""
+        if not extensions:
+            return {}
+        computed_at = dt.datetime.now(dt.UTC)
+        await self.values.write_many(
+            [(e.stored.key, specs[i].outputs, e.ts, e.values) for i, e in extensions],
+            generation=generation_of(computed_at),
+            previous={e.stored.key: generation_of(e.stored.computed_at) for _, e in extensions},
+        )
+        states: dict[int, OutputState] = {}
+        for index, extension in extensions:
+            updated = msgspec.structs.replace(
+                extension.stored,
+                version=_stored_version(version),
+                rows=extension.rows,
+                last_ts=extension.last_ts,
+                computed_at=computed_at,
+                duration_ms=(time.perf_counter() - extension.started) * 1000,
+            )
+            await self.registry.save(updated)
+            state = _state(updated, specs[index], "extended", updated.duration_ms)
+            states[index] = msgspec.structs.replace(state, changed_from=extension.changed_from)
+        return states
 
     async def read(
         self, state: OutputState, start_ms: int, end_ms: int
@@ -400,6 +411,7 @@ class IndicatorOutputs:
         event published for it (with the values of the buckets that changed, newest last).
         """
         events: list[tuple[OutputState, IndicatorCalculated]] = []
+        groups: dict[tuple[str, Session], list[IndicatorSpec]] = {}
         for stored in await self.registry.for_series(ref.symbol, ref.series, ref.adjusted):
             spec = specs.get(stored.key.spec)
             if spec is None:
@@ -407,7 +419,13 @@ class IndicatorOutputs:
                     spec = specs[stored.key.spec] = parse_indicator(stored.key.spec)
                 except InvalidIndicator:
                     continue
-            (state,) = await self.current(ref, stored.key.width, stored.key.session, [spec], written=span)
+            groups.setdefault((stored.key.width, stored.key.session), []).append(spec)
+        states = [
+            state
+            for (width, session), group in groups.items()
+            for state in await self.current(ref, width, session, group, written=span)
+        ]
+        for state in states:
             if state.how == "reused":
                 continue
             since = state.changed_from if state.changed_from is not None else int(span[0].timestamp() * 1000)
@@ -426,6 +444,36 @@ class IndicatorOutputs:
         """Delete every stored output over ``ref`` (its dataset was deleted)."""
         await self.registry.delete_series(ref.symbol, ref.series, ref.adjusted)
         await self.values.delete_series(ref.symbol, ref.series, ref.adjusted)
+
+
+class _Extension(msgspec.Struct, frozen=True, kw_only=True):
+    """An extension computed and not yet written: the whole chunks from the change on."""
+
+    stored: StoredOutput
+    ts: np.ndarray[Any, np.dtype[np.int64]]
+    values: list[Values]
+    rows: int
+    last_ts: int
+    changed_from: int | None
+    started: float
+
+
+class _BarsSince:
+    """The buckets of one series from some bucket on, read once for every extension that needs them."""
+
+    def __init__(self, bars: BarStore, ref: SeriesKey, width: str, session: Session) -> None:
+        self.bars, self.ref, self.width, self.session = bars, ref, width, session
+        self._read: BucketSeries | None = None
+
+    async def since(self, start_ts: int) -> BucketSeries:
+        """Every bucket from ``start_ts`` on (a slice of what was read, when that reaches back far enough)."""
+        held = self._read
+        if held is None or len(held) == 0 or int(held.ts[0]) > start_ts:
+            start = dt.datetime.fromtimestamp(start_ts / 1000, dt.UTC)
+            held = self._read = BucketSeries.of(
+                await self.bars.bucket_series(self.ref, self.width, self.session, start=start)
+            )
+        return held.tail(int(np.searchsorted(held.ts, start_ts)))
 
 
 def _reproduces(

@@ -43,15 +43,8 @@ class StoredOutput(msgspec.Struct, frozen=True, kw_only=True):
     duration_ms: float
 
 
-def _key_params(key: OutputKey) -> dict[str, object]:
-    return {
-        "symbol": key.symbol,
-        "series": key.series,
-        "adjusted": key.adjusted,
-        "session": key.session,
-        "width": key.width,
-        "spec": key.spec,
-    }
+def _key_params(key: OutputKey) -> dict[str, Any]:
+    return msgspec.structs.asdict(key)
 
 
 _KEY_FIELDS = ("symbol", "series", "adjusted", "session", "width", "spec")

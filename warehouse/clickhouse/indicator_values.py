@@ -21,9 +21,10 @@ import datetime as dt
 import itertools
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
@@ -62,14 +63,7 @@ def chunk_starts(width: str, ts: Stamps) -> Stamps:
 
 
 def _key_params(key: OutputKey) -> dict[str, Any]:
-    return {
-        "symbol": key.symbol,
-        "series": key.series,
-        "adjusted": key.adjusted,
-        "session": key.session,
-        "width": key.width,
-        "spec": key.spec,
-    }
+    return msgspec.structs.asdict(key)
 
 
 class IndicatorValueStore:
@@ -97,7 +91,10 @@ class IndicatorValueStore:
         (for a series that lost buckets).
         """
         return await self.write_many(
-            [(key, outputs, ts, values)], replace=replace, generation=generation, previous=previous
+            [(key, outputs, ts, values)],
+            replace=replace,
+            generation=generation,
+            previous=None if previous is None else {key: previous},
         )
 
     async def write_many(
@@ -106,7 +103,7 @@ class IndicatorValueStore:
         *,
         replace: bool = False,
         generation: str | None = None,
-        previous: str | None = None,
+        previous: Mapping[OutputKey, str] | None = None,
     ) -> int:
         """:meth:`write` for several keys in one insert.
 
@@ -132,7 +129,7 @@ class IndicatorValueStore:
                 self.cache.drop(key)
             if generation is not None:
                 self.cache.retag(
-                    key, generation, keep=previous is not None and self.cache.tag(key) == previous
+                    key, generation, keep=previous is not None and self.cache.tag(key) == previous.get(key)
                 )
                 for chunk, (stamps, by_output) in _chunks_of(key.width, outputs, ts, values).items():
                     self.cache.put(key, chunk, stamps, by_output)
