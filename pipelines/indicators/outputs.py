@@ -213,8 +213,9 @@ class IndicatorOutputs:
         full: list[int] = []
         previous: dict[int, StoredOutput | None] = {}
         stale: list[tuple[int, StoredOutput, int]] = []
+        records = await self.registry.get_many(keys)
         for index, (key, spec) in enumerate(zip(keys, specs, strict=True)):
-            stored = previous[index] = await self.registry.get(key)
+            stored = previous[index] = records.get(key)
             if stored is None or stored.outputs != list(spec.outputs):
                 full.append(index)
             elif stored.version.token == version.token:

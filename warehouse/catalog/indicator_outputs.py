@@ -8,6 +8,7 @@ crash in between leaves values that no row vouches for, which are computed again
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -72,6 +73,24 @@ class IndicatorOutputRepository:
             await cur.execute(sql, _key_params(key))
             row = await cur.fetchone()
         return None if row is None else _row(row)
+
+    async def get_many(self, keys: Sequence[OutputKey]) -> dict[OutputKey, StoredOutput]:
+        """The records of ``keys`` that exist (one round trip; the keys differ only in their spec)."""
+        if not keys:
+            return {}
+        first = keys[0]
+        if any(msgspec.structs.replace(key, spec=first.spec) != first for key in keys):
+            each = {key: await self.get(key) for key in keys}
+            return {key: stored for key, stored in each.items() if stored is not None}
+        sql = (
+            "SELECT * FROM indicator_outputs WHERE (symbol, series, adjusted, session, width)"
+            " = (%(symbol)s, %(series)s, %(adjusted)s, %(session)s, %(width)s) AND spec = ANY(%(specs)s)"
+        )
+        params = _key_params(first) | {"specs": [key.spec for key in keys]}
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql, params)
+            rows = await cur.fetchall()
+        return {stored.key: stored for stored in map(_row, rows)}
 
     async def for_series(self, symbol: str, series: str, adjusted: bool) -> list[StoredOutput]:
         """Every stored output over one series."""
