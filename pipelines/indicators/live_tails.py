@@ -43,6 +43,17 @@ class Tail(msgspec.Struct, frozen=True, kw_only=True):
     state: OutputState
     series: BucketSeries
     offsets: list[float]
+    length: int
+    """Buckets kept: enough for the last value to equal a computation over the whole series."""
+
+    @property
+    def last(self) -> list[float | None]:
+        """The kept output's values at its last bucket."""
+        outputs = compute(self.state.spec, self.series, _context(self.state.key))
+        return [
+            None if not np.isfinite(out[-1]) else float(out[-1] + offset)
+            for out, offset in zip(outputs, self.offsets, strict=True)
+        ]
 
 
 class LiveTails:
@@ -69,14 +80,51 @@ class LiveTails:
             self._tails.pop(key, None)
             return
         series = series.tail(max(0, len(series) - count))
-        outputs = compute(spec, series, OwnContext(width=key.width, session=key.session))
-        offsets = [
-            0.0
-            if want is None or not np.isfinite(out[-1]) or np.isclose(out[-1], want, rtol=1e-9)
-            else want - out[-1]
-            for out, want in zip(outputs, stored_last, strict=True)
-        ]
-        self._tails[key] = Tail(state=state, series=series, offsets=offsets)
+        offsets = _offsets(compute(spec, series, _context(key)), stored_last)
+        self._tails[key] = Tail(state=state, series=series, offsets=offsets, length=count)
+
+    def kept(self, key: OutputKey) -> Tail | None:
+        """The tail kept for ``key``, if any."""
+        return self._tails.get(key)
+
+    def advance(self, ref: SeriesKey, bars: pa.Table) -> list[IndicatorCalculated]:
+        """Fold closed minute ``bars`` of ``ref`` into the kept tails; the new values of each output.
+
+        Computed in memory, from the tails alone (no store is read), so charts have them within
+        milliseconds of the bar; the live recorder stores the extension right after, and the stored
+        values agree with these (the tails are as long as an extension's checked warm-up).
+        """
+        rows = bars.to_pylist()
+        events = []
+        for key, tail in list(self._tails.items()):
+            if (key.symbol, key.series, key.adjusted) != (ref.symbol, ref.series, ref.adjusted):
+                continue
+            series, added, last = tail.series, 0, None
+            for row in rows:
+                at = int(row["ts"].timestamp() * 1000)
+                if key.session == "regular" and not _in_regular_session(at):
+                    continue
+                bucket = int(bucket_keys(key.width, np.array([at], dtype=np.int64))[0])
+                merged = _merged(series, bucket, row)
+                if merged is None:
+                    continue
+                added += len(merged) - len(series)
+                series, last = merged, bucket
+            if last is None:
+                continue
+            state = msgspec.structs.replace(tail.state, rows=tail.state.rows + added, last_ts=last)
+            moved = Tail(state=state, series=series, offsets=tail.offsets, length=tail.length)
+            if len(series) > 4 * tail.length:  # cut it short again, anchored to the values it gives now
+                short = series.tail(len(series) - tail.length)
+                offsets = _offsets(compute(state.spec, short, _context(key)), moved.last)
+                moved = Tail(state=state, series=short, offsets=offsets, length=tail.length)
+            self._tails[key] = moved
+            events.append(
+                msgspec.structs.replace(
+                    state.event(), live=True, points=[IndicatorPoint(ts=last, values=moved.last)]
+                )
+            )
+        return events
 
     def forget(self, ref: SeriesKey) -> None:
         """Drop the tails of ``ref`` (its outputs were recomputed or deleted)."""
@@ -109,12 +157,7 @@ class LiveTails:
             merged = _merged(tail.series, bucket, row)
             if merged is None:
                 continue
-            spec = tail.state.spec
-            outputs = compute(spec, merged, OwnContext(width=key.width, session=key.session))
-            values = [
-                None if not np.isfinite(out[-1]) else float(out[-1] + offset)
-                for out, offset in zip(outputs, tail.offsets, strict=True)
-            ]
+            values = msgspec.structs.replace(tail, series=merged).last
             event = msgspec.structs.replace(
                 tail.state.event(),
                 live=True,
@@ -123,6 +166,23 @@ class LiveTails:
             )
             events.append(event)
         return events
+
+
+def _offsets(outputs: list[Values], wanted: list[float | None]) -> list[float]:
+    """What to add to each output's last value to give ``wanted`` (0 where it already does).
+
+    Nonzero only for running totals (OBV, AD), whose level counts from where the tail starts.
+    """
+    return [
+        0.0
+        if want is None or not np.isfinite(out[-1]) or np.isclose(out[-1], want, rtol=1e-9)
+        else want - out[-1]
+        for out, want in zip(outputs, wanted, strict=True)
+    ]
+
+
+def _context(key: OutputKey) -> OwnContext:
+    return OwnContext(width=key.width, session=key.session)
 
 
 def _in_regular_session(at_ms: int) -> bool:

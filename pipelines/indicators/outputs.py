@@ -395,6 +395,18 @@ class IndicatorOutputs:
             states[index] = msgspec.structs.replace(state, changed_from=extension.changed_from)
         return states
 
+    @staticmethod
+    def key_of(event: IndicatorCalculated) -> OutputKey:
+        """The stored outputs an ``indicator_calculated`` event announces."""
+        return OutputKey(
+            symbol=event.symbol,
+            series=event.series,
+            adjusted=event.adjusted,
+            session=event.session,
+            width=event.timeframe,
+            spec=event.spec,
+        )
+
     async def read(
         self, state: OutputState, start_ms: int, end_ms: int
     ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[Values]]:
@@ -404,12 +416,17 @@ class IndicatorOutputs:
         )
 
     async def extend_live(
-        self, ref: SeriesKey, span: Span, specs: dict[str, IndicatorSpec]
+        self,
+        ref: SeriesKey,
+        span: Span,
+        specs: dict[str, IndicatorSpec],
+        announced: frozenset[OutputKey] = frozenset(),
     ) -> list[tuple[OutputState, IndicatorCalculated]]:
         """Bring every stored output over ``ref`` up to date after new bars in ``span``; publish each.
 
-        ``specs`` caches parsed specs by text across calls. Returns each state extended and the
-        event published for it (with the values of the buckets that changed, newest last).
+        ``specs`` caches parsed specs by text across calls; the outputs in ``announced`` are stored
+        but not announced again (the caller announced them already). Returns each state extended
+        and its event (with the values of the buckets that changed, newest last).
         """
         events: list[tuple[OutputState, IndicatorCalculated]] = []
         groups: dict[tuple[str, Session], list[IndicatorSpec]] = {}
@@ -437,7 +454,8 @@ class IndicatorOutputs:
                 for i, at in zip(range(tail.start, tail.stop), ts[tail], strict=True)
             ]
             event = msgspec.structs.replace(state.event(), live=True, points=points)
-            await self.publisher.publish(event)
+            if state.key not in announced:
+                await self.publisher.publish(event)
             events.append((state, event))
         return events
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -320,7 +321,7 @@ class LiveRecorder:
             # the day bar is within a day of these minutes; the versions are bumped after the
             # catalog, so a new version never meets old bounds
             await self.writer.extend([tracked.extent(self.source) for tracked in written], changed=span)
-            await self._extend_indicators([tracked.ref for tracked in written], span)
+            await self._extend_indicators([tracked.ref for tracked in written], span, table)
             events += self._events(
                 symbol, table.slice(max(0, table.num_rows - MAX_EVENTS_PER_SYMBOL)), closed=True
             )
@@ -337,7 +338,7 @@ class LiveRecorder:
             await self.publisher.publish(update)
         return events
 
-    async def _extend_indicators(self, refs: Sequence[SeriesKey], span: Span) -> None:
+    async def _extend_indicators(self, refs: Sequence[SeriesKey], span: Span, table: pa.Table) -> None:
         """Extend the indicator outputs stored over ``refs``; they announce themselves to charts.
 
         A failure is logged, not raised: the bars are stored, and the outputs catch up when next read.
@@ -346,9 +347,17 @@ class LiveRecorder:
             return
         for ref in refs:
             try:
-                for state, event in await self.indicators.extend_live(ref, span, self._specs):
-                    if event.points and event.points[-1].ts == state.last_ts:
-                        await self._tails.keep(state, event.points[-1].values)
+                early = self._tails.advance(ref, table)  # from memory: on charts within milliseconds
+                for event in early:
+                    await self.publisher.publish(event)
+                announced = frozenset(self.indicators.key_of(event) for event in early)
+                for state, event in await self.indicators.extend_live(ref, span, self._specs, announced):
+                    if not event.points or event.points[-1].ts != state.last_ts:
+                        continue
+                    tail = self._tails.kept(state.key)
+                    stored = event.points[-1].values
+                    if tail is None or tail.state.last_ts != state.last_ts or not _agree(tail.last, stored):
+                        await self._tails.keep(state, stored)  # read again from what is stored
             except Exception:
                 _log.exception("live indicator update of %s %s failed", ref.symbol, ref.series)
 
@@ -412,6 +421,15 @@ class LiveRecorder:
             )
             for row in table.to_pylist()
         ]
+
+
+def _agree(memory: Sequence[float | None], stored: Sequence[float | None]) -> bool:
+    """Whether a tail's values are the stored ones (to 1e-9, as extensions agree)."""
+    return len(memory) == len(stored) and all(
+        (a is None and b is None)
+        or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
+        for a, b in zip(memory, stored, strict=True)
+    )
 
 
 async def run_live(

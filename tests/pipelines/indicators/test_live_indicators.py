@@ -63,6 +63,30 @@ async def test_closed_minutes_extend_and_the_forming_minute_moves_stored_indicat
     # nothing of the forming minute was stored
     assert (await services.bars.bucket_series(REF, "1m")).column("ts").cast(pa.int64())[-1].as_py() == T0
 
+    # the next closed minutes are announced from memory (once each), then stored: the same values
+    for step, close in ((1, last * 0.995), (2, last * 1.004)):
+        minute = one_bar(T0 + step * MINUTE_MS, close, 900.0 + step)
+        async with listening(clean) as got:
+            await live.record([LiveBars(symbol="LIV", bars=minute)])
+        announced = [event for event in got if isinstance(event, IndicatorCalculated)]
+        assert sorted((e.timeframe, e.spec) for e in announced) == sorted(
+            (w, s.text) for w in WIDTHS for s in specs
+        )
+        for event in announced:
+            buckets = await services.bars.bucket_series(REF, event.timeframe)
+            want = [values[-1] for values in direct(by_spec[event.spec], buckets)]
+            assert event.points[-1].ts == buckets.column("ts").cast(pa.int64())[-1].as_py()
+            assert close_to(event.points[-1].values, want), (
+                step,
+                event.timeframe,
+                event.spec,
+                event.points[-1],
+            )
+            (state,) = await services.indicators.current(
+                REF, event.timeframe, "extended", [by_spec[event.spec]]
+            )
+            assert state.how == "reused"  # stored as well, by the time the batch is recorded
+
 
 def one_bar(ts: int, close: float, volume: float) -> pa.RecordBatch:
     return bars_batch(
