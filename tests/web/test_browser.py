@@ -22,21 +22,12 @@ import httpx
 import pytest
 
 from tests.process import K2qServer, running_up
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_INDEX = ROOT / "web" / "dist" / "index.html"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 VIEWPORT = {"width": 1440, "height": 900}
 CHART = "[data-testid=chart]"

@@ -22,21 +22,12 @@ import httpx
 import pytest
 
 from tests.process import K2qServer, running_up
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = Path(os.environ.get("K2Q_TEST_WEB_DIST") or ROOT / "web" / "dist")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CHART = "[data-testid=chart]"
 PICKER = "[data-testid=indicator-picker]"
 STRIP = "[data-testid=crosshair-strip]"

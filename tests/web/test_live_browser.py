@@ -15,21 +15,12 @@ import httpx
 import pytest
 
 from tests.process import K2qServer, running_up
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = Path(os.environ.get("K2Q_TEST_WEB_DIST") or ROOT / "web" / "dist")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CHART = "[data-testid=chart]"
 STRIP = "[data-testid=crosshair-strip]"
 BADGE = "[data-testid=live-badge]"
@@ -46,7 +37,9 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
-    with running_up(tmp_path_factory.mktemp("k2q-live-web"), K2Q_LIVE_DEMO="1", K2Q_WEB_DIST=str(DIST)) as k2q:
+    with running_up(
+        tmp_path_factory.mktemp("k2q-live-web"), K2Q_LIVE_DEMO="1", K2Q_WEB_DIST=str(DIST)
+    ) as k2q:
         yield k2q
 
 
