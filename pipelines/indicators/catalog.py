@@ -14,7 +14,7 @@ conventional ones, written here.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, cast
 
@@ -32,6 +32,7 @@ OWN_GROUP: Final = "K2 Quant"
 BAR_INPUTS: Final = ("open", "high", "low", "close", "volume")
 
 _TALIB: Final = cast("Any", talib)
+Floats = np.ndarray[Any, np.dtype[np.float64]]
 _TA_LIB: Final = cast("Any", _ta_lib_module)
 _FUNCTION: Final = cast("Any", _abstract).Function
 """TA-Lib's abstract API builds its functions at import time, out of a type checker's sight."""
@@ -87,6 +88,17 @@ def input_columns(fn: Any) -> list[str]:
     for value in fn.input_names.values():
         names.extend(value if isinstance(value, list) else [value])
     return names
+
+
+def run_talib(
+    name: str, inputs: Sequence[str], columns: Mapping[str, Floats], params: Mapping[str, Any]
+) -> list[Floats]:
+    """TA-Lib's function ``name`` over ``columns`` (its ``inputs``, in order); each output as float64."""
+    result = getattr(_TALIB, name)(*(columns[column] for column in inputs), **params)
+    return [
+        np.asarray(values, dtype=np.float64)
+        for values in (result if isinstance(result, tuple | list) else [result])
+    ]
 
 
 @functools.cache
@@ -234,17 +246,12 @@ def settling(name: str, params: tuple[tuple[str, Any], ...]) -> int:
     horizon = min(200_000, lookback + max(2_000, 60 * max(periods, default=30)))
     columns = _walk(horizon)
     drop = lookback + 1
-    raw = getattr(_TALIB, name)
     inputs = input_columns(fn)
-    params_dict = dict(params)
-    full = raw(*(columns[c] for c in inputs), **params_dict)
-    later = raw(*(columns[c][drop:] for c in inputs), **params_dict)
-    full_outputs = full if isinstance(full, tuple | list) else [full]
-    later_outputs = later if isinstance(later, tuple | list) else [later]
+    full = run_talib(name, inputs, columns, dict(params))
+    later = run_talib(name, inputs, {c: values[drop:] for c, values in columns.items()}, dict(params))
     differs = np.zeros(horizon - drop, dtype=bool)
-    for a_raw, b_raw in zip(full_outputs, later_outputs, strict=True):
-        a = np.asarray(a_raw, dtype=np.float64)[drop:]
-        b = np.asarray(b_raw, dtype=np.float64)
+    for whole, b in zip(full, later, strict=True):
+        a = whole[drop:]
         scale = float(np.nanmedian(np.abs(a))) if np.isfinite(a).any() else 1.0
         with np.errstate(invalid="ignore"):
             differs |= ~(np.abs(a - b) <= 1e-6 * max(scale, 1e-12)) & ~(np.isnan(a) & np.isnan(b))
@@ -254,7 +261,7 @@ def settling(name: str, params: tuple[tuple[str, Any], ...]) -> int:
     return int(changed[-1]) + 1
 
 
-def _walk(n: int) -> dict[str, np.ndarray[Any, np.dtype[np.float64]]]:
+def _walk(n: int) -> dict[str, Floats]:
     rng = np.random.default_rng(20240301)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     spread = np.abs(rng.normal(0, 0.005, n)) * close

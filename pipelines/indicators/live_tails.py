@@ -15,7 +15,9 @@ carries the constant offset to the stored values.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -29,12 +31,11 @@ from pipelines.indicators.specs import BucketSeries, Values, compute, stable_ind
 from schemas.bars import SeriesKey
 from schemas.indicators import IndicatorCalculated, IndicatorPoint, OutputKey
 from schemas.values import NEW_YORK, BarWidth
-from warehouse.clickhouse.bars import BarStore
+from warehouse.clickhouse.bars import BarStore, epoch_ms
+from warehouse.clickhouse.rollups import REGULAR_MINUTES
 
 MIN_INTERVAL_S: Final = 1.0
 """Fewest seconds between provisional updates of one series (a busy symbol trades many times a second)."""
-_REGULAR_OPEN: Final = dt.time(9, 30)
-_REGULAR_CLOSE: Final = dt.time(16, 0)
 
 
 class Tail(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,15 +46,35 @@ class Tail(msgspec.Struct, frozen=True, kw_only=True):
     offsets: list[float]
     length: int
     """Buckets kept: enough for the last value to equal a computation over the whole series."""
+    last: list[float | None]
+    """The output's values at the last bucket (see :func:`_tail`)."""
 
-    @property
-    def last(self) -> list[float | None]:
-        """The kept output's values at its last bucket."""
-        outputs = compute(self.state.spec, self.series, _context(self.state.key))
-        return [
-            None if not np.isfinite(out[-1]) else float(out[-1] + offset)
-            for out, offset in zip(outputs, self.offsets, strict=True)
-        ]
+    def agrees(self, stored: Sequence[float | None]) -> bool:
+        """Whether :attr:`last` is ``stored`` (to 1e-9, as extensions agree)."""
+        return len(self.last) == len(stored) and all(
+            (a is None and b is None)
+            or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
+            for a, b in zip(self.last, stored, strict=True)
+        )
+
+
+def _tail(
+    state: OutputState,
+    series: BucketSeries,
+    length: int,
+    *,
+    offsets: list[float] | None = None,
+    anchor: list[float | None] | None = None,
+) -> Tail:
+    """A tail over ``series``: with ``offsets``, or with those that make its last values ``anchor``."""
+    outputs = compute(state.spec, series, _context(state.key))
+    if offsets is None:
+        offsets = _offsets(outputs, anchor or [None] * len(outputs))
+    last = [
+        None if not np.isfinite(out[-1]) else float(out[-1] + offset)
+        for out, offset in zip(outputs, offsets, strict=True)
+    ]
+    return Tail(state=state, series=series, offsets=offsets, length=length, last=last)
 
 
 class LiveTails:
@@ -79,15 +100,13 @@ class LiveTails:
         if len(series) == 0 or int(series.ts[-1]) != state.last_ts:
             self._tails.pop(key, None)
             return
-        series = series.tail(max(0, len(series) - count))
-        offsets = _offsets(compute(spec, series, _context(key)), stored_last)
-        self._tails[key] = Tail(state=state, series=series, offsets=offsets, length=count)
+        self._tails[key] = _tail(state, series.tail(max(0, len(series) - count)), count, anchor=stored_last)
 
     def kept(self, key: OutputKey) -> Tail | None:
         """The tail kept for ``key``, if any."""
         return self._tails.get(key)
 
-    def advance(self, ref: SeriesKey, bars: pa.Table) -> list[IndicatorCalculated]:
+    def advance(self, ref: SeriesKey, bars: pa.Table) -> dict[OutputKey, IndicatorCalculated]:
         """Fold closed minute ``bars`` of ``ref`` into the kept tails; the new values of each output.
 
         Computed in memory, from the tails alone (no store is read), so charts have them within
@@ -95,13 +114,13 @@ class LiveTails:
         values agree with these (the tails are as long as an extension's checked warm-up).
         """
         rows = bars.to_pylist()
-        events = []
+        events = {}
         for key, tail in list(self._tails.items()):
             if (key.symbol, key.series, key.adjusted) != (ref.symbol, ref.series, ref.adjusted):
                 continue
             series, added, last = tail.series, 0, None
             for row in rows:
-                at = int(row["ts"].timestamp() * 1000)
+                at = epoch_ms(row["ts"])
                 if key.session == "regular" and not _in_regular_session(at):
                     continue
                 bucket = int(bucket_keys(key.width, np.array([at], dtype=np.int64))[0])
@@ -113,27 +132,14 @@ class LiveTails:
             if last is None:
                 continue
             state = msgspec.structs.replace(tail.state, rows=tail.state.rows + added, last_ts=last)
-            moved = Tail(state=state, series=series, offsets=tail.offsets, length=tail.length)
+            moved = _tail(state, series, tail.length, offsets=tail.offsets)
             if len(series) > 4 * tail.length:  # cut it short again, anchored to the values it gives now
-                short = series.tail(len(series) - tail.length)
-                offsets = _offsets(compute(state.spec, short, _context(key)), moved.last)
-                moved = Tail(state=state, series=short, offsets=offsets, length=tail.length)
+                moved = _tail(state, series.tail(len(series) - tail.length), tail.length, anchor=moved.last)
             self._tails[key] = moved
-            events.append(
-                msgspec.structs.replace(
-                    state.event(), live=True, points=[IndicatorPoint(ts=last, values=moved.last)]
-                )
+            events[key] = msgspec.structs.replace(
+                state.event(), live=True, points=[IndicatorPoint(ts=last, values=moved.last)]
             )
         return events
-
-    def forget(self, ref: SeriesKey) -> None:
-        """Drop the tails of ``ref`` (its outputs were recomputed or deleted)."""
-        for key in [
-            k
-            for k in self._tails
-            if (k.symbol, k.series, k.adjusted) == (ref.symbol, ref.series, ref.adjusted)
-        ]:
-            del self._tails[key]
 
     def provisional(self, ref: SeriesKey, bar: pa.Table) -> list[IndicatorCalculated]:
         """Events with each kept output's value at the bucket holding the open ``bar`` (one row).
@@ -146,7 +152,7 @@ class LiveTails:
             return []
         self._last[ref] = now
         row = bar.slice(bar.num_rows - 1).to_pylist()[0]
-        at = int(row["ts"].timestamp() * 1000)
+        at = epoch_ms(row["ts"])
         events = []
         for key, tail in list(self._tails.items()):
             if (key.symbol, key.series, key.adjusted) != (ref.symbol, ref.series, ref.adjusted):
@@ -157,7 +163,7 @@ class LiveTails:
             merged = _merged(tail.series, bucket, row)
             if merged is None:
                 continue
-            values = msgspec.structs.replace(tail, series=merged).last
+            values = _tail(tail.state, merged, tail.length, offsets=tail.offsets).last
             event = msgspec.structs.replace(
                 tail.state.event(),
                 live=True,
@@ -186,8 +192,9 @@ def _context(key: OutputKey) -> OwnContext:
 
 
 def _in_regular_session(at_ms: int) -> bool:
-    local = dt.datetime.fromtimestamp(at_ms / 1000, NEW_YORK).time()
-    return _REGULAR_OPEN <= local < _REGULAR_CLOSE
+    """Whether a bar starting at ``at_ms`` is one the regular-session rollups and slices keep."""
+    local = dt.datetime.fromtimestamp(at_ms / 1000, NEW_YORK)
+    return REGULAR_MINUTES[0] <= local.hour * 60 + local.minute <= REGULAR_MINUTES[1]
 
 
 def _merged(series: BucketSeries, bucket: int, row: dict[str, Any]) -> BucketSeries | None:

@@ -47,7 +47,7 @@ from schemas.bars import SeriesKey
 from schemas.indicators import IndicatorCalculated, IndicatorPoint, OutputKey
 from schemas.values import BarWidth, Session
 from warehouse.catalog.indicator_outputs import IndicatorOutputRepository, StoredOutput, StoredVersion
-from warehouse.clickhouse.bars import BarStore
+from warehouse.clickhouse.bars import BarStore, epoch_ms
 from warehouse.clickhouse.indicator_values import IndicatorValueStore, chunk_starts
 
 AGREEMENT: Final = 1e-9
@@ -117,8 +117,7 @@ def changed_since(stored: StoredVersion, now: SeriesVersion) -> int | None:
     if not months:
         return None
     first = min(months)
-    start = dt.datetime(first // 100, first % 100, 1, tzinfo=dt.UTC)
-    return int(start.timestamp() * 1000)
+    return epoch_ms(dt.datetime(first // 100, first % 100, 1, tzinfo=dt.UTC))
 
 
 def _one_change(stored: StoredVersion, now: SeriesVersion) -> bool:
@@ -223,7 +222,7 @@ class IndicatorOutputs:
             else:
                 changed = changed_since(stored.version, version)
                 if changed is not None and written is not None and _one_change(stored.version, version):
-                    changed = max(changed, int(written[0].timestamp() * 1000))
+                    changed = max(changed, epoch_ms(written[0]))
                 if changed is None or stored.stable_from is None:
                     full.append(index)
                 else:
@@ -267,11 +266,10 @@ class IndicatorOutputs:
         series = BucketSeries.of(await self.bars.bucket_series(ref, width, session))
         context = OwnContext(width=width, session=session)
         results = await self.work.run(_compute_many, specs, series, context)
+        # a series that lost buckets at either end leaves chunks no write replaces: delete first
+        first, last = (int(series.ts[0]), int(series.ts[-1])) if len(series) else (2**62, -(2**62))
         shrank = any(
-            (entry is not None and (entry.first_ts or 0) < (int(series.ts[0]) if len(series) else 2**62))
-            or (
-                entry is not None and (entry.last_ts or 0) > (int(series.ts[-1]) if len(series) else -(2**62))
-            )
+            entry is not None and ((entry.first_ts or first) < first or (entry.last_ts or last) > last)
             for entry in previous
         )
         computed_at = dt.datetime.now(dt.UTC)
@@ -395,18 +393,6 @@ class IndicatorOutputs:
             states[index] = msgspec.structs.replace(state, changed_from=extension.changed_from)
         return states
 
-    @staticmethod
-    def key_of(event: IndicatorCalculated) -> OutputKey:
-        """The stored outputs an ``indicator_calculated`` event announces."""
-        return OutputKey(
-            symbol=event.symbol,
-            series=event.series,
-            adjusted=event.adjusted,
-            session=event.session,
-            width=event.timeframe,
-            spec=event.spec,
-        )
-
     async def read(
         self, state: OutputState, start_ms: int, end_ms: int
     ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], list[Values]]:
@@ -446,7 +432,7 @@ class IndicatorOutputs:
         for state in states:
             if state.how == "reused":
                 continue
-            since = state.changed_from if state.changed_from is not None else int(span[0].timestamp() * 1000)
+            since = state.changed_from if state.changed_from is not None else epoch_ms(span[0])
             ts, values = await self.read(state, since, state.last_ts or since)
             tail = slice(max(0, len(ts) - LIVE_POINTS), len(ts))
             points = [

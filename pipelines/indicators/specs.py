@@ -32,10 +32,9 @@ from typing import Any, Final, cast
 import msgspec
 import numpy as np
 import pyarrow as pa
-import talib
 
 from pipelines.errors import PipelineClientError
-from pipelines.indicators.catalog import BAR_INPUTS, function, info, settling, talib_names
+from pipelines.indicators.catalog import BAR_INPUTS, function, info, run_talib, settling, talib_names
 from pipelines.indicators.own import OWN, OwnContext, OwnInputs
 from schemas.indicators import MA_TYPES, IndicatorParameter, Pane, Plot
 from schemas.values import FIRST_DAY, LAST_DAY
@@ -46,7 +45,6 @@ _SPEC: Final = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]{0,31})\s*(?:\(\s*([^()]{0,
 _NAMED: Final = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,31})\s*=\s*(.*)$")
 _NUMBER: Final = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TALIB: Final = cast("Any", talib)
 
 Values = np.ndarray[Any, np.dtype[np.float64]]
 ParamValue = int | float | str
@@ -299,9 +297,8 @@ def compute(spec: IndicatorSpec, series: BucketSeries, context: OwnContext) -> l
         )  # fmt: skip
         results = OWN[spec.function].compute(inputs, _own_params(spec.function, spec.params), context)
     else:
-        arrays = [getattr(series, "close" if column == "real" else column) for column in spec.inputs]
-        result = getattr(_TALIB, spec.function)(*arrays, **spec.params)
-        results = list(result) if isinstance(result, tuple | list) else [result]
+        columns = {column: getattr(series, column) for column in spec.inputs}
+        results = run_talib(spec.function, spec.inputs, columns, spec.params)
     return [np.asarray(values, dtype=np.float64) for values in results]
 
 

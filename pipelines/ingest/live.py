@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -348,15 +347,16 @@ class LiveRecorder:
         for ref in refs:
             try:
                 early = self._tails.advance(ref, table)  # from memory: on charts within milliseconds
-                for event in early:
+                for event in early.values():
                     await self.publisher.publish(event)
-                announced = frozenset(self.indicators.key_of(event) for event in early)
-                for state, event in await self.indicators.extend_live(ref, span, self._specs, announced):
+                for state, event in await self.indicators.extend_live(
+                    ref, span, self._specs, frozenset(early)
+                ):
                     if not event.points or event.points[-1].ts != state.last_ts:
                         continue
                     tail = self._tails.kept(state.key)
                     stored = event.points[-1].values
-                    if tail is None or tail.state.last_ts != state.last_ts or not _agree(tail.last, stored):
+                    if tail is None or tail.state.last_ts != state.last_ts or not tail.agrees(stored):
                         await self._tails.keep(state, stored)  # read again from what is stored
             except Exception:
                 _log.exception("live indicator update of %s %s failed", ref.symbol, ref.series)
@@ -421,15 +421,6 @@ class LiveRecorder:
             )
             for row in table.to_pylist()
         ]
-
-
-def _agree(memory: Sequence[float | None], stored: Sequence[float | None]) -> bool:
-    """Whether a tail's values are the stored ones (to 1e-9, as extensions agree)."""
-    return len(memory) == len(stored) and all(
-        (a is None and b is None)
-        or (a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
-        for a, b in zip(memory, stored, strict=True)
-    )
 
 
 async def run_live(
