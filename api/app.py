@@ -34,7 +34,9 @@ from api.routes.imports import ImportController
 from api.routes.indicators import IndicatorsController
 from api.routes.jobs import JobsController
 from api.routes.quality import QualityController
+from api.routes.screens import screen
 from api.routes.stocks import StocksController
+from api.routes.strategies import StrategiesController
 from api.routes.web import web_router
 from api.runtime import Runtime
 
@@ -56,6 +58,8 @@ def create_app(runtime: Runtime | None) -> Litestar:
         ready,
         StocksController,
         IndicatorsController,
+        StrategiesController,
+        screen,
         ImportController,
         FlatFilesController,
         QualityController,

@@ -9,6 +9,8 @@ from pipelines.ingest.fetch import FetchOutcome
 from pipelines.services import Services
 from schemas.datasets import FetchRequest
 from schemas.indicators import IndicatorCalculateRequest
+from schemas.strategies import BacktestRequest, StrategyCreate
+from warehouse.errors import NotFound
 
 DEMO_SYMBOLS: Final = ("DEMO", "SYNTH")
 """Tickers no exchange lists, so demo bars can never pass for a real company's."""
@@ -18,6 +20,24 @@ DAILY_YEARS: Final = 10
 DEMO_INDICATORS: Final = ("sma(50)", "ema(20)", "bbands(20,2,2)", "rsi(14)", "macd(12,26,9)", "svwap")
 """Indicators stored over the demo series when they are seeded, ready to draw."""
 DEMO_TIMEFRAMES: Final = ("1d", "1h")
+DEMO_AUTHOR: Final = "admin"
+"""The demo strategy's author: the administrator every embedded install signs in as first."""
+DEMO_STRATEGY: Final = StrategyCreate(
+    name="SMA crossover with a trend filter",
+    description="Long when the 20-day SMA crosses above the 50-day SMA while the close is above"
+    " its 200-day EMA; out on the cross back down or an 8% trailing stop.",
+    code="""\
+# Demo strategy: moving-average crossover, only with the long-term trend
+fast = param(20, min=2, max=100)
+slow = param(50, min=5, max=400)
+trend = ema(close, 200)
+long_entry = crossover(sma(close, fast), sma(close, slow)) and close > trend
+long_exit = crossunder(sma(close, fast), sma(close, slow))
+trailing_stop = 8
+size = 1
+""",
+)
+"""A sample strategy, backtested over DEMO's daily bars when the demo is seeded."""
 
 
 def demo_requests(today: dt.date) -> list[FetchRequest]:
@@ -42,7 +62,7 @@ def demo_requests(today: dt.date) -> list[FetchRequest]:
 
 
 async def seed_demo(services: Services, today: dt.date | None = None) -> list[FetchOutcome]:
-    """Fetch the demo datasets from the synthetic source and store indicators over them.
+    """Fetch the demo datasets (synthetic); store indicators and a backtested strategy over them.
 
     Idempotent: a re-run stores no bar twice and reuses the indicators already stored.
     """
@@ -56,4 +76,22 @@ async def seed_demo(services: Services, today: dt.date | None = None) -> list[Fe
                 symbol=symbol, timeframe=timeframe, indicators=list(DEMO_INDICATORS)
             )
             await services.indicator_calculator.run(await services.indicator_calculator.plan(calculation))
+    await seed_strategy(services)
     return outcomes
+
+
+async def seed_strategy(services: Services) -> None:
+    """Store the demo strategy and backtest it over DEMO's daily bars (once)."""
+    try:
+        await services.strategies.repository.by_name(DEMO_STRATEGY.name, DEMO_AUTHOR)
+        return
+    except NotFound:
+        pass
+    strategy = await services.strategies.create(DEMO_STRATEGY, DEMO_AUTHOR)
+    runs = services.strategy_runs
+    prepared = await runs.prepare(
+        BacktestRequest(strategy=strategy.id, symbol=DEMO_SYMBOLS[0], timeframe="1d", commission=0.001),
+        DEMO_AUTHOR,
+    )
+    await runs.record(prepared, DEMO_AUTHOR, None)
+    await runs.execute(prepared.run_id)

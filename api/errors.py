@@ -19,6 +19,8 @@ from api.auth.service import AuthError, Forbidden, Throttled
 from pipelines.errors import PipelineClientError, PipelineError, SourceError
 from pipelines.ingest.fetch import SourceConflict
 from pipelines.ingest.file_imports import ImportRejected, ImportTooLarge
+from pipelines.strategies.catalog import NotYours
+from pipelines.strategies.language.errors import StrategyError
 from pipelines.work_pool import Overloaded
 from warehouse.errors import (
     Conflict,
@@ -92,6 +94,10 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             return problem(404, str(exc))
         case Conflict() | SourceConflict():
             return problem(409, str(exc))
+        case StrategyError():
+            return problem(422, str(exc), problems=msgspec.to_builtins(exc.problems))
+        case NotYours():
+            return problem(403, str(exc))
         case ImportRejected():
             problems = msgspec.to_builtins(exc.problems)
             return problem(422, str(exc), format=exc.format, problems=problems, problem_count=exc.total)

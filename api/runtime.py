@@ -34,6 +34,10 @@ from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
 from pipelines.series.writes import BarWriter
 from pipelines.services import Services
+from pipelines.strategies.catalog import StrategyCatalog
+from pipelines.strategies.joins import TradeJoiner
+from pipelines.strategies.runs import StrategyRuns
+from pipelines.strategies.screens import Screener
 from pipelines.work_pool import WorkPool
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
@@ -44,6 +48,8 @@ from warehouse.catalog.indicator_outputs import IndicatorOutputRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.catalog.quality import QualityRepository
 from warehouse.catalog.sessions import SessionRepository
+from warehouse.catalog.strategies import StrategyRepository
+from warehouse.catalog.strategy_runs import StrategyRunRepository
 from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
@@ -91,11 +97,14 @@ class Runtime:
                 work,
                 publisher,
             )
+            runs = StrategyRunRepository(stack.pool)
+            strategies = StrategyCatalog(StrategyRepository(stack.pool))
             charts = ChartSlices(
                 catalog,
                 bars,
                 versions,
-                SliceJoins([IndicatorJoiner(indicators)]),  # the one list of column prefixes joined to slices
+                # the one list of column prefixes joined to slices
+                SliceJoins([IndicatorJoiner(indicators), TradeJoiner(runs)]),
                 work=work,
                 hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
             )
@@ -123,6 +132,9 @@ class Runtime:
                 work=work,
                 indicators=indicators,
                 indicator_calculator=IndicatorCalculator(charts, indicators, publisher),
+                strategies=strategies,
+                strategy_runs=StrategyRuns(strategies, runs, charts, bars, versions, work, publisher),
+                screener=Screener(catalog, bars, work),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(

@@ -15,6 +15,7 @@ from bench import (
     quality,
     rest_pipeline,
     startup,
+    strategies,
     write_scale,
 )
 
@@ -28,6 +29,7 @@ BENCHES = {
     "quality": quality.main,
     "rest_pipeline": rest_pipeline.main,
     "startup": startup.main,
+    "strategies": strategies.main,
     "write_scale": write_scale.main,
 }
 

@@ -15,6 +15,9 @@ from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
 from pipelines.series.writes import BarWriter
+from pipelines.strategies.catalog import StrategyCatalog
+from pipelines.strategies.runs import StrategyRuns
+from pipelines.strategies.screens import Screener
 from pipelines.work_pool import WorkPool
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
@@ -44,3 +47,9 @@ class Services:
     indicators: IndicatorOutputs
     """Indicator outputs stored over whole series: computed, extended, read."""
     indicator_calculator: IndicatorCalculator
+    strategies: StrategyCatalog
+    """Stored strategies: parsed before they are stored, versioned."""
+    strategy_runs: StrategyRuns
+    """Backtests, sweeps and walk-forward runs: checked, executed as jobs, stored, announced."""
+    screener: Screener
+    """Screens of one expression over every stored series."""

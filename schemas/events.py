@@ -8,6 +8,7 @@ import msgspec
 
 from schemas.indicators import IndicatorCalculated
 from schemas.jobs import SymbolProgress
+from schemas.strategies import StrategyApplied
 from schemas.values import JobState, SourceName, Symbol
 
 EVENTS_CHANNEL = "k2q:events"
@@ -51,7 +52,7 @@ class StockUpdate(msgspec.Struct, tag="stock_update", tag_field="type", kw_only=
     """``polygon`` (market data) or ``synthetic`` (the demo feed: never market data)."""
 
 
-Event = FetchProgress | StockUpdate | IndicatorCalculated
+Event = FetchProgress | StockUpdate | IndicatorCalculated | StrategyApplied
 """Every event published on :data:`EVENTS_CHANNEL` (a union tagged by ``type``)."""
 
 LiveSymbols = Annotated[list[Symbol], msgspec.Meta(min_length=1, max_length=100)]

@@ -67,8 +67,8 @@ async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
         await runtime.stack.clickhouse.run(functools.partial(_truncate, table=table))
     async with runtime.stack.pool.connection() as conn:
         await conn.execute(
-            "TRUNCATE datasets, dataset_quality, strategies, jobs, fetch_windows, series_claims,"
-            " indicator_outputs"
+            "TRUNCATE datasets, dataset_quality, strategies, strategy_versions, strategy_runs,"
+            " strategy_trades, strategy_equity, jobs, fetch_windows, series_claims, indicator_outputs"
         )
     await runtime.stack.redis.flushdb()
     polygon.reset()

@@ -39,6 +39,7 @@ from schemas.events import (
     Unsubscribe,
 )
 from schemas.indicators import IndicatorCalculated
+from schemas.strategies import StrategyApplied
 
 FORBIDDEN_ORIGIN = 4403
 """Close code for a socket from a foreign page (before the handshake, servers answer it as HTTP 403)."""
@@ -50,7 +51,7 @@ _messages = msgspec.json.Decoder(ClientMessage)
 
 def visible(event: Event, principal: Principal, symbols: set[str] | frozenset[str] = frozenset()) -> bool:
     """Whether a socket of ``principal`` subscribed to ``symbols`` receives ``event``."""
-    if isinstance(event, FetchProgress):
+    if isinstance(event, FetchProgress | StrategyApplied):
         return principal.role == "admin" or event.owner == principal.username
     if isinstance(event, IndicatorCalculated):
         mine = event.owner is not None and (principal.role == "admin" or event.owner == principal.username)

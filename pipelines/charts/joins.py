@@ -9,7 +9,7 @@ prefix      joiner                                                 asked for by
 ==========  =====================================================  ==========================
 ``ind:``    :class:`pipelines.indicators.joins.IndicatorJoiner`    ``indicators``
 ``proj:``   none yet: refused with a 422                           ``projections``
-``trade:``  none yet: refused with a 422                           ``run_id``
+``trade:``  :class:`pipelines.strategies.joins.TradeJoiner`         ``run_id``
 ==========  =====================================================  ==========================
 
 A joiner works in two steps. :meth:`Joiner.plan` reads the chart request when it is planned,
@@ -49,8 +49,8 @@ ASKED: Final[dict[str, Callable[[ChartDataRequest], bool]]] = {
 
 _REFUSED: Final = {
     "ind:": "no indicator series can be joined to bars here",
-    "proj:": "no projection or backtest series are stored yet to join to bars",
-    "trade:": "no projection or backtest series are stored yet to join to bars",
+    "proj:": "no projection series are stored yet to join to bars",
+    "trade:": "no backtest trades can be joined to bars here",
 }
 """What a request that asks for a prefix with no joiner is told (a 422)."""
 

@@ -18,10 +18,12 @@ from typing import Any, Final
 from pipelines.jobs import fetch as fetch_job
 from pipelines.jobs import flat_files as flat_file_job
 from pipelines.jobs import indicators as indicator_job
+from pipelines.jobs import strategies as strategy_job
 from pipelines.jobs.task import JobType
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileRequest
 from schemas.indicators import IndicatorCalculateRequest
+from schemas.strategies import StrategyRunJob
 
 
 class JobKind(StrEnum):
@@ -33,6 +35,8 @@ class JobKind(StrEnum):
     """Polygon flat files (``POST /stocks/flat-files``, ``k2q backfill`` through a server)."""
     INDICATORS = "indicators"
     """Indicators over a whole stored series (``POST /indicators/calculate``)."""
+    STRATEGY_RUN = "strategy_run"
+    """A backtest, sweep or walk-forward (``POST /strategies/apply``, ``/sweep``, ``/walk-forward``)."""
 
     @property
     def type(self) -> JobType[Any]:
@@ -60,6 +64,12 @@ JOB_TYPES: Final[Mapping[JobKind, JobType[Any]]] = MappingProxyType(
             indicator_job.calculate_indicators,
             indicator_job.progress_labels,
             timeout=dt.timedelta(minutes=30),
+        ),
+        JobKind.STRATEGY_RUN: JobType(
+            StrategyRunJob,
+            strategy_job.run_strategy,
+            strategy_job.progress_labels,
+            timeout=dt.timedelta(hours=1),  # a 10,000-combination sweep over millions of bars
         ),
     }
 )
