@@ -7,6 +7,7 @@ the stores, so a running job another process beat last is orphaned too.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from arq.cron import cron
@@ -15,6 +16,7 @@ from arq.worker import Worker
 from api.runtime import Runtime
 from pipelines.jobs.queue import QUEUE_NAME, worker_functions
 from pipelines.jobs.recovery import recover_jobs, sweep_jobs
+from pipelines.strategies.engine import warm_up
 
 
 def build_worker(runtime: Runtime, *, burst: bool = False) -> Worker:
@@ -24,6 +26,8 @@ def build_worker(runtime: Runtime, *, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         # This process holds the data dir in embedded mode: a job another process ran is orphaned.
         await recover_jobs(runtime.services.jobs, runtime.queue, only_runner=embedded)
+        if not burst:  # load the compiled backtest loop meanwhile, off the event loop
+            ctx["warm_up"] = asyncio.get_running_loop().run_in_executor(None, warm_up)
 
     return Worker(
         functions=worker_functions(),

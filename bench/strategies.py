@@ -83,9 +83,15 @@ class MinuteBars:
 
 
 async def main() -> None:
-    rows = simulation_figures(random_walk_bars(BARS, SEED))
+    from bench.strategy_runs import end_to_end_figures, language_figures  # it imports this module
+
+    bars = random_walk_bars(BARS, SEED)
+    rows = simulation_figures(bars)
     print(f"\nstrategies: ms per {BARS:,} bars, each against a baseline measured in the same run\n")
     report("strategies", rows)
+    runs = language_figures(bars) + await end_to_end_figures(bars)
+    print(f"\nstrategy runs over {BARS:,} bars, each against a baseline measured in the same run\n")
+    report("strategy_runs", runs)
 
 
 def simulation_figures(bars: MinuteBars) -> list[dict[str, Any]]:

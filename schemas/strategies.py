@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 import msgspec
+import pyarrow as pa
 
 from schemas.values import DatasetName, Session, Symbol, Timeframe, TimePoint
 
@@ -226,6 +227,24 @@ class Trade(msgspec.Struct, kw_only=True):
     exit_reason: Literal["signal", "stop_loss", "take_profit", "trailing_stop", "reverse", "end"]
     entry_bar: int
     exit_bar: int | None
+
+
+TRADE_ARROW_SCHEMA = pa.schema(
+    [
+        pa.field("entry_time", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("exit_time", pa.timestamp("ms", tz="UTC")),
+        pa.field("entry_price", pa.float64(), nullable=False),
+        pa.field("exit_price", pa.float64()),
+        pa.field("size", pa.float64(), nullable=False),
+        pa.field("pnl", pa.float64(), nullable=False),
+        pa.field("return_pct", pa.float64(), nullable=False),
+        pa.field("duration_bars", pa.int32(), nullable=False),
+        pa.field("exit_reason", pa.string(), nullable=False),
+        pa.field("entry_bar", pa.int32(), nullable=False),
+        pa.field("exit_bar", pa.int32()),
+    ]
+)
+"""A run's trades as a table: one row per :class:`Trade`, the same fields."""
 
 
 class LookAheadAudit(msgspec.Struct, kw_only=True):

@@ -68,7 +68,7 @@ async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
     async with runtime.stack.pool.connection() as conn:
         await conn.execute(
             "TRUNCATE datasets, dataset_quality, strategies, strategy_versions, strategy_runs,"
-            " strategy_trades, strategy_equity, jobs, fetch_windows, series_claims, indicator_outputs"
+            " strategy_run_data, jobs, fetch_windows, series_claims, indicator_outputs"
         )
     await runtime.stack.redis.flushdb()
     polygon.reset()

@@ -6,12 +6,11 @@ no stores, no events, arrays in and arrays out.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from pipelines.indicators.specs import BucketSeries
 from pipelines.strategies.engine import EXIT_REASONS, Simulation, simulate
@@ -19,7 +18,8 @@ from pipelines.strategies.language.evaluate import IndicatorCache, StrategyInput
 from pipelines.strategies.language.syntax import Program
 from pipelines.strategies.metrics import compute_metrics
 from pipelines.strategies.signals import Signals
-from schemas.strategies import BacktestMode, Trade
+from schemas.strategies import TRADE_ARROW_SCHEMA, BacktestMode, Trade
+from warehouse.catalog.strategy_runs import trade_list
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,37 +100,35 @@ def signals_slice(signals: Signals, start: int, stop: int) -> Signals:
     )
 
 
-def _time(ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+def trade_table(bars: BucketSeries, simulation: Simulation) -> pa.Table:
+    """The simulation's trades with their times (:data:`~schemas.strategies.TRADE_ARROW_SCHEMA`).
 
-
-def _number(value: Any) -> float | None:
-    number = float(value)
-    return number if np.isfinite(number) else None
+    A trade still open at the last bar has no exit time, price or bar; its duration runs to the end.
+    """
+    arrays = simulation.trades
+    entry_bar = np.asarray(arrays.entry_bar, dtype=np.int64)
+    exit_bar = np.asarray(arrays.exit_bar, dtype=np.int64)
+    still_open = exit_bar < 0
+    last = np.where(still_open, len(bars) - 1, exit_bar)
+    reasons = np.asarray(EXIT_REASONS, dtype=object)[np.asarray(arrays.exit_reason, dtype=np.int64)]
+    columns = {
+        "entry_time": pa.array(bars.ts[entry_bar], type=pa.timestamp("ms", tz="UTC")),
+        "exit_time": pa.array(
+            bars.ts[np.maximum(exit_bar, 0)], type=pa.timestamp("ms", tz="UTC"), mask=still_open
+        ),
+        "entry_price": pa.array(arrays.entry_price, type=pa.float64()),
+        "exit_price": pa.array(arrays.exit_price, type=pa.float64(), mask=still_open),
+        "size": pa.array(arrays.size, type=pa.float64()),
+        "pnl": pa.array(arrays.pnl, type=pa.float64()),
+        "return_pct": pa.array(arrays.return_pct, type=pa.float64()),
+        "duration_bars": pa.array(last - entry_bar, type=pa.int32()),
+        "exit_reason": pa.array(reasons, type=pa.string()),
+        "entry_bar": pa.array(entry_bar, type=pa.int32()),
+        "exit_bar": pa.array(exit_bar, type=pa.int32(), mask=still_open),
+    }
+    return pa.table(columns, schema=TRADE_ARROW_SCHEMA)
 
 
 def trades_of(bars: BucketSeries, simulation: Simulation) -> list[Trade]:
-    """The simulation's trades with their times (a trade still open at the end has no exit)."""
-    arrays = simulation.trades
-    trades = []
-    for i in range(len(arrays.entry_bar)):
-        entry_bar = int(arrays.entry_bar[i])
-        exit_bar = int(arrays.exit_bar[i])
-        still_open = exit_bar < 0
-        last = len(bars) - 1 if still_open else exit_bar
-        trades.append(
-            Trade(
-                entry_time=_time(int(bars.ts[entry_bar])),
-                exit_time=None if still_open else _time(int(bars.ts[exit_bar])),
-                entry_price=float(arrays.entry_price[i]),
-                exit_price=None if still_open else _number(arrays.exit_price[i]),
-                size=float(arrays.size[i]),
-                pnl=float(arrays.pnl[i]),
-                return_pct=float(arrays.return_pct[i]),
-                duration_bars=last - entry_bar,
-                exit_reason=EXIT_REASONS[int(arrays.exit_reason[i])],
-                entry_bar=entry_bar,
-                exit_bar=None if still_open else exit_bar,
-            )
-        )
-    return trades
+    """The simulation's trades as :class:`Trade` values (see :func:`trade_table`)."""
+    return trade_list(trade_table(bars, simulation))

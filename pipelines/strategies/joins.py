@@ -13,7 +13,6 @@ bar. Only the run's own symbol can carry its trades (another symbol is a 422).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from pipelines.charts.joins import Column, JoinContext
 from schemas.bars import ChartDataRequest
-from schemas.strategies import Trade
 from warehouse.catalog.strategy_runs import StrategyRunRepository
 from warehouse.clickhouse.slice_search import Slice
 from warehouse.errors import InvalidQuery, NotFound
@@ -39,13 +38,16 @@ class _Trades:
 
     def __init__(self, runs: StrategyRunRepository) -> None:
         self.runs = runs
-        self.kept: OrderedDict[str, tuple[str | None, list[Trade]]] = OrderedDict()
+        self.kept: OrderedDict[str, tuple[str | None, pa.Table]] = OrderedDict()
 
-    async def of(self, run_id: str) -> tuple[str | None, list[Trade]]:
+    async def of(self, run_id: str) -> tuple[str | None, pa.Table]:
         if run_id in self.kept:
             self.kept.move_to_end(run_id)
             return self.kept[run_id]
-        run = await self.runs.get(run_id, trades_limit=0)
+        try:
+            run = await self.runs.get(run_id, trades_limit=0)
+        except NotFound:
+            raise NotFound(f"no run {run_id} to draw the trades of") from None
         if run.kind != "backtest":
             raise InvalidQuery(
                 f"run {run_id} is a {run.kind.replace('_', '-')}: only a backtest has trades to draw"
@@ -59,8 +61,16 @@ class _Trades:
         return found
 
 
-def _ms(moment: dt.datetime) -> int:
-    return int(moment.timestamp() * 1000)
+def _ms(column: pa.ChunkedArray) -> NDArray[np.float64]:
+    """Epoch milliseconds of a timestamp column, NaN where null."""
+    return np.asarray(column.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _buckets(ts: NDArray[np.int64], at: NDArray[np.float64], end: int) -> NDArray[np.int64]:
+    """The bucket of ``ts`` holding each instant of ``at``; -1 outside the slice (or NaN)."""
+    index = np.searchsorted(ts, at, side="right") - 1
+    inside = (at >= ts[0]) & (at <= end)
+    return np.where(inside, index, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +82,7 @@ class TradeJoin:
 
     async def columns(self, bars: Slice, context: JoinContext) -> Sequence[Column]:
         """The four trade columns over ``bars`` (the run's trades read once, then kept)."""
-        try:
-            symbol, trades = await self.trades.of(self.run_id)
-        except NotFound:
-            raise NotFound(f"no run {self.run_id} to draw trades of") from None
+        symbol, trades = await self.trades.of(self.run_id)
         if symbol is not None and symbol != context.query.ref.symbol:
             raise InvalidQuery(f"run {self.run_id} traded {symbol}, not {context.query.ref.symbol}")
         ts = bars.table.column("ts").cast(pa.int64()).to_numpy()
@@ -84,30 +91,29 @@ class TradeJoin:
         entry_price = np.full(rows, np.nan)
         exit_pnl = np.full(rows, np.nan)
         exit_price = np.full(rows, np.nan)
-        if rows and context.query.end is not None:
+        if rows and trades.num_rows:
             end = int(context.query.end.timestamp() * 1000)
-            for trade in trades:
-                at = _bucket(ts, _ms(trade.entry_time), end)
-                if at is not None and np.isnan(entry[at]):
-                    entry[at], entry_price[at] = trade.size, trade.entry_price
-                if trade.exit_time is not None and trade.exit_price is not None:
-                    at = _bucket(ts, _ms(trade.exit_time), end)
-                    if at is not None:
-                        exit_pnl[at] = trade.pnl + (0.0 if np.isnan(exit_pnl[at]) else exit_pnl[at])
-                        exit_price[at] = trade.exit_price
+            at = _buckets(ts, _ms(trades.column("entry_time")), end)
+            size = trades.column("size").to_numpy()
+            price = trades.column("entry_price").to_numpy()
+            hit = np.flatnonzero(at >= 0)
+            first = hit[np.unique(at[hit], return_index=True)[1]]  # the first entry of each bucket
+            entry[at[first]], entry_price[at[first]] = size[first], price[first]
+            closed = _ms(trades.column("exit_time"))
+            out = _buckets(ts, np.where(np.isnan(closed), -np.inf, closed), end)
+            done = np.flatnonzero(out >= 0)
+            if done.size:
+                pnl = trades.column("pnl").to_numpy()
+                sums = np.bincount(out[done], weights=pnl[done], minlength=rows)
+                reached = np.bincount(out[done], minlength=rows) > 0
+                exit_pnl[reached] = sums[reached]
+                exit_price[out[done]] = trades.column("exit_price").to_numpy(zero_copy_only=False)[done]
         return [
             _column(f"{PREFIX}{self.run_id}:entry", entry),
             _column(f"{PREFIX}{self.run_id}:entry_price", entry_price),
             _column(f"{PREFIX}{self.run_id}:exit", exit_pnl),
             _column(f"{PREFIX}{self.run_id}:exit_price", exit_price),
         ]
-
-
-def _bucket(ts: np.ndarray, at: int, end: int) -> int | None:
-    """The bucket holding instant ``at``, or None when it falls outside the slice."""
-    if at < ts[0] or at > end:
-        return None
-    return int(np.searchsorted(ts, at, side="right") - 1)
 
 
 def _column(name: str, values: np.ndarray) -> Column:

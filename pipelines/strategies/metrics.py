@@ -61,12 +61,19 @@ def compute_metrics(
     metrics["total_return_pct"] = (final / cash - 1.0) * 100.0
     metrics["buy_hold_return_pct"] = (float(close[-1]) / float(close[0]) - 1.0) * 100.0
     metrics["exposure_pct"] = float(np.count_nonzero(simulation.position)) / n * 100.0
-    metrics["max_drawdown_pct"], metrics["max_drawdown_duration_bars"] = _drawdown(equity)
+    from pipelines.strategies.kernel import equity_stats  # compiled: one pass instead of ten
+
+    deepest, longest, mean, std, downside = equity_stats(np.ascontiguousarray(equity))
+    metrics["max_drawdown_pct"] = deepest * 100.0 if deepest < 0 else 0.0
+    metrics["max_drawdown_duration_bars"] = float(longest)
     years = (float(ts[-1]) - float(ts[0])) / YEAR_MS
     if years > 0:
         metrics["cagr_pct"] = _cagr_pct(final / cash, years)
         if n > 1:
-            metrics.update(_return_metrics(equity, (n - 1) / years))
+            scale = math.sqrt((n - 1) / years)
+            metrics["volatility_pct"] = std * scale * 100.0
+            metrics["sharpe"] = mean / std * scale if std > 0 else None
+            metrics["sortino"] = mean / downside * scale if downside > 0 else None
     return {name: _finite(value) for name, value in metrics.items()}
 
 
@@ -91,35 +98,6 @@ def _trade_metrics(simulation: Simulation) -> dict[str, float | None]:
         "profit_factor": float(pnl[pnl > 0].sum()) / gross_loss if gross_loss > 0 else None,
         "expectancy_pct": float(np.mean(simulation.trades.return_pct)),
     }
-
-
-def _return_metrics(equity: NDArray[np.float64], bars_per_year: float) -> dict[str, float | None]:
-    before = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = np.where(before > 0, equity[1:] / before - 1.0, 0.0)
-    mean = float(returns.mean())
-    std = float(returns.std())
-    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
-    scale = math.sqrt(bars_per_year)
-    return {
-        "volatility_pct": std * scale * 100.0,
-        "sharpe": mean / std * scale if std > 0 else None,
-        "sortino": mean / downside * scale if downside > 0 else None,
-    }
-
-
-def _drawdown(equity: NDArray[np.float64]) -> tuple[float, float]:
-    """The deepest drawdown in percent (≤ 0) and the longest peak-to-recovery stretch in bars."""
-    peaks = np.maximum.accumulate(equity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drawdown = np.where(peaks > 0, equity / peaks - 1.0, 0.0)
-    deepest = float(drawdown.min()) * 100.0
-    at_peak = np.flatnonzero(equity >= peaks)  # where drawdowns start (and the earlier one recovered)
-    stretches = np.diff(at_peak)  # peak to recovery; 1 = no drawdown in between
-    longest = int(stretches.max()) if stretches.size and stretches.max() > 1 else 0
-    if equity[-1] < peaks[-1]:  # still under water at the end
-        longest = max(longest, int(equity.shape[0]) - 1 - int(at_peak[-1]))
-    return (deepest if deepest < 0 else 0.0), float(longest)
 
 
 def _finite(value: float | None) -> float | None:

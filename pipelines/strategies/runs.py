@@ -25,7 +25,7 @@ from pipelines.indicators.specs import BucketSeries
 from pipelines.publish import EventPublisher
 from pipelines.series.versions import SeriesVersion, SeriesVersions, utc_months
 from pipelines.strategies.audit import audit
-from pipelines.strategies.backtest import BacktestSettings, run_backtest, trades_of
+from pipelines.strategies.backtest import BacktestSettings, run_backtest, trade_table
 from pipelines.strategies.catalog import StrategyCatalog
 from pipelines.strategies.language.evaluate import StrategyInputs, Trace, resolve_params
 from pipelines.strategies.language.syntax import Program, parse_program
@@ -290,7 +290,7 @@ class StrategyRuns:
             params=params,
             metrics=result.metrics,
             audit=checked,
-            trades=trades_of(inputs.bars, result.simulation),
+            trades=trade_table(inputs.bars, result.simulation),
             equity_ts=inputs.bars.ts,
             equity=result.simulation.equity,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -303,7 +303,8 @@ class StrategyRuns:
             ret = outcome.metrics.get("total_return_pct")
             flag = "; USES FUTURE DATA" if outcome.audit and outcome.audit.uses_future_data else ""
             shown = f"{ret:+.2f}%" if ret is not None else "n/a"
-            return f"backtest over {bars}: {len(outcome.trades)} trades, return {shown}{flag}"
+            trades = outcome.trades.num_rows if outcome.trades is not None else 0
+            return f"backtest over {bars}: {trades} trades, return {shown}{flag}"
         return f"{kind.replace('_', '-')} over {bars}"
 
     async def _announce(self, run: StrategyRun, status: str, **fields: Any) -> None:

@@ -418,20 +418,34 @@ class _Run:
         return (np.minimum if function == "min" else np.maximum)(a, b), _key(function, *keys)
 
 
+@functools.lru_cache(maxsize=16)
+def _constant(n: int, value: float | bool) -> NDArray[Any]:
+    """A read-only array of ``n`` copies of ``value``, shared: rules left out cost no allocation per run."""
+    out = np.full(n, value)
+    out.flags.writeable = False
+    return out
+
+
 def _flags(value: Value, n: int) -> Bools:
-    return np.full(n, bool(value)) if not isinstance(value, np.ndarray) else np.array(value, dtype=bool)
+    if not isinstance(value, np.ndarray):
+        return _constant(n, bool(value))
+    return value if value.dtype == np.bool_ else np.asarray(value, dtype=bool)
 
 
 def _numbers(value: Value, n: int) -> Floats:
     return (
-        np.full(n, float(value)) if not isinstance(value, np.ndarray) else np.asarray(value, dtype=np.float64)
+        _constant(n, float(value))
+        if not isinstance(value, np.ndarray)
+        else np.asarray(value, dtype=np.float64)
     )
 
 
 def _where(values: Floats, keep: Bools) -> Floats:
-    out = np.array(values, dtype=np.float64)
-    out[~keep] = np.nan
-    return out
+    if keep.all():
+        return values
+    if not keep.any():
+        return _constant(len(values), math.nan)
+    return np.where(keep, values, np.nan)
 
 
 def evaluate(
@@ -477,7 +491,7 @@ def evaluate(
             stop_loss=_where(percents["stop_loss"], percents["stop_loss"] > 0),
             take_profit=_where(percents["take_profit"], percents["take_profit"] > 0),
             trailing_stop=_where(percents["trailing_stop"], percents["trailing_stop"] > 0),
-            size=_where(size, size > 0) if units else _where(size, (size > 0) & (size <= 1)),
+            size=size,  # the engine: NaN the default, zero or less no entry, a fraction above 1 all equity
             size_in_units=units,
             series={name: _numbers(got[name], n) for name in program.series_names},
         )

@@ -49,26 +49,10 @@ CREATE TABLE strategy_runs (
 
 CREATE INDEX strategy_runs_strategy_idx ON strategy_runs (strategy_id, created_at DESC);
 
-CREATE TABLE strategy_trades (
-    run_id        text             NOT NULL REFERENCES strategy_runs (id) ON DELETE CASCADE,
-    n             integer          NOT NULL,
-    entry_time    timestamptz      NOT NULL,
-    exit_time     timestamptz,
-    entry_price   double precision NOT NULL,
-    exit_price    double precision,
-    size          double precision NOT NULL,
-    pnl           double precision NOT NULL,
-    return_pct    double precision NOT NULL,
-    duration_bars integer          NOT NULL,
-    exit_reason   text             NOT NULL,
-    entry_bar     integer          NOT NULL,
-    exit_bar      integer,
-    PRIMARY KEY (run_id, n)
-);
-
--- A run's equity at every bar's close: bucket starts (int64 ms) and equity (float64), little-endian.
-CREATE TABLE strategy_equity (
+-- A run's trades and its equity at every bar's close, each an Arrow IPC stream: one row per run
+-- however many trades and bars, written and read whole, paged and thinned when answered.
+CREATE TABLE strategy_run_data (
     run_id text  PRIMARY KEY REFERENCES strategy_runs (id) ON DELETE CASCADE,
-    ts     bytea NOT NULL,
-    equity bytea NOT NULL
+    trades bytea NOT NULL,
+    equity bytea
 );

@@ -1,0 +1,222 @@
+"""Strategies beyond the simulation: the run from text, the audit, a sweep, and a job end to end.
+
+Over the same 1,000,000 synthetic minute bars and the same SMA 10/20 crossover as
+:mod:`bench.strategies`, written in the strategy language (:data:`TEXT`). The baseline is the
+bare NumPy strategy *with its signals* (TA-Lib's two SMAs, the crossings, the equity by
+``cumsum``), measured in the same run:
+
+- **run from text** — ``parse_program`` → ``evaluate`` → ``simulate`` → ``compute_metrics``;
+  its trades must equal the untimed reference path's (the NumPy-built signals simulated).
+- **look-ahead audit** — the replays on prefixes, as a share of the run from text (≤ 50% more).
+- **sweep** — 100 combinations (fast 5…14 × slow 20…38) through ``sweeps.sweep`` with its shared
+  indicator cache; one row's metrics must equal a single run's.
+- **end to end** — the bars stored through the write path, ``POST /strategies/apply`` through the
+  app in process, a burst worker, until ``strategy_applied`` arrives on Redis pub/sub (the run
+  loaded, computed, audited, its trades and equity stored); best of :data:`JOB_RUNS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Final
+
+import httpx
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from api.app import create_app
+from api.runtime import Runtime
+from api.worker import build_worker
+from bench.common import start_runtime
+from bench.strategies import MinuteBars, crossover_signals, numpy_crossover_equity
+from pipelines.indicators.own import OwnContext
+from pipelines.indicators.specs import BucketSeries
+from pipelines.series.writes import DatasetExtent
+from pipelines.strategies.audit import audit
+from pipelines.strategies.backtest import BacktestSettings, run_backtest, simulate_signals
+from pipelines.strategies.language.evaluate import StrategyInputs, Trace, resolve_params
+from pipelines.strategies.language.syntax import parse_program
+from pipelines.strategies.sweeps import combinations, sweep
+from schemas.bars import SeriesKey
+from schemas.events import EVENTS_CHANNEL
+from schemas.strategies import StrategyCreate
+
+TEXT: Final = """\
+fast = param(10, min=2, max=100)
+slow = param(20, min=5, max=400)
+long_entry = crossover(sma(close, fast), sma(close, slow))
+short_entry = crossunder(sma(close, fast), sma(close, slow))
+"""
+GRID: Final = {"fast": [float(v) for v in range(5, 15)], "slow": [float(v) for v in range(20, 40, 2)]}
+RUNS: Final = 5
+JOB_RUNS: Final = 3
+SYMBOL: Final = "BENCHS"
+
+
+def _inputs(bars: MinuteBars) -> StrategyInputs:
+    ones = np.ones(len(bars))
+    series = BucketSeries(
+        ts=bars.ts, open=bars.open, high=bars.high, low=bars.low, close=bars.close, volume=ones
+    )
+    return StrategyInputs(bars=series, context=OwnContext(width="1m", session="extended"))
+
+
+def _best_ms(fn: Any, runs: int = RUNS) -> float:
+    fn()
+    samples = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - began) * 1000)
+    return min(samples)
+
+
+def language_figures(bars: MinuteBars) -> list[dict[str, Any]]:
+    """The run from text, the audit and a 100-combination sweep, against bare NumPy with its signals."""
+    inputs = _inputs(bars)
+    settings = BacktestSettings()
+    reference = simulate_signals(inputs.bars, crossover_signals(bars.close, 10, 20), settings)
+
+    def from_text() -> Any:
+        program = parse_program(TEXT)
+        return run_backtest(program, inputs, resolve_params(program, {}), settings)
+
+    result = from_text()
+    assert np.array_equal(result.simulation.trades.entry_bar, reference.simulation.trades.entry_bar)
+    assert np.allclose(result.simulation.equity, reference.simulation.equity, rtol=1e-12)
+    numpy_ms = _best_ms(lambda: numpy_crossover_equity(bars, crossover_signals(bars.close, 10, 20)))
+    text_ms = _best_ms(from_text)
+
+    program = parse_program(TEXT)
+    params = resolve_params(program, {})
+    trace: Trace = {}
+    run_backtest(program, inputs, params, settings, trace=trace)
+    checked = audit(program, inputs, params, trace)
+    assert not checked.uses_future_data
+    audit_ms = _best_ms(lambda: audit(program, inputs, params, trace))
+    traced_ms = _best_ms(lambda: run_backtest(program, inputs, params, settings, trace={}))
+
+    combos = combinations(program, params, GRID)
+    assert len(combos) == 100
+    began = time.perf_counter()
+    table = sweep(program, inputs, combos, settings, "sharpe", GRID)
+    sweep_ms = (time.perf_counter() - began) * 1000
+    row = next(r for r in table.rows if r.params == {"fast": 7.0, "slow": 30.0})
+    single = run_backtest(program, inputs, resolve_params(program, {"fast": 7, "slow": 30}), settings)
+    assert row.metrics == single.metrics
+
+    baseline = "bare NumPy: TA-Lib SMAs, crossings, cumsum equity"
+    print(
+        f"run from text: {len(result.simulation.trades):,} trades, as the reference path; "
+        f"audit cut points {checked.cut_points}",
+        flush=True,
+    )
+    return [
+        _row(baseline, numpy_ms, baseline, numpy_ms, "-"),
+        _row("whole run from strategy text", text_ms, baseline, numpy_ms, "≤ 100 ms"),
+        _row("run from text, traced for the audit", traced_ms, baseline, numpy_ms, "-"),
+        _row("look-ahead audit (2 prefix replays)", audit_ms, "the traced run", traced_ms, "≤ 0.5× the run"),
+        _row("sweep of 100 combinations", sweep_ms, baseline, numpy_ms, "≤ 2,000 ms"),
+    ]
+
+
+async def end_to_end_figures(bars: MinuteBars) -> list[dict[str, Any]]:
+    """``POST /strategies/apply`` → ``strategy_applied``, over the bars stored through the write path."""
+    runtime = await start_runtime()
+    try:
+        await _store(runtime, bars)
+        admin = await runtime.auth.ensure_admin()
+        key = (await runtime.auth.create_key(admin.username, "bench", "admin", None)).key
+        strategy = await runtime.services.strategies.create(
+            StrategyCreate(name="bench", code=TEXT), admin.username
+        )
+        transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 50000))
+        body = {"strategy": strategy.id, "symbol": SYMBOL, "timeframe": "1m"}
+        walls = []
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://k2q.bench",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=300,
+        ) as http:
+            for run in range(1, JOB_RUNS + 1):
+                wall, event = await _job(runtime, http, body)
+                walls.append(wall)
+                print(
+                    f"  apply job run {run}: {wall:,.0f} ms ({event['duration_ms']:,.0f} ms inside the job)"
+                )
+            stored = (await http.get(f"/api/v1/strategies/runs/{event['run_id']}?trades_limit=0")).json()
+    finally:
+        await runtime.close()
+    assert stored["pin"]["bars"] == len(bars), stored["pin"]
+    expected = simulate_signals(_inputs(bars).bars, crossover_signals(bars.close, 10, 20), BacktestSettings())
+    assert stored["trades_total"] == len(expected.simulation.trades), stored["trades_total"]
+    return [_row("apply job end to end: POST → stored → event", min(walls), "-", min(walls), "-")]
+
+
+async def _store(runtime: Runtime, bars: MinuteBars) -> None:
+    services = runtime.services
+    ref = SeriesKey.of(symbol=SYMBOL, series="1m", adjusted=True)
+    table = pa.table(
+        {
+            "ts": pa.array(bars.ts, type=pa.timestamp("ms", tz="UTC")),
+            "open": bars.open,
+            "high": bars.high,
+            "low": bars.low,
+            "close": bars.close,
+            "volume": np.ones(len(bars)),
+            "vwap": pa.nulls(len(bars), pa.float64()),
+            "transactions": pa.nulls(len(bars), pa.uint32()),
+        }
+    )
+    async with services.writer.holding("synthetic", "benchmarking strategies") as claim:
+        written = await services.writer.write(ref, claim, table, bump=False)
+        assert written.span is not None
+        await services.bars.refresh_rollups(ref)
+        first, last = written.span
+        stats = await services.bars.stats(ref, first, last)
+        extent = DatasetExtent(key=ref, source="synthetic", start=first.date(), end=last.date(), stats=stats)
+        await services.writer.register([extent], changed=written.span)
+
+
+async def _job(
+    runtime: Runtime, http: httpx.AsyncClient, body: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
+    pubsub: Any = runtime.stack.redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(EVENTS_CHANNEL)
+    try:
+        began = time.perf_counter()
+        answer = await http.post("/api/v1/strategies/apply", json=body)
+        assert answer.status_code == 202, answer.text
+        run_id = answer.json()["run_id"]
+        listening = asyncio.create_task(_applied(pubsub, run_id))
+        worker = asyncio.create_task(build_worker(runtime, burst=True).async_run())
+        arrived, event = await asyncio.wait_for(listening, 600)
+        await worker
+    finally:
+        await pubsub.aclose()
+    assert event["status"] == "complete", event
+    return (arrived - began) * 1000, event
+
+
+async def _applied(pubsub: Any, run_id: str) -> tuple[float, dict[str, Any]]:
+    async for message in pubsub.listen():
+        if message.get("type") != "message":
+            continue
+        event = msgspec.json.decode(message["data"])
+        if event.get("type") == "strategy_applied" and event.get("run_id") == run_id:
+            return time.perf_counter(), event
+    raise RuntimeError("the event subscription ended")
+
+
+def _row(measurement: str, ms: float, baseline: str, baseline_ms: float, target: str) -> dict[str, Any]:
+    return {
+        "measurement": measurement,
+        "ms": ms,
+        "baseline": baseline,
+        "baseline ms": baseline_ms,
+        "ratio": ms / baseline_ms,
+        "target": target,
+    }
