@@ -228,5 +228,8 @@ def warm_up() -> None:
         size_in_units=False,
         series={},
     )
+    from pipelines.strategies.kernel import equity_stats
+
     for mode in ("default", "backtesting.py"):
         simulate(np.arange(3, dtype=np.int64), bars, bars, bars, bars, signals, cash=1.0, mode=mode)
+    equity_stats(bars)

@@ -19,7 +19,7 @@ _FULL_EQUITY: Final = 1 - sys.float_info.epsilon
 """backtesting.py's default order size: all the equity (its ``.9999``)."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_bars(  # type: ignore[no-untyped-def]
     open_,
     high,
@@ -287,7 +287,7 @@ def _book(  # type: ignore[no-untyped-def]
     return cash + (gain - exit_commission), count + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def equity_stats(equity):  # type: ignore[no-untyped-def]
     """An equity curve's drawdown and return statistics, in two compiled passes.
 

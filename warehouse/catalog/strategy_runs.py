@@ -54,7 +54,8 @@ class RunOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 def _ipc(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
@@ -127,7 +128,7 @@ class StrategyRunRepository:
             equity = _ipc(pa.table({"ts": outcome.equity_ts, "equity": outcome.equity}))
         async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             await cur.execute(
-                "INSERT INTO strategy_run_data (run_id, trades, equity) VALUES (%s, %s, %s)"
+                "INSERT INTO strategy_run_data (run_id, trades, equity) VALUES (%s, %b, %b)"
                 " ON CONFLICT (run_id) DO UPDATE SET trades = EXCLUDED.trades, equity = EXCLUDED.equity",
                 (run_id, _ipc(trades), equity),
             )

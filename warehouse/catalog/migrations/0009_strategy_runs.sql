@@ -49,10 +49,14 @@ CREATE TABLE strategy_runs (
 
 CREATE INDEX strategy_runs_strategy_idx ON strategy_runs (strategy_id, created_at DESC);
 
--- A run's trades and its equity at every bar's close, each an Arrow IPC stream: one row per run
--- however many trades and bars, written and read whole, paged and thinned when answered.
+-- A run's trades and its equity at every bar's close, each an Arrow IPC stream (zstd-compressed):
+-- one row per run however many trades and bars, written and read whole, paged and thinned when
+-- answered. Stored EXTERNAL: already compressed, so Postgres does not try again (pglz took most
+-- of the time of a write).
 CREATE TABLE strategy_run_data (
     run_id text  PRIMARY KEY REFERENCES strategy_runs (id) ON DELETE CASCADE,
     trades bytea NOT NULL,
     equity bytea
 );
+ALTER TABLE strategy_run_data ALTER COLUMN trades SET STORAGE EXTERNAL;
+ALTER TABLE strategy_run_data ALTER COLUMN equity SET STORAGE EXTERNAL;
