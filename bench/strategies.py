@@ -83,13 +83,17 @@ class MinuteBars:
 
 
 async def main() -> None:
-    from bench.strategy_runs import end_to_end_figures, language_figures  # it imports this module
+    from bench.strategy_runs import (
+        end_to_end_figures,
+        language_figures,
+        screen_figures,
+    )  # imports this module
 
     bars = random_walk_bars(BARS, SEED)
     rows = simulation_figures(bars)
     print(f"\nstrategies: ms per {BARS:,} bars, each against a baseline measured in the same run\n")
     report("strategies", rows)
-    runs = language_figures(bars) + await end_to_end_figures(bars)
+    runs = language_figures(bars) + await end_to_end_figures(bars) + await screen_figures()
     print(f"\nstrategy runs over {BARS:,} bars, each against a baseline measured in the same run\n")
     report("strategy_runs", runs)
 

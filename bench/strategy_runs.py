@@ -10,6 +10,9 @@ bare NumPy strategy *with its signals* (TA-Lib's two SMAs, the crossings, the eq
 - **look-ahead audit** — the replays on prefixes, as a share of the run from text (≤ 50% more).
 - **sweep** — 100 combinations (fast 5…14 × slow 20…38) through ``sweeps.sweep`` with its shared
   indicator cache; one row's metrics must equal a single run's.
+- **screen** — ``POST /screens`` of :data:`SCREEN` over :data:`SCREEN_SYMBOLS` synthetic symbols of
+  ten years of daily bars (fetched through the real path), against a naive loop over the same
+  series (each read whole, TA-Lib's RSI and SMA, the last bar tested); the matches must agree.
 - **end to end** — the bars stored through the write path, ``POST /strategies/apply`` through the
   app in process, a burst worker, until ``strategy_applied`` arrives on Redis pub/sub (the run
   loaded, computed, audited, its trades and equity stored); best of :data:`JOB_RUNS`.
@@ -18,6 +21,7 @@ bare NumPy strategy *with its signals* (TA-Lib's two SMAs, the crossings, the eq
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Any, Final
 
@@ -25,6 +29,7 @@ import httpx
 import msgspec
 import numpy as np
 import pyarrow as pa
+import talib
 
 from api.app import create_app
 from api.runtime import Runtime
@@ -40,6 +45,7 @@ from pipelines.strategies.language.evaluate import StrategyInputs, Trace, resolv
 from pipelines.strategies.language.syntax import parse_program
 from pipelines.strategies.sweeps import combinations, sweep
 from schemas.bars import SeriesKey
+from schemas.datasets import FetchRequest
 from schemas.events import EVENTS_CHANNEL
 from schemas.strategies import StrategyCreate
 
@@ -53,6 +59,8 @@ GRID: Final = {"fast": [float(v) for v in range(5, 15)], "slow": [float(v) for v
 RUNS: Final = 5
 JOB_RUNS: Final = 3
 SYMBOL: Final = "BENCHS"
+SCREEN: Final = "rsi(close, 14) < 30 or close > sma(close, 200)"
+SCREEN_SYMBOLS: Final = 100
 
 
 def _inputs(bars: MinuteBars) -> StrategyInputs:
@@ -154,6 +162,70 @@ async def end_to_end_figures(bars: MinuteBars) -> list[dict[str, Any]]:
     expected = simulate_signals(_inputs(bars).bars, crossover_signals(bars.close, 10, 20), BacktestSettings())
     assert stored["trades_total"] == len(expected.simulation.trades), stored["trades_total"]
     return [_row("apply job end to end: POST → stored → event", min(walls), "-", min(walls), "-")]
+
+
+async def screen_figures() -> list[dict[str, Any]]:
+    """A screen over a universe of daily series, against a naive per-symbol loop."""
+    runtime = await start_runtime()
+    try:
+        symbols = [f"SCR{i:03d}" for i in range(SCREEN_SYMBOLS)]
+        today = dt.date.today()
+        began = time.perf_counter()
+        await runtime.services.fetcher.run(
+            FetchRequest(symbols=symbols, timespan="day", from_=today.replace(year=today.year - 10), to=today,
+                         source="synthetic")
+        )  # fmt: skip
+        print(
+            f"{SCREEN_SYMBOLS} symbols of daily bars stored in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        admin = await runtime.auth.ensure_admin()
+        key = (await runtime.auth.create_key(admin.username, "bench", "admin", None)).key
+        transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://k2q.bench",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=300,
+        ) as http:
+
+            async def screen() -> set[str]:
+                answer = await http.post("/api/v1/screens", json={"expression": SCREEN, "limit": 1000})
+                assert answer.status_code == 200, answer.text
+                return {match["symbol"] for match in answer.json()["matches"]}
+
+            async def naive() -> set[str]:
+                found = set()
+                for symbol in symbols:
+                    ref = SeriesKey.of(symbol=symbol, series="1d", adjusted=True)
+                    series = BucketSeries.of(await runtime.services.bars.bucket_series(ref, "1d"))
+                    rsi, sma = talib.RSI(series.close, 14), talib.SMA(series.close, 200)
+                    if rsi[-1] < 30 or series.close[-1] > sma[-1]:
+                        found.add(symbol)
+                return found
+
+            matched = await screen()
+            assert matched == await naive(), "the screen and the naive loop disagree"
+            screen_ms = min([await _async_ms(screen) for _ in range(RUNS)])
+            naive_ms = min([await _async_ms(naive) for _ in range(RUNS)])
+    finally:
+        await runtime.close()
+    print(f"screen: {len(matched)} of {SCREEN_SYMBOLS} symbols match", flush=True)
+    return [
+        _row(
+            f"screen of {SCREEN_SYMBOLS} daily series",
+            screen_ms,
+            "naive per-symbol loop",
+            naive_ms,
+            "about 1 s",
+        )
+    ]
+
+
+async def _async_ms(fn: Any) -> float:
+    began = time.perf_counter()
+    await fn()
+    return (time.perf_counter() - began) * 1000
 
 
 async def _store(runtime: Runtime, bars: MinuteBars) -> None:

@@ -311,14 +311,6 @@ class WalkForwardResult(msgspec.Struct, kw_only=True):
     out_of_sample_mean: float | None
 
 
-class EquityPoint(msgspec.Struct, kw_only=True, array_like=True):
-    """``[ts, equity, drawdown_pct]``."""
-
-    ts: int
-    equity: float
-    drawdown_pct: float
-
-
 class StrategyRun(msgspec.Struct, kw_only=True):
     """A run (``GET /api/v1/strategies/runs/{run_id}``)."""
 
@@ -366,7 +358,8 @@ class EquityCurve(msgspec.Struct, kw_only=True):
     """``GET /api/v1/strategies/runs/{run_id}/equity``: the curve, at most ``points`` points."""
 
     run_id: str
-    points: list[EquityPoint]
+    points: list[tuple[int, float, float]]
+    """``[ts, equity, drawdown_pct]``: bucket start (epoch ms), equity at its close, % below the peak."""
     total: int
     """Bars in the whole curve (the answer keeps each bucket's lowest point and its last one)."""
 

@@ -35,7 +35,6 @@ from schemas.bars import ChartDataRequest
 from schemas.strategies import (
     BacktestRequest,
     EquityCurve,
-    EquityPoint,
     RunKind,
     SeriesPin,
     Strategy,
@@ -354,9 +353,6 @@ class StrategyRuns:
             index = np.arange(total)
         return EquityCurve(
             run_id=run_id,
-            points=[
-                EquityPoint(ts=int(ts[i]), equity=float(equity[i]), drawdown_pct=float(drawdown[i]))
-                for i in index
-            ],
+            points=[(int(ts[i]), float(equity[i]), float(drawdown[i])) for i in index],
             total=total,
         )

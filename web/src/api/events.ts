@@ -60,5 +60,27 @@ export interface IndicatorCalculated {
   owner: string | null;
 }
 
+/**
+ * A `strategy_applied` event (`StrategyApplied` in `schemas/strategies.py`): a backtest, sweep or
+ * walk-forward run finished (or failed); sent to its owner and the admins.
+ */
+export interface StrategyApplied {
+  type: "strategy_applied";
+  run_id: string;
+  kind: "backtest" | "sweep" | "walk_forward";
+  status: "queued" | "running" | "complete" | "failed";
+  strategy_id: number;
+  strategy_name: string;
+  strategy_version: number;
+  symbol: string | null;
+  timeframe: string | null;
+  owner: string;
+  job_id?: string | null;
+  metrics?: Record<string, number | null> | null;
+  uses_future_data?: boolean | null;
+  error?: string | null;
+  duration_ms?: number | null;
+}
+
 /** Every event the server publishes (a union tagged by `type`). */
-export type ServerEvent = FetchProgressEvent | StockUpdate | IndicatorCalculated;
+export type ServerEvent = FetchProgressEvent | StockUpdate | IndicatorCalculated | StrategyApplied;

@@ -58,3 +58,42 @@ export type IndicatorPlot = IndicatorOutput["plot"];
 /** Where an indicator is drawn: over the prices, in a pane of its own, or as markers on the bars. */
 export type IndicatorPane = IndicatorInfo["pane"];
 export type AuditOutcome = AuditEntry["outcome"];
+
+export type ParamSpec = Schemas["ParamSpec"];
+export type ParseProblem = Schemas["ParseProblem"];
+export type StrategyCheck = Schemas["StrategyCheck"];
+export type StrategyCheckResult = Schemas["StrategyCheckResult"];
+export type Strategy = Schemas["Strategy"];
+export type StrategyCreate = Schemas["StrategyCreate"];
+export type StrategyUpdate = Schemas["StrategyUpdate"];
+export type StrategyVersion = Schemas["StrategyVersion"];
+export type BacktestRequest = Schemas["BacktestRequest"];
+export type SweepRequest = Schemas["SweepRequest"];
+export type WalkForwardRequest = Schemas["WalkForwardRequest"];
+export type RunAccepted = Schemas["RunAccepted"];
+export type Trade = Schemas["Trade"];
+export type LookAheadAudit = Schemas["LookAheadAudit"];
+export type SeriesPin = Schemas["SeriesPin"];
+export type SweepRow = Schemas["SweepRow"];
+export type SweepResult = Schemas["SweepResult"];
+export type WalkForwardFold = Schemas["WalkForwardFold"];
+export type WalkForwardResult = Schemas["WalkForwardResult"];
+export type StrategyRun = Schemas["StrategyRun"];
+export type StrategyRunSummary = Schemas["StrategyRunSummary"];
+export type ScreenRequest = Schemas["ScreenRequest"];
+export type ScreenMatch = Schemas["ScreenMatch"];
+export type ScreenResult = Schemas["ScreenResult"];
+
+/** Every metric a run reports, and what sweeps and walk-forward may rank by. */
+export type MetricName = SweepRequest["metric"];
+export type Metrics = Strategy["performance_metrics"];
+export type BacktestMode = BacktestRequest["mode"];
+export type RunKind = StrategyRun["kind"];
+export type RunStatus = StrategyRun["status"];
+export type ExitReason = Trade["exit_reason"];
+/**
+ * `[ts (epoch ms UTC), equity, drawdown_pct]`: the server sends each point as an array (msgspec's
+ * `array_like`), which the OpenAPI document describes as an object.
+ */
+export type EquityCurve = Schemas["EquityCurve"];
+export type EquityPoint = EquityCurve["points"][number];

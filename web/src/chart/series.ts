@@ -2,14 +2,16 @@
  * Arrow chart slice → lightweight-charts series data (pure).
  *
  * The slice has columns `ts` (timestamp, UTC), `open`, `high`, `low`, `close`, `volume`, then
- * maybe indicator outputs (`ind:<spec>:<output>`, see `indicators.ts`), which each bar carries in
- * `extra`; other columns are ignored here. Rows come out strictly ascending in time (the chart
+ * maybe indicator outputs (`ind:<spec>:<output>`, see `indicators.ts`) and a run's trades
+ * (`trade:<run>:<column>`, see `tradeMarkers.ts`), which each bar carries in `extra`; other columns
+ * are ignored here. Rows come out strictly ascending in time (the chart
  * requires it): out-of-order rows are sorted and a repeated timestamp keeps its last row.
  */
 import type { Table } from "apache-arrow";
 import type { CandlestickData, HistogramData, UTCTimestamp } from "lightweight-charts";
 
 import { indicatorColumns } from "./indicators";
+import { isTradeColumn } from "./tradeMarkers";
 
 export interface Bar {
   /** Epoch ms UTC. */
@@ -51,7 +53,7 @@ function toNumber(value: unknown): number | null {
 /**
  * Reads bars from an Arrow table. Timestamps of any unit arrive as epoch ms (apache-arrow
  * converts); rows with a missing time or price are skipped; a missing volume is 0; indicator
- * columns land in each bar's `extra`.
+ * and trade columns land in each bar's `extra`.
  */
 export function tableToBars(table: Pick<Table, "getChild" | "numRows" | "schema">): Bar[] {
   const columns: Partial<Record<(typeof REQUIRED)[number] | "volume", Column>> = {};
@@ -66,7 +68,8 @@ export function tableToBars(table: Pick<Table, "getChild" | "numRows" | "schema"
     return [];
   }
   const extras: [string, Column][] = [];
-  for (const { key } of indicatorColumns(table.schema)) {
+  const keys = [...indicatorColumns(table.schema).map((c) => c.key), ...table.schema.fields.map((f) => f.name).filter(isTradeColumn)];
+  for (const key of keys) {
     const child = table.getChild(key);
     if (child !== null) extras.push([key, child]);
   }

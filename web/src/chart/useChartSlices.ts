@@ -13,7 +13,8 @@
  * and answers for an older dataset, timeframe or session are dropped.
  *
  * Every request (first slice, extensions) asks for the same indicators, whose outputs each bar
- * carries (`Bar.extra`); a new list of indicators reloads the window in view. When the server
+ * carries (`Bar.extra`), and the same strategy run, whose trades each bar carries too (`trade:*`
+ * columns); a new list of indicators or another run reloads the window in view. When the server
  * refuses a spec (422), the specs are tried one by one to find which, and those are handed to
  * `onRejectedIndicators` (which drops them) instead of failing the chart.
  *
@@ -70,6 +71,8 @@ export interface SliceParams {
   indicators?: readonly string[];
   /** Called with the specs the server refused (the chart loads again once they are dropped). */
   onRejectedIndicators?: (rejected: RejectedIndicator[]) => void;
+  /** A backtest run whose trades to join (`trade:<run>:*` columns); none when absent. */
+  runId?: string | null;
 }
 
 export interface SliceState {
@@ -129,15 +132,19 @@ interface Current {
   sourceSeries: string | null;
   /** The indicator specs the bars were loaded with (extensions ask for the same). */
   indicators: readonly string[];
+  /** The run whose trades the bars were loaded with (extensions ask for the same). */
+  runId: string | null;
 }
 
-/** A chart-data body with `indicators` added (left out when there are none). */
-function withIndicators<T extends object>(body: T, indicators: readonly string[]): T & { indicators?: string[] } {
-  return indicators.length > 0 ? { ...body, indicators: [...indicators] } : body;
+/** A chart-data body with `indicators` and `run_id` added (each left out when there is none). */
+function withIndicators<T extends object>(body: T, indicators: readonly string[], runId: string | null): T & { indicators?: string[]; run_id?: string } {
+  const withSpecs = indicators.length > 0 ? { ...body, indicators: [...indicators] } : body;
+  return runId !== null ? { ...withSpecs, run_id: runId } : withSpecs;
 }
 
-function indicatorsKey(indicators: readonly string[] | undefined): string {
-  return (indicators ?? []).join("\n");
+/** What the columns joined to the bars depend on: the indicator specs and the run. */
+function indicatorsKey(indicators: readonly string[] | undefined, runId: string | null | undefined): string {
+  return [...(indicators ?? []), `run:${runId ?? ""}`].join("\n");
 }
 
 /** `params` with its bounds stretched to what live bars have added to the dataset since it was listed. */
@@ -213,7 +220,8 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     pendingRef.current = window;
     generationRef.current += 1;
     const indicators = p.indicators ?? [];
-    lastLoadRef.current = { window, keep, indicators: indicatorsKey(indicators) };
+    const runId = p.runId ?? null;
+    lastLoadRef.current = { window, keep, indicators: indicatorsKey(indicators, runId) };
     setState((s) => ({ ...s, loading: true, extending: null, error: null }));
     const request = {
       table: p.table,
@@ -225,7 +233,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
       session: p.session,
     };
     try {
-      const slice = await fetchChartSlice(withIndicators(request, indicators), controller.signal);
+      const slice = await fetchChartSlice(withIndicators(request, indicators, runId), controller.signal);
       if (controller.signal.aborted) return;
       const raw = tableToBars(slice.table);
       if (raw.length === 0 && keep.kind === "window" && p.bounds !== null) {
@@ -241,7 +249,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
 
       const timesMs = applyBars(h, bars, width);
       const covered = { fromMs: slice.truncated ? Math.max(window.fromMs, bars[0]?.ts ?? window.fromMs) : window.fromMs, toMs: window.toMs };
-      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width, sourceSeries: slice.sourceSeries, indicators };
+      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width, sourceSeries: slice.sourceSeries, indicators, runId };
       loadedRef.current = current;
       if (view === null || bars.length === 0) {
         h.chart.timeScale().fitContent();
@@ -322,6 +330,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
               session: p.session,
             },
             current.indicators,
+            current.runId,
           ),
           controller.signal,
         );
@@ -407,8 +416,8 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     };
   }, [handles, table, timeframe, session, boundsFrom, boundsTo, load]);
 
-  // A new list of indicators: ask again for the window in view (or the slice that was asked for).
-  const indicatorList = indicatorsKey(params.indicators);
+  // A new list of indicators or another run: ask again for the window in view (or the slice that was asked for).
+  const indicatorList = indicatorsKey(params.indicators, params.runId);
   useEffect(() => {
     const last = lastLoadRef.current;
     if (handles === null || last === null || last.indicators === indicatorList) return;

@@ -2,12 +2,16 @@
  * Analysis: datasets, timeframe and session on the left; the chart in the middle with the bars in
  * view listed under it; the selected dataset's details and downloads on the right. The dataset,
  * timeframe, session, indicators and visible window live in the URL query.
+ *
+ * Strategies (written, saved and run in the left pane) show their runs under the chart, a
+ * backtest's trades marked on it; screens are under the chart too. The run shown (and one compared
+ * with it) is in the URL; the code for all of it loads when first shown.
  */
-import { useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { UTCTimestamp } from "lightweight-charts";
 import { Link } from "react-router-dom";
 
-import type { Dataset, TradingSession } from "../api/types";
+import type { Dataset, RunAccepted, Timeframe, TradingSession } from "../api/types";
 import { ChartView } from "../chart/ChartView";
 import { DataGrid } from "../chart/DataGrid";
 import { centredOn } from "../chart/grid";
@@ -23,6 +27,7 @@ import { useCrosshairBar } from "../chart/useCrosshairBar";
 import { useLiveBars } from "../chart/useLiveBars";
 import { useGapBands } from "../chart/useGapBands";
 import { useIndicatorLines } from "../chart/useIndicatorLines";
+import { useTradeMarkers } from "../chart/useTradeMarkers";
 import { useVisibleRange } from "../chart/useVisibleRange";
 import type { TimeWindow } from "../chart/window";
 import { useAuth } from "../features/auth/context";
@@ -32,12 +37,24 @@ import { DatasetList } from "../features/datasets/DatasetList";
 import { IndicatorPicker } from "../features/indicators/IndicatorPicker";
 import { datasetBounds } from "../features/datasets/model";
 import { useDatasets } from "../features/datasets/useDatasets";
+import type { RunSeries } from "../features/strategies/runForm";
+import type { RunState } from "../features/strategies/useRun";
 import type { ActiveIndicator } from "../state/indicators";
-import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, timeframeMs } from "../state/timeframe";
+import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, TIMEFRAMES, timeframeMs } from "../state/timeframe";
 import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
 import { useLatestSearchParams } from "../state/useLatestSearchParams";
 import { ProblemBox } from "../ui/ProblemBox";
 import { SourceBadge } from "../ui/SourceBadge";
+
+const workbench = () => import("../features/strategies/StrategyWorkbench");
+const StrategiesPanel = lazy(() => workbench().then((m) => ({ default: m.StrategiesPanel })));
+const RunResults = lazy(() => workbench().then((m) => ({ default: m.RunResults })));
+const ScreenPanel = lazy(() => workbench().then((m) => ({ default: m.ScreenPanel })));
+const RunFollower = lazy(() => workbench().then((m) => ({ default: m.RunFollower })));
+const NO_RUN: RunState = { run: null, error: null, live: false };
+
+/** What the pane under the chart shows. */
+type Under = "bars" | "run" | "screen";
 
 /** The grid's share of the middle pane, within these bounds (px) when resized. */
 const GRID_MIN_PX = 80;
@@ -104,6 +121,18 @@ export default function Analysis() {
     [setParams],
   );
 
+  // The run shown (followed by `RunFollower`): its trades are marked on the chart once it is a complete backtest of this symbol.
+  const [followed, setFollowed] = useState<{ runId: string; state: RunState } | null>(null);
+  const onRunState = useCallback((runId: string, state: RunState) => setFollowed({ runId, state }), []);
+  const runState = followed !== null && followed.runId === query.run ? followed.state : NO_RUN;
+  const shownRun = runState.run;
+  const chartRun =
+    shownRun !== null && shownRun.kind === "backtest" && shownRun.status === "complete" && selected !== null && (shownRun.pin?.symbol ?? shownRun.symbol) === selected.symbol
+      ? shownRun.run_id
+      : null;
+  const [under, setUnder] = useState<Under>(query.run !== null ? "run" : "bars");
+  const [strategiesOpen, setStrategiesOpen] = useState(false);
+
   const live = useLiveBars(selected?.symbol ?? null, selected?.adjusted ?? true);
   // Hidden indicators are asked for too: hiding or showing one draws or drops it at once.
   const requested = useMemo(() => query.indicators.map((i) => i.spec), [query.indicators]);
@@ -119,7 +148,9 @@ export default function Analysis() {
     live,
     indicators: requested,
     onRejectedIndicators,
+    runId: chartRun,
   });
+  useTradeMarkers(handles, slice.data, chartRun);
   const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
   const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
   const gaps = useGapBands(handles, selected, width, assessed);
@@ -199,9 +230,25 @@ export default function Analysis() {
   else if (query.table !== null && datasets !== null && selected === null) empty = `No dataset named “${query.table}”.`;
 
   const view = query.from !== null && query.to !== null ? { fromMs: query.from, toMs: query.to } : null;
+  const runSeries: RunSeries | null =
+    selected !== null ? { table: selected.table, symbol: selected.symbol, adjusted: selected.adjusted, timeframe, session: query.session } : null;
+  const showRun = (runId: string): void => {
+    setUnder("run");
+    replaceQuery({ run: runId, compare: null });
+  };
+  const onStarted = (accepted: RunAccepted): void => showRun(accepted.run_id);
+  const openScreened = (table: string, tf: Timeframe): void => {
+    setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table, tf, session: query.session, indicators: query.indicators }));
+  };
+  const screenTimeframe: Timeframe = timeframe ?? (slice.timeframe !== null && TIMEFRAMES.some((t) => t === slice.timeframe) ? (slice.timeframe as Timeframe) : "1d");
 
   return (
-    <div className="analysis">
+    <div className={strategiesOpen ? "analysis strategies-open" : "analysis"}>
+      {query.run !== null ? (
+        <Suspense fallback={null}>
+          <RunFollower runId={query.run} onState={onRunState} />
+        </Suspense>
+      ) : null}
       <aside className="pane pane-left">
         <div className="pane-head">Timeframe</div>
         <TimeframeBar value={choice} dataset={selected} onChange={selectTimeframe} />
@@ -216,6 +263,20 @@ export default function Analysis() {
           colorOf={selection.colorOf}
           notes={notes}
         />
+        <button
+          type="button"
+          className="pane-head pane-toggle"
+          aria-expanded={strategiesOpen}
+          onClick={() => setStrategiesOpen(!strategiesOpen)}
+          data-testid="strategies-toggle"
+        >
+          Strategies <span aria-hidden="true">{strategiesOpen ? "▾" : "▸"}</span>
+        </button>
+        {strategiesOpen ? (
+          <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
+            <StrategiesPanel series={runSeries} view={view} onStarted={onStarted} canEdit={can("analyst")} />
+          </Suspense>
+        ) : null}
         <div className="pane-head">
           Datasets
           {can("analyst") ? (
@@ -256,8 +317,43 @@ export default function Analysis() {
         </div>
         <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} storedBars={selected?.total_records ?? null} indicators={indicators} />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
-        <div className="grid-pane" style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
-          <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={indicators.lines} valueOf={indicators.valueOf} />
+        <div className={under === "bars" ? "grid-pane" : "grid-pane grid-pane-tall"} style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
+          <div className="under-tabs" role="tablist" aria-label="Under the chart">
+            {(
+              [
+                ["bars", "Bars"],
+                ["run", "Strategy run"],
+                ["screen", "Screen"],
+              ] as const
+            ).map(([key, label]) => (
+              <button key={key} type="button" role="tab" aria-selected={under === key} className={under === key ? "under-tab active" : "under-tab"} onClick={() => setUnder(key)} data-testid={`under-${key}`}>
+                {label}
+              </button>
+            ))}
+          </div>
+          {under === "bars" ? (
+            <DataGrid bars={slice.data} range={range} activeTs={activeTs} bucketMs={width} onPick={pickRow} indicators={indicators.lines} valueOf={indicators.valueOf} />
+          ) : (
+            <div className="under-scroll">
+              <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
+                {under === "screen" ? (
+                  <ScreenPanel timeframe={screenTimeframe} session={query.session} onOpen={openScreened} />
+                ) : query.run !== null ? (
+                  <RunResults
+                    state={runState}
+                    runId={query.run}
+                    compareId={query.compare}
+                    onSelect={showRun}
+                    onCompare={(compare) => replaceQuery({ compare })}
+                    onStarted={onStarted}
+                    canRun={can("analyst")}
+                  />
+                ) : (
+                  <div className="muted pad-small">No run yet: open Strategies on the left, write or pick one, and run it on this series.</div>
+                )}
+              </Suspense>
+            </div>
+          )}
         </div>
       </main>
 

@@ -2,13 +2,14 @@
 import { QueryClient, QueryObserver } from "@tanstack/react-query";
 import { afterEach, describe, expect, it } from "vitest";
 
-import type { StockUpdate } from "../api/events";
+import type { StockUpdate, StrategyApplied } from "../api/events";
 import type { Dataset, FetchProgressEvent, JobStatus, SymbolProgress } from "../api/types";
 import { accountKeys } from "./keys/account";
 import { adminKeys } from "./keys/admin";
 import { datasetKeys } from "./keys/datasets";
 import { healthKeys } from "./keys/health";
 import { jobKeys } from "./keys/jobs";
+import { strategyKeys } from "./keys/strategies";
 import { applyServerEvent } from "./serverEvents";
 
 function dataset(table: string, symbol: string, adjusted = true): Dataset {
@@ -43,6 +44,11 @@ const KEYS = {
   readiness: healthKeys.readiness(),
   myKeys: accountKeys.apiKeys("ann"),
   users: adminKeys.users(),
+  run: strategyKeys.run("r1"),
+  runEquity: strategyKeys.equity("r1", 100),
+  otherRun: strategyKeys.run("r2"),
+  runsOf: strategyKeys.runsOf(7),
+  strategies: strategyKeys.list(),
 } as const;
 type Name = keyof typeof KEYS;
 
@@ -51,7 +57,7 @@ function seededClient() {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const data: Record<Name, unknown> = {
     list: LIST, aapl: "report", aaplRaw: "report", msft: "report", j1: job("j1", "running", 1), j2: job("j2", "running", 1),
-    readiness: { ok: true }, myKeys: [], users: [],
+    readiness: { ok: true }, myKeys: [], users: [], run: { status: "running" }, runEquity: { points: [] }, otherRun: { status: "complete" }, runsOf: [], strategies: [],
   };
   const fetched: Name[] = [];
   const stops: (() => void)[] = [];
@@ -137,5 +143,17 @@ describe("applyServerEvent", () => {
     const { client, invalidated } = seededClient();
     applyServerEvent(client, minute("AAPL", true, false));
     expect(invalidated()).toEqual(["list", "aaplRaw"]);
+  });
+
+  it("reads a run again when its strategy_applied event arrives, with its strategy's runs and the list, and no other run", async () => {
+    const { client, invalidated, fetched } = seededClient();
+    const applied: StrategyApplied = {
+      type: "strategy_applied", run_id: "r1", kind: "backtest", status: "complete", strategy_id: 7, strategy_name: "x", strategy_version: 1,
+      symbol: "DEMO", timeframe: "1d", owner: "ann", metrics: { sharpe: 1 },
+    };
+    applyServerEvent(client, applied);
+    expect(invalidated()).toEqual(["run", "runEquity", "runsOf", "strategies"]);
+    await settled();
+    expect(fetched.sort()).toEqual(["run", "runEquity", "runsOf", "strategies"]);
   });
 });

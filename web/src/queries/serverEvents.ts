@@ -5,15 +5,17 @@
  */
 import type { QueryClient } from "@tanstack/react-query";
 
-import type { ServerEvent, StockUpdate } from "../api/events";
+import type { ServerEvent, StockUpdate, StrategyApplied } from "../api/events";
 import type { Dataset, FetchProgressEvent, JobStatus } from "../api/types";
 import { applyEvent, isFinished } from "../features/fetch/progress";
 import { datasetKeys } from "./keys/datasets";
 import { jobKeys } from "./keys/jobs";
+import { strategyKeys } from "./keys/strategies";
 
 export function applyServerEvent(client: QueryClient, event: ServerEvent): void {
   if (event.type === "fetch_progress") fetchProgressed(client, event);
   else if (event.type === "stock_update") stockUpdated(client, event);
+  else if (event.type === "strategy_applied") strategyApplied(client, event);
   // `indicator_calculated` changes no cached query: the chart draws its points itself (`useIndicatorLines`).
 }
 
@@ -44,4 +46,14 @@ function stockUpdated(client: QueryClient, update: StockUpdate): void {
     if (dataset.symbol !== update.symbol || dataset.adjusted !== update.adjusted) continue;
     void client.invalidateQueries({ queryKey: datasetKeys.quality(dataset.table), refetchType: "none" });
   }
+}
+
+/**
+ * A run has finished (or moved on): its stored result is read again at once (the event carries only
+ * the metrics), and so are its strategy's runs and the list (whose latest metrics may have changed).
+ */
+function strategyApplied(client: QueryClient, event: StrategyApplied): void {
+  void client.invalidateQueries({ queryKey: strategyKeys.run(event.run_id) });
+  void client.invalidateQueries({ queryKey: strategyKeys.runsOf(event.strategy_id) });
+  void client.invalidateQueries({ queryKey: strategyKeys.list() });
 }

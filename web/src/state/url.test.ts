@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
 
 import { newIndicator } from "./indicators";
-import { analysisHref, parseAnalysisQuery, serializeAnalysisQuery } from "./url";
+import { analysisHref, EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery } from "./url";
 
 describe("parseAnalysisQuery", () => {
   it("reads a full query", () => {
     const q = parseAnalysisQuery(new URLSearchParams("table=aapl_day&tf=1d&from=1700000000000&to=1710000000000"));
-    expect(q).toEqual({ table: "aapl_day", tf: "1d", from: 1700000000000, to: 1710000000000, session: "extended", indicators: [] });
+    expect(q).toEqual({ table: "aapl_day", tf: "1d", from: 1700000000000, to: 1710000000000, session: "extended", indicators: [], run: null, compare: null });
   });
 
   it("drops an unknown timeframe and a reversed or partial window", () => {
-    expect(parseAnalysisQuery(new URLSearchParams("table=x&tf=2d&from=5&to=1"))).toEqual({ table: "x", tf: null, from: null, to: null, session: "extended", indicators: [] });
+    expect(parseAnalysisQuery(new URLSearchParams("table=x&tf=2d&from=5&to=1"))).toEqual({ table: "x", tf: null, from: null, to: null, session: "extended", indicators: [], run: null, compare: null });
     expect(parseAnalysisQuery(new URLSearchParams("from=5")).from).toBeNull();
     expect(parseAnalysisQuery(new URLSearchParams("from=abc&to=10")).from).toBeNull();
   });
@@ -47,17 +47,17 @@ describe("parseAnalysisQuery", () => {
 
 describe("serializeAnalysisQuery", () => {
   it("round-trips", () => {
-    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const, indicators: ["sma(20)", "bbands(20,2,2)", "rsi"].map(newIndicator) };
+    const q = { table: "spy minute", tf: "5m" as const, from: 1, to: 2, session: "regular" as const, indicators: ["sma(20)", "bbands(20,2,2)", "rsi"].map(newIndicator), run: null, compare: null };
     expect(parseAnalysisQuery(serializeAnalysisQuery(q))).toEqual(q);
   });
 
   it("omits empty parts and rounds times", () => {
-    expect(serializeAnalysisQuery({ table: "t", tf: null, from: 1.4, to: 9.6, session: "extended", indicators: [] }).toString()).toBe("table=t&from=1&to=10");
-    expect(serializeAnalysisQuery({ table: null, tf: "1h", from: 3, to: null, session: "extended", indicators: [] }).toString()).toBe("tf=1h");
+    expect(serializeAnalysisQuery({ table: "t", tf: null, from: 1.4, to: 9.6, session: "extended", indicators: [], run: null, compare: null }).toString()).toBe("table=t&from=1&to=10");
+    expect(serializeAnalysisQuery({ table: null, tf: "1h", from: 3, to: null, session: "extended", indicators: [], run: null, compare: null }).toString()).toBe("tf=1h");
   });
 
   it("round-trips indicators through a URL string, as a shared link does", () => {
-    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators: ["sma(20)", "macd(12,26,9)", "rsi"].map(newIndicator) };
+    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators: ["sma(20)", "macd(12,26,9)", "rsi"].map(newIndicator), run: null, compare: null };
     const link = `/analysis?${serializeAnalysisQuery(q).toString()}`;
     expect(parseAnalysisQuery(new URL(link, "http://x").searchParams)).toEqual(q);
     // Links from before indicators could be hidden or coloured read the same.
@@ -71,10 +71,25 @@ describe("serializeAnalysisQuery", () => {
       { spec: "avwap(2024-03-01)", hidden: true, color: "#22d3ee" },
       { spec: "macd(fastperiod=8,slowperiod=21)", hidden: false, color: null },
     ];
-    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators };
+    const q = { table: "demo", tf: "1d" as const, from: null, to: null, session: "extended" as const, indicators, run: null, compare: null };
     const params = serializeAnalysisQuery(q);
     expect(params.getAll("ind")).toEqual(["rsi(14);hide", "ema(50);c=c084fc", "avwap(2024-03-01);c=22d3ee;hide", "macd(fastperiod=8,slowperiod=21)"]);
     expect(parseAnalysisQuery(new URL(`/analysis?${params.toString()}`, "http://x").searchParams)).toEqual(q);
+  });
+
+  it("round-trips a run and the run compared with it, after everything else", () => {
+    const q = { ...EMPTY_QUERY, table: "demo", tf: "1d" as const, run: "r-01HZX", compare: "r_02" };
+    const params = serializeAnalysisQuery(q);
+    expect(params.toString()).toBe("table=demo&tf=1d&run=r-01HZX&cmp=r_02");
+    expect(parseAnalysisQuery(new URL(`/analysis?${params.toString()}`, "http://x").searchParams)).toEqual(q);
+  });
+
+  it("drops a malformed run id, a comparison without a run, and a run compared with itself", () => {
+    expect(parseAnalysisQuery(new URLSearchParams("run=../etc&cmp=r2"))).toMatchObject({ run: null, compare: null });
+    expect(parseAnalysisQuery(new URLSearchParams("cmp=r2")).compare).toBeNull();
+    expect(parseAnalysisQuery(new URLSearchParams("run=r1&cmp=r1"))).toMatchObject({ run: "r1", compare: null });
+    expect(parseAnalysisQuery(new URLSearchParams(`run=${"x".repeat(101)}`)).run).toBeNull();
+    expect(serializeAnalysisQuery({ ...EMPTY_QUERY, compare: "r2" }).toString()).toBe("");
   });
 
   it("builds links to a dataset", () => {

@@ -1,7 +1,9 @@
 /**
  * The Analysis view's state in the URL query, so a view can be shared and reloaded:
  * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular&ind=sma(20)&ind=rsi;hide`
- * (one `ind` per indicator, in the order drawn, with its hidden flag and colour: `state/indicators.ts`).
+ * (one `ind` per indicator, in the order drawn, with its hidden flag and colour: `state/indicators.ts`),
+ * `&run=<run id>` (a strategy run: its results shown, a backtest's trades marked on the chart) and
+ * `&cmp=<run id>` (a second run compared with it).
  */
 import type { Timeframe, TradingSession } from "../api/types";
 import { type ActiveIndicator, formatActiveIndicator, parseActiveIndicators } from "./indicators";
@@ -20,9 +22,22 @@ export interface AnalysisQuery {
   session: TradingSession;
   /** Indicators on the chart, in order (`sma(20)`, `bbands(20,2,2)`), shown or hidden. */
   indicators: readonly ActiveIndicator[];
+  /** The strategy run shown (its trades on the chart when it is a backtest of this series). */
+  run: string | null;
+  /** A run compared with `run` (ignored without `run`). */
+  compare: string | null;
 }
 
-export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [] };
+export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [], run: null, compare: null };
+
+/** What a run id may look like (anything else in the URL is dropped). */
+const RUN_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** A run id from the URL, or `null` when absent or malformed. */
+export function parseRunId(value: string | null): string | null {
+  const text = value?.trim() ?? "";
+  return RUN_ID.test(text) ? text : null;
+}
 
 function parseMs(value: string | null): number | null {
   if (value === null || !/^-?\d{1,16}$/.test(value.trim())) return null;
@@ -40,8 +55,11 @@ export function parseAnalysisQuery(params: URLSearchParams): AnalysisQuery {
   const from = parseMs(params.get("from"));
   const to = parseMs(params.get("to"));
   const indicators = parseActiveIndicators(params.getAll("ind"));
-  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session, indicators };
-  return { table, tf, from, to, session, indicators };
+  const run = parseRunId(params.get("run"));
+  const compare = run !== null ? parseRunId(params.get("cmp")) : null;
+  const runs = { run, compare: compare !== run ? compare : null };
+  if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session, indicators, ...runs };
+  return { table, tf, from, to, session, indicators, ...runs };
 }
 
 /** Writes the Analysis state as a query string (stable key order, empty and default parts omitted). */
@@ -55,6 +73,10 @@ export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
   }
   if (query.session === "regular") params.set("session", "regular");
   for (const indicator of query.indicators) params.append("ind", formatActiveIndicator(indicator));
+  if (query.run !== null) {
+    params.set("run", query.run);
+    if (query.compare !== null && query.compare !== query.run) params.set("cmp", query.compare);
+  }
   return params;
 }
 

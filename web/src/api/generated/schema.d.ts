@@ -160,6 +160,229 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategies/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Apply */
+        post: operations["applyStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** CheckStrategy */
+        post: operations["checkStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create */
+        post: operations["createStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{strategy_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetStrategy */
+        get: operations["getStrategy"];
+        /** Update */
+        put: operations["updateStrategy"];
+        post?: never;
+        /** DeleteStrategy */
+        delete: operations["deleteStrategy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/runs/{run_id}/equity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Equity */
+        get: operations["getStrategyRunEquity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetRun */
+        get: operations["getStrategyRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListStrategies */
+        get: operations["listStrategies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/runs/{run_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rerun */
+        post: operations["rerunStrategyRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{strategy_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs */
+        get: operations["strategyRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/sweep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sweep */
+        post: operations["sweepStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/{strategy_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions */
+        get: operations["strategyVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/walk-forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** WalkForward */
+        post: operations["walkForwardStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/screens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Screen */
+        post: operations["screen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stocks/import": {
         parameters: {
             query?: never;
@@ -550,6 +773,37 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** BacktestRequest */
+        BacktestRequest: {
+            strategy: number | string;
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            from?: string | number | null;
+            to?: string | number | null;
+            adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            params?: {
+                [key: string]: number;
+            };
+            /** @default 10000 */
+            cash: number;
+            /** @default 0 */
+            commission: number;
+            /** @default 0 */
+            slippage: number;
+            /**
+             * @default default
+             * @enum {string}
+             */
+            mode: "default" | "backtesting.py";
+            strategy_version?: number | null;
+        };
         /** BarPage */
         BarPage: {
             table: string;
@@ -652,6 +906,16 @@ export interface components {
         DeletedDataset: {
             table: string;
             bars_deleted: number;
+        };
+        /** EquityCurve */
+        EquityCurve: {
+            run_id: string;
+            points: [
+                number,
+                number,
+                number
+            ][];
+            total: number;
         };
         /** FetchRequest */
         FetchRequest: {
@@ -870,6 +1134,14 @@ export interface components {
             username: string;
             password: string;
         };
+        /** LookAheadAudit */
+        LookAheadAudit: {
+            uses_future_data: boolean;
+            cut_points: number[];
+            first_offending_bar?: number | null;
+            first_offending_time?: string | null;
+            rule?: string | null;
+        };
         /** Me */
         Me: {
             username: string;
@@ -889,12 +1161,93 @@ export interface components {
             /** @default 0 */
             non_positive: number;
         };
+        /** ParamSpec */
+        ParamSpec: {
+            name: string;
+            default: number;
+            minimum?: number | null;
+            maximum?: number | null;
+            /** @default true */
+            integer: boolean;
+        };
+        /** ParseProblem */
+        ParseProblem: {
+            message: string;
+            line: number;
+            column: number;
+            expected?: string[];
+            suggestion?: string | null;
+        };
         /** Readiness */
         Readiness: {
             ok: boolean;
             stores?: {
                 [key: string]: components["schemas"]["StoreHealth"];
             } | null;
+        };
+        /** RunAccepted */
+        RunAccepted: {
+            run_id: string;
+            job_id: string;
+            status_url: string;
+        };
+        /** ScreenMatch */
+        ScreenMatch: {
+            symbol: string;
+            table: string;
+            ts: number;
+            values: {
+                [key: string]: number | null;
+            };
+        };
+        /** ScreenRequest */
+        ScreenRequest: {
+            expression: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            at?: string | number | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            params?: {
+                [key: string]: number;
+            };
+            sort?: string | null;
+            /** @default false */
+            descending: boolean;
+            /** @default 100 */
+            limit: number;
+            /** @default 0 */
+            offset: number;
+        };
+        /** ScreenResult */
+        ScreenResult: {
+            expression: string;
+            timeframe: string;
+            columns: string[];
+            matches: components["schemas"]["ScreenMatch"][];
+            total: number;
+            screened: number;
+            skipped: string[];
+            duration_ms: number;
+        };
+        /** SeriesPin */
+        SeriesPin: {
+            symbol: string;
+            series: string;
+            adjusted: boolean;
+            timeframe: string;
+            /** @enum {string} */
+            session: "extended" | "regular";
+            version: string;
+            first_bar: string | null;
+            last_bar: string | null;
+            bars: number;
         };
         /** Session */
         Session: {
@@ -917,6 +1270,173 @@ export interface components {
             latency_ms: number;
             error?: string | null;
         };
+        /** Strategy */
+        Strategy: {
+            id: number;
+            name: string;
+            description: string;
+            code: string;
+            parameters: components["schemas"]["ParamSpec"][];
+            version: number;
+            author: string;
+            performance_metrics: {
+                [key: string]: number | null;
+            };
+            last_run_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** StrategyCheck */
+        StrategyCheck: {
+            code: string;
+            /**
+             * @default strategy
+             * @enum {string}
+             */
+            kind: "strategy" | "expression";
+        };
+        /** StrategyCheckResult */
+        StrategyCheckResult: {
+            ok: boolean;
+            problems?: components["schemas"]["ParseProblem"][];
+            parameters?: components["schemas"]["ParamSpec"][];
+            rules?: string[];
+            series?: string[];
+        };
+        /** StrategyCreate */
+        StrategyCreate: {
+            name: string;
+            code: string;
+            /** @default  */
+            description: string;
+        };
+        /** StrategyRun */
+        StrategyRun: {
+            run_id: string;
+            /** @enum {string} */
+            kind: "backtest" | "sweep" | "walk_forward";
+            /** @enum {string} */
+            status: "queued" | "running" | "complete" | "failed";
+            strategy_id: number;
+            strategy_name: string;
+            strategy_version: number;
+            owner: string;
+            request: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            symbol?: string | null;
+            timeframe?: string | null;
+            finished_at?: string | null;
+            job_id?: string | null;
+            error?: string | null;
+            pin?: components["schemas"]["SeriesPin"] | null;
+            params?: {
+                [key: string]: number;
+            };
+            metrics?: {
+                [key: string]: number | null;
+            } | null;
+            trades?: components["schemas"]["Trade"][] | null;
+            /** @default 0 */
+            trades_total: number;
+            audit?: components["schemas"]["LookAheadAudit"] | null;
+            sweep?: components["schemas"]["SweepResult"] | null;
+            walk_forward?: components["schemas"]["WalkForwardResult"] | null;
+            duration_ms?: number | null;
+        };
+        /** StrategyRunSummary */
+        StrategyRunSummary: {
+            run_id: string;
+            /** @enum {string} */
+            kind: "backtest" | "sweep" | "walk_forward";
+            /** @enum {string} */
+            status: "queued" | "running" | "complete" | "failed";
+            strategy_version: number;
+            symbol: string | null;
+            timeframe: string | null;
+            /** Format: date-time */
+            created_at: string;
+            metrics?: {
+                [key: string]: number | null;
+            } | null;
+            uses_future_data?: boolean | null;
+        };
+        /** StrategyUpdate */
+        StrategyUpdate: {
+            name?: string | null;
+            code?: string | null;
+            description?: string | null;
+        };
+        /** StrategyVersion */
+        StrategyVersion: {
+            version: number;
+            name: string;
+            description: string;
+            code: string;
+            /** Format: date-time */
+            created_at: string;
+            author: string;
+        };
+        /** SweepRequest */
+        SweepRequest: {
+            strategy: number | string;
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            from?: string | number | null;
+            to?: string | number | null;
+            adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            params?: {
+                [key: string]: number;
+            };
+            /** @default 10000 */
+            cash: number;
+            /** @default 0 */
+            commission: number;
+            /** @default 0 */
+            slippage: number;
+            /**
+             * @default default
+             * @enum {string}
+             */
+            mode: "default" | "backtesting.py";
+            strategy_version?: number | null;
+            grid: {
+                [key: string]: number[];
+            };
+            /**
+             * @default sharpe
+             * @enum {string}
+             */
+            metric: "total_return_pct" | "cagr_pct" | "volatility_pct" | "sharpe" | "sortino" | "max_drawdown_pct" | "max_drawdown_duration_bars" | "win_rate_pct" | "profit_factor" | "expectancy_pct" | "exposure_pct" | "num_trades" | "final_equity" | "buy_hold_return_pct";
+        };
+        /** SweepResult */
+        SweepResult: {
+            metric: string;
+            axes: {
+                [key: string]: number[];
+            };
+            rows: components["schemas"]["SweepRow"][];
+        };
+        /** SweepRow */
+        SweepRow: {
+            params: {
+                [key: string]: number;
+            };
+            metrics: {
+                [key: string]: number | null;
+            };
+        };
         /** SymbolProgress */
         SymbolProgress: {
             symbol: string;
@@ -934,6 +1454,22 @@ export interface components {
         /** TokenLoginRequest */
         TokenLoginRequest: {
             token: string;
+        };
+        /** Trade */
+        Trade: {
+            /** Format: date-time */
+            entry_time: string;
+            exit_time: string | null;
+            entry_price: number;
+            exit_price: number | null;
+            size: number;
+            pnl: number;
+            return_pct: number;
+            duration_bars: number;
+            /** @enum {string} */
+            exit_reason: "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "reverse" | "end";
+            entry_bar: number;
+            exit_bar: number | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -960,6 +1496,76 @@ export interface components {
             role?: "viewer" | "analyst" | "admin" | null;
             password?: string | null;
             is_active?: boolean | null;
+        };
+        /** WalkForwardFold */
+        WalkForwardFold: {
+            /** Format: date-time */
+            in_sample_from: string;
+            /** Format: date-time */
+            in_sample_to: string;
+            /** Format: date-time */
+            out_of_sample_from: string;
+            /** Format: date-time */
+            out_of_sample_to: string;
+            params: {
+                [key: string]: number;
+            };
+            in_sample: {
+                [key: string]: number | null;
+            };
+            out_of_sample: {
+                [key: string]: number | null;
+            };
+        };
+        /** WalkForwardRequest */
+        WalkForwardRequest: {
+            strategy: number | string;
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            from?: string | number | null;
+            to?: string | number | null;
+            adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            params?: {
+                [key: string]: number;
+            };
+            /** @default 10000 */
+            cash: number;
+            /** @default 0 */
+            commission: number;
+            /** @default 0 */
+            slippage: number;
+            /**
+             * @default default
+             * @enum {string}
+             */
+            mode: "default" | "backtesting.py";
+            strategy_version?: number | null;
+            grid: {
+                [key: string]: number[];
+            };
+            /**
+             * @default sharpe
+             * @enum {string}
+             */
+            metric: "total_return_pct" | "cagr_pct" | "volatility_pct" | "sharpe" | "sortino" | "max_drawdown_pct" | "max_drawdown_duration_bars" | "win_rate_pct" | "profit_factor" | "expectancy_pct" | "exposure_pct" | "num_trades" | "final_equity" | "buy_hold_return_pct";
+            /** @default 5 */
+            folds: number;
+            /** @default 0.75 */
+            in_sample_ratio: number;
+        };
+        /** WalkForwardResult */
+        WalkForwardResult: {
+            metric: string;
+            folds: components["schemas"]["WalkForwardFold"][];
+            in_sample_mean: number | null;
+            out_of_sample_mean: number | null;
         };
     };
     responses: never;
@@ -1247,6 +1853,571 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IndicatorInfo"][];
+                };
+            };
+        };
+    };
+    applyStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    checkStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyCheck"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyCheckResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    createStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyCreate"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Strategy id */
+                strategy_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    updateStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Strategy id */
+                strategy_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StrategyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    deleteStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Strategy id */
+                strategy_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getStrategyRunEquity: {
+        parameters: {
+            query?: {
+                points?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EquityCurve"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getStrategyRun: {
+        parameters: {
+            query?: {
+                trades_limit?: number;
+                trades_offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Run id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyRun"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    listStrategies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Strategy"][];
+                };
+            };
+        };
+    };
+    rerunStrategyRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Run id */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    strategyRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Strategy id */
+                strategy_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyRunSummary"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    sweepStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SweepRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    strategyVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Strategy id */
+                strategy_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrategyVersion"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    walkForwardStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WalkForwardRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    screen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScreenRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScreenResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
                 };
             };
         };

@@ -7,6 +7,7 @@ import { adminKeys } from "./admin";
 import { datasetKeys } from "./datasets";
 import { healthKeys } from "./health";
 import { jobKeys } from "./jobs";
+import { screenKeys, strategyKeys } from "./strategies";
 
 /** The keys of the cached queries a filter matches, as TanStack Query matches them. */
 function matching(client: QueryClient, queryKey: readonly unknown[], exact = false): unknown[] {
@@ -35,7 +36,7 @@ describe("query keys", () => {
   });
 
   it("nest each area under its own prefix, and no area under another's", () => {
-    const all = [datasetKeys.all, jobKeys.all, healthKeys.all, accountKeys.all, adminKeys.all].map((k) => k[0]);
+    const all = [datasetKeys.all, jobKeys.all, healthKeys.all, accountKeys.all, adminKeys.all, strategyKeys.all, screenKeys.all].map((k) => k[0]);
     expect(new Set(all).size).toBe(all.length);
     const client = seeded([
       datasetKeys.list(),
@@ -72,5 +73,11 @@ describe("query keys", () => {
   it("let every audit query be named at once, whatever its filters", () => {
     const client = seeded([adminKeys.audit({}), adminKeys.audit({ actor: "ann" }), adminKeys.users()]);
     expect(matching(client, adminKeys.audits())).toEqual([adminKeys.audit({}), adminKeys.audit({ actor: "ann" })]);
+  });
+
+  it("keep a run's equity curves under the run, apart from other runs", () => {
+    const client = seeded([strategyKeys.run("r1"), strategyKeys.equity("r1", 100), strategyKeys.run("r2"), strategyKeys.list(), strategyKeys.runsOf(1)]);
+    expect(matching(client, strategyKeys.run("r1"))).toEqual([strategyKeys.run("r1"), strategyKeys.equity("r1", 100)]);
+    expect(matching(client, strategyKeys.list(), true)).toEqual([strategyKeys.list()]);
   });
 });
