@@ -133,7 +133,7 @@ class Runtime:
                 indicators=indicators,
                 indicator_calculator=IndicatorCalculator(charts, indicators, publisher),
                 strategies=strategies,
-                strategy_runs=StrategyRuns(strategies, runs, charts, bars, versions, work, publisher),
+                strategy_runs=StrategyRuns(strategies, runs, charts, bars, versions, publisher),
                 screener=Screener(catalog, bars, work),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)

@@ -8,10 +8,12 @@ names the same text and tells whether the data has changed since.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +21,7 @@ import msgspec
 import numpy as np
 
 from pipelines.charts.slices import ChartSlices
-from pipelines.errors import PipelineClientError
+from pipelines.errors import PipelineClientError, PipelineError
 from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries
 from pipelines.publish import EventPublisher
@@ -29,8 +31,7 @@ from pipelines.strategies.backtest import BacktestSettings, run_backtest, trade_
 from pipelines.strategies.catalog import StrategyCatalog
 from pipelines.strategies.language.evaluate import StrategyInputs, Trace, resolve_params
 from pipelines.strategies.language.syntax import Program, parse_program
-from pipelines.strategies.sweeps import combinations, sweep, walk_forward
-from pipelines.work_pool import WorkPool
+from pipelines.strategies.sweeps import Progress, combinations, sweep, walk_forward
 from schemas.bars import ChartDataRequest
 from schemas.strategies import (
     BacktestRequest,
@@ -66,6 +67,34 @@ def kind_of(request: RunRequest) -> RunKind:
 
 class TooFewBars(PipelineClientError):
     """The window holds too few bars to backtest."""
+
+
+class RunCancelled(PipelineError):
+    """The run's job was cancelled."""
+
+
+ProgressReport = Callable[[int, int], Coroutine[Any, Any, None]]
+"""Told how many of a run's steps (combinations, folds) are done, of how many."""
+
+
+class _Progress:
+    """A sweep's progress callback, called in its thread: reports (throttled) and stops when told."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, report: ProgressReport | None, stop: asyncio.Event | None
+    ) -> None:
+        self.loop = loop
+        self.report = report
+        self.stop = stop
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise RunCancelled(f"cancelled after {done:,} of {total:,}")
+        now = time.monotonic()
+        if self.report is not None and (now - self.last >= 0.5 or done == total):
+            self.last = now
+            asyncio.run_coroutine_threadsafe(self.report(done, total), self.loop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +134,6 @@ class StrategyRuns:
         charts: ChartSlices,
         bars: BarStore,
         versions: SeriesVersions,
-        work: WorkPool,
         publisher: EventPublisher,
     ) -> None:
         self.catalog = catalog
@@ -113,7 +141,6 @@ class StrategyRuns:
         self.charts = charts
         self.bars = bars
         self.versions = versions
-        self.work = work
         self.publisher = publisher
 
     async def prepare(self, request: RunRequest, caller: str) -> PreparedRun:
@@ -214,22 +241,32 @@ class StrategyRuns:
         context = OwnContext(width=plan.timeframe, session=request.session)
         return RunBars(inputs=StrategyInputs(bars=series, context=context), pin=pin)
 
-    async def execute(self, run_id: str) -> str:
+    async def execute(
+        self, run_id: str, report: ProgressReport | None = None, stop: asyncio.Event | None = None
+    ) -> str:
         """Run a recorded run (the job); store and announce what came out. Returns a line for people.
 
+        ``report`` is told a sweep's or walk-forward's progress (combinations or folds done, of how
+        many), at most twice a second; once ``stop`` is set, they stop between two combinations.
+
         Raises:
+            RunCancelled: ``stop`` was set (the run is recorded as failed, "cancelled").
             PipelineClientError, WarehouseClientError: the run failed in words (also recorded on the run).
         """
         run = await self.runs.get(run_id, trades_limit=0)
         request = msgspec.convert(run.request, _KINDS[run.kind])
         await self.runs.start(run_id)
         started = time.perf_counter()
+        progress = _Progress(asyncio.get_running_loop(), report, stop)
         try:
             _, text = await self.catalog.resolve(run.strategy_id, run.owner, run.strategy_version)
             program = parse_program(text.code)
             params = resolve_params(program, request.params)
             loaded = await self.load(request)
-            outcome = await self.work.run(self._compute, program, params, request, loaded, started)
+            # A thread of its own, not the request work pool: a long sweep must not hold a chart's slot.
+            outcome = await asyncio.to_thread(
+                self._compute, program, params, request, loaded, started, progress
+            )
             await self.runs.complete(run_id, outcome)
         except Exception as exc:
             await self.runs.fail(run_id, str(exc) or type(exc).__name__)
@@ -248,7 +285,12 @@ class StrategyRuns:
 
     @staticmethod
     def _compute(
-        program: Program, params: dict[str, float], request: RunRequest, loaded: RunBars, started: float
+        program: Program,
+        params: dict[str, float],
+        request: RunRequest,
+        loaded: RunBars,
+        started: float,
+        progress: Progress,
     ) -> RunOutcome:
         settings = BacktestSettings(
             cash=request.cash, commission=request.commission, slippage=request.slippage, mode=request.mode
@@ -265,6 +307,7 @@ class StrategyRuns:
                 request.grid,
                 request.folds,
                 request.in_sample_ratio,
+                progress,
             )
             return RunOutcome(
                 pin=loaded.pin,
@@ -274,7 +317,7 @@ class StrategyRuns:
             )
         if isinstance(request, SweepRequest):
             combos = combinations(program, params, request.grid)
-            table = sweep(program, inputs, combos, settings, request.metric, request.grid)
+            table = sweep(program, inputs, combos, settings, request.metric, request.grid, progress)
             return RunOutcome(
                 pin=loaded.pin,
                 params=params,

@@ -16,6 +16,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Final
 
 from pipelines.charts.slices import choose_series
 from pipelines.indicators.own import OwnContext
@@ -37,6 +38,13 @@ _CALENDAR_MARGIN_INTRADAY = 6.0
 """Calendar time per intraday bucket: a regular session is 6.5 of 24 hours, five days of seven."""
 _PARALLEL = 8
 """Series read at once (the reads wait on ClickHouse; the evaluation runs in the work pool)."""
+
+
+class _Outside:
+    """A symbol stored only coarser than the screen's timeframe: not in its universe."""
+
+
+_OUTSIDE: Final = _Outside()
 
 
 class Screener:
@@ -65,11 +73,12 @@ class Screener:
                 by_symbol[(dataset.symbol, dataset.adjusted)].append(dataset)
         limiter = asyncio.Semaphore(_PARALLEL)
 
-        async def one(datasets: list[Dataset]) -> ScreenMatch | str | None:
+        async def one(datasets: list[Dataset]) -> ScreenMatch | str | _Outside | None:
             async with limiter:
                 return await self._one(datasets, request, expression, params, needed, end)
 
-        answers = await asyncio.gather(*(one(datasets) for _, datasets in sorted(by_symbol.items())))
+        everything = await asyncio.gather(*(one(datasets) for _, datasets in sorted(by_symbol.items())))
+        answers = [answer for answer in everything if answer is not _OUTSIDE]
         matches = [answer for answer in answers if isinstance(answer, ScreenMatch)]
         skipped = [answer for answer in answers if isinstance(answer, str)]
         columns = list(matches[0].values) if matches else ["close"]
@@ -109,14 +118,14 @@ class Screener:
         params: Mapping[str, float],
         needed: int,
         end: dt.datetime | None,
-    ) -> ScreenMatch | str | None:
-        """A match, the reason a series was skipped, or None when it does not match."""
+    ) -> ScreenMatch | str | _Outside | None:
+        """A match, the reason a series was skipped, None when it does not match, or outside the screen."""
         try:
             ref, width = choose_series(datasets, request.timeframe)
         except WarehouseClientError as exc:
             return f"{datasets[0].symbol}: {exc}"
         if width != request.timeframe:
-            return None  # stored too coarse for this timeframe: not part of this screen's universe
+            return _OUTSIDE  # stored too coarse for this timeframe: not part of this screen's universe
         last = max(d.last_bar for d in datasets if d.last_bar is not None)
         stop = min(end, last) if end is not None else last
         series = await self._tail(ref, width, request, stop, needed)

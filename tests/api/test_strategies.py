@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import httpx
@@ -17,6 +18,7 @@ from pipelines.indicators.specs import BucketSeries
 from pipelines.strategies.backtest import BacktestSettings, run_backtest, trades_of
 from pipelines.strategies.language.evaluate import StrategyInputs, resolve_params
 from pipelines.strategies.language.syntax import parse_program
+from pipelines.strategies.runs import RunCancelled
 from schemas.bars import SeriesKey
 from tests.api.test_events import received, socket
 from tests.conftest import app_client, drain_jobs
@@ -335,3 +337,33 @@ async def test_a_screen_matches_a_per_symbol_loop(stored: Runtime, keys):
         bad = await vic.post("/api/v1/screens", json={"expression": "rsi(close, 14) <"})
         assert bad.status_code == 422
         assert bad.json()["problems"][0]["column"] >= 17
+
+
+async def test_a_cancelled_sweep_stops_and_says_so(stored: Runtime, keys):
+    async with app_client(stored, keys["ana"]) as http:
+        await _create(http, "cross", CROSS)
+        body = {"strategy": "cross", "symbol": "STRA", "timeframe": "1d", "grid": {"fast": [5, 10, 15]}}
+        queued = (await http.post("/api/v1/strategies/sweep", json=body)).json()
+        assert (await http.post(f"/api/v1/jobs/{queued['job_id']}/cancel")).status_code == 202
+        await drain_jobs(stored)
+        run = (await http.get(queued["status_url"])).json()
+        assert (run["status"], run["error"]) == ("failed", "the run's job was cancelled")
+
+        # cancelled while it runs: it stops between two combinations, and the run says why
+        running = (await http.post("/api/v1/strategies/sweep", json=body)).json()
+        reports: list[tuple[int, int]] = []
+
+        async def report(done: int, total: int) -> None:
+            reports.append((done, total))
+
+        stop = asyncio.Event()
+        stop.set()
+        with pytest.raises(RunCancelled, match="cancelled after 1 of 3"):
+            await stored.services.strategy_runs.execute(running["run_id"], report, stop)
+        run = (await http.get(running["status_url"])).json()
+        assert (run["status"], run["error"]) == ("failed", "cancelled after 1 of 3")
+
+        finished = (await http.post("/api/v1/strategies/sweep", json=body)).json()
+        await stored.services.strategy_runs.execute(finished["run_id"], report, asyncio.Event())
+        await asyncio.sleep(0.1)  # reports are scheduled on the loop from the sweep's thread
+        assert reports[-1] == (3, 3)

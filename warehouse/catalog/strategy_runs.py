@@ -32,7 +32,8 @@ from warehouse.errors import NotFound
 _RUN_COLUMNS = (
     "r.id AS run_id, r.kind, r.status, r.strategy_id, s.name AS strategy_name, r.strategy_version, r.owner,"
     " r.request, r.created_at, r.finished_at, r.job_id, r.error, r.pin, r.params, r.metrics, r.audit,"
-    " r.result, r.trades_total, r.duration_ms, r.symbol, r.timeframe"
+    " r.result, r.trades_total, r.duration_ms, r.symbol, r.timeframe,"
+    " j.state AS job_state, j.error AS job_error"
 )
 
 
@@ -65,6 +66,11 @@ def _table(data: bytes) -> pa.Table:
 
 
 def _run(row: dict[str, Any]) -> StrategyRun:
+    job_state, job_error = row.pop("job_state"), row.pop("job_error")
+    if row["status"] in ("queued", "running") and job_state in ("failed", "cancelled"):
+        # The job ended without the run: cancelled before it started, or failed outside it.
+        row["status"] = "failed"
+        row["error"] = "the run's job was cancelled" if job_state == "cancelled" else job_error
     result = row.pop("result") or {}
     row["sweep"] = result.get("sweep")
     row["walk_forward"] = result.get("walk_forward")
@@ -156,7 +162,7 @@ class StrategyRunRepository:
         """
         sql = (
             f"SELECT {_RUN_COLUMNS} FROM strategy_runs r JOIN strategies s ON s.id = r.strategy_id"
-            " WHERE r.id = %s"
+            " LEFT JOIN jobs j ON j.id = r.job_id WHERE r.id = %s"
         )
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(sql, (run_id,))
