@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 
 from api.runtime import Runtime
@@ -71,3 +73,20 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 100 else f"{value:,.0f}"
     return str(value)
+
+
+@contextlib.asynccontextmanager
+async def admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ``runtime`` in process, called with a fresh admin API key."""
+    from api.app import create_app  # the app module is heavy; benches that need no HTTP skip it
+
+    admin = await runtime.auth.ensure_admin()
+    key = (await runtime.auth.create_key(admin.username, "bench", "admin", None)).key
+    transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://k2q.bench",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=300,
+    ) as http:
+        yield http

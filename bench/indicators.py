@@ -47,10 +47,9 @@ import numpy as np
 import pyarrow as pa
 import talib
 
-from api.app import create_app
 from api.runtime import Runtime
 from api.worker import build_worker
-from bench.common import minute_bars, p50, report, start_runtime
+from bench.common import admin_client, minute_bars, p50, report, start_runtime
 from pipelines.charts.slices import ChartSlices
 from pipelines.indicators.catalog import catalog
 from pipelines.indicators.live_tails import LiveTails
@@ -85,15 +84,7 @@ async def main() -> None:
         specs = [parse_indicator(text) for text in SIX]
         raw_six = _best_ms(lambda: _six_raw(series), RAW_RUNS)
         print(f"{len(series):,} minute bars stored; TA-Lib's six over them: {raw_six:.1f} ms", flush=True)
-        admin = await runtime.auth.ensure_admin()
-        key = (await runtime.auth.create_key(admin.username, "bench", "admin", None)).key
-        transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://k2q.bench",
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=300,
-        ) as http:
+        async with admin_client(runtime) as http:
             summary += await _calculate(runtime, http, ref, raw_six)
             summary += await _charts(runtime, http, series)
         summary += await _live(runtime, ref, specs, raw_six)

@@ -104,7 +104,7 @@ def simulation_figures(bars: MinuteBars) -> list[dict[str, Any]]:
     signals = crossover_signals(bars.close, 10, 20)
     expected = int(np.count_nonzero((signals.long_entry | signals.short_entry)[:-1]))
 
-    numpy_ms = _best_ms(lambda: numpy_crossover_equity(bars, signals), RUNS) * scale
+    numpy_ms = best_ms(lambda: numpy_crossover_equity(bars, signals), RUNS) * scale
     unit = replace(signals, size=np.ones(len(bars)), size_in_units=True)
     assert np.allclose(_run(bars, unit).equity, numpy_crossover_equity(bars, signals), rtol=1e-9, atol=1e-6)
 
@@ -297,7 +297,7 @@ def _vectorbt(bars: MinuteBars, signals: Signals) -> tuple[float, int]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ms = _best_ms(run, RUNS)
+        ms = best_ms(run, RUNS)
         trades = int(run().trades.count())
     return ms, trades
 
@@ -340,7 +340,8 @@ def _compile_and_load_seconds() -> tuple[float, float]:
         return first_call(), first_call()
 
 
-def _best_ms(fn: Callable[[], object], runs: int) -> float:
+def best_ms(fn: Callable[[], object], runs: int = RUNS) -> float:
+    """The fastest of ``runs`` calls of ``fn`` after a warm-up call, in ms."""
     fn()  # warm-up
     samples = []
     for _ in range(runs):

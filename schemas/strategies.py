@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 import pyarrow as pa
@@ -23,24 +23,6 @@ BacktestMode = Literal["default", "backtesting.py"]
 RunState = Literal["queued", "running", "complete", "failed"]
 RunKind = Literal["backtest", "sweep", "walk_forward"]
 
-METRIC_NAMES: tuple[str, ...] = (
-    "total_return_pct",
-    "cagr_pct",
-    "volatility_pct",
-    "sharpe",
-    "sortino",
-    "max_drawdown_pct",
-    "max_drawdown_duration_bars",
-    "win_rate_pct",
-    "profit_factor",
-    "expectancy_pct",
-    "exposure_pct",
-    "num_trades",
-    "final_equity",
-    "buy_hold_return_pct",
-)
-"""Every metric a run reports, and what sweeps and walk-forward may rank by."""
-
 MetricName = Literal[
     "total_return_pct",
     "cagr_pct",
@@ -57,6 +39,9 @@ MetricName = Literal[
     "final_equity",
     "buy_hold_return_pct",
 ]
+
+METRIC_NAMES: tuple[MetricName, ...] = get_args(MetricName)
+"""Every metric a run reports, and what sweeps and walk-forward may rank by."""
 
 
 class ParamSpec(msgspec.Struct, kw_only=True):

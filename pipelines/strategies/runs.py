@@ -26,10 +26,10 @@ from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries
 from pipelines.publish import EventPublisher
 from pipelines.series.versions import SeriesVersion, SeriesVersions, utc_months
-from pipelines.strategies.audit import audit
+from pipelines.strategies.audit import audit, trace_for
 from pipelines.strategies.backtest import BacktestSettings, run_backtest, trade_table
 from pipelines.strategies.catalog import StrategyCatalog
-from pipelines.strategies.language.evaluate import StrategyInputs, Trace, resolve_params
+from pipelines.strategies.language.evaluate import StrategyInputs, resolve_params
 from pipelines.strategies.language.syntax import Program, parse_program
 from pipelines.strategies.sweeps import Progress, combinations, sweep, walk_forward
 from schemas.bars import ChartDataRequest
@@ -324,7 +324,7 @@ class StrategyRuns:
                 result={"sweep": msgspec.to_builtins(table)},
                 duration_ms=(time.perf_counter() - started) * 1000,
             )
-        trace: Trace = {}
+        trace = trace_for(len(inputs.bars))
         result = run_backtest(program, inputs, params, settings, trace=trace)
         checked = audit(program, inputs, params, trace)
         return RunOutcome(

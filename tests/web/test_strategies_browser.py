@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.process import K2qServer, running_up
-from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.web.chromium import CHROMIUM, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ if not (DIST / "index.html").is_file() or not CHROMIUM.is_file():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -69,24 +69,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K2qServer]:
 @pytest.fixture
 def page(server: K2qServer) -> Iterator[Page]:
     """A signed-in page; any uncaught script error or console error fails the test."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        context.set_default_timeout(30_000)
-        tab = context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        login = tab.context.request.post(
-            f"{server.url}/api/v1/auth/login",
-            data={"username": USER["username"], "password": USER["password"]},
-        )
-        assert login.status == 200, login.text()
-        try:
-            yield tab
-        finally:
-            context.close()
-            browser.close()
+    with signed_in_page(server.url, USER["username"], USER["password"], width=1600, height=1000) as (
+        tab,
+        errors,
+    ):
+        yield tab
         assert errors == []
 
 

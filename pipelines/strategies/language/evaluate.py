@@ -17,7 +17,7 @@ import functools
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -65,8 +65,30 @@ from schemas.strategies import ParseProblem
 Floats = NDArray[np.float64]
 Bools = NDArray[np.bool_]
 Value = Any
-Trace = dict[str, NDArray[Any]]
-"""Per-bar values of an evaluation, by where their expression stands in the text."""
+
+
+class Trace:
+    """The per-bar values an evaluation computes on the way, kept just before given cut points.
+
+    Keyed by where each expression stands in the text (``line 2, column 14: close[-1]``); for each
+    cut, a copy of the ``window`` values before it. Only those windows are kept (not whole arrays),
+    so tracing costs an evaluation no memory to speak of: what the look-ahead audit compares.
+    """
+
+    def __init__(self, cuts: Sequence[int], window: int) -> None:
+        self.cuts = tuple(cuts)
+        self.window = window
+        self.values: dict[str, list[NDArray[Any]]] = {}
+
+    def start(self, cut: int) -> int:
+        """Where the window before ``cut`` starts."""
+        return max(0, cut - self.window)
+
+    def record(self, where: str, values: NDArray[Any]) -> None:
+        """Keep the windows of ``values`` before each cut."""
+        self.values[where] = [values[self.start(cut) : cut].copy() for cut in self.cuts]
+
+
 """A node's value: a float or bool (known before the bars), an array over the bars, or a tuple of
 arrays (a multi-output indicator before its selector)."""
 
@@ -310,7 +332,7 @@ class _Run:
         with np.errstate(all="ignore"):
             value = self._value(node)
         if self.trace is not None and isinstance(value[0], np.ndarray) and not isinstance(node, Name):
-            self.trace[f"line {node.line}, column {node.column}: {render(node)}"] = value[0]
+            self.trace.record(f"line {node.line}, column {node.column}: {render(node)}", value[0])
         return value
 
     def _value(self, node: Node) -> tuple[Value, bytes]:
@@ -457,9 +479,8 @@ def evaluate(
 ) -> Signals:
     """Every rule of ``program`` for every bar of ``inputs``, at ``params`` (defaults for the rest).
 
-    ``trace``, when given, receives every per-bar value the program computed on the way, keyed by
-    where its expression stands (``line 2, column 14: close[-1]``): what the look-ahead audit
-    compares between the whole data and its prefixes.
+    ``trace``, when given, keeps every per-bar value the program computed on the way, near its cut
+    points: what the look-ahead audit compares between the whole data and its prefixes.
 
     Raises:
         StrategyError: a parameter override is refused, or a value reached through the parameters

@@ -7,8 +7,8 @@ import pytest
 
 from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries
-from pipelines.strategies.audit import audit, cut_points
-from pipelines.strategies.language.evaluate import StrategyInputs, Trace, evaluate
+from pipelines.strategies.audit import audit, cut_points, trace_for
+from pipelines.strategies.language.evaluate import StrategyInputs, evaluate
 from pipelines.strategies.language.syntax import parse_program
 
 CLEAN = """\
@@ -41,14 +41,14 @@ def inputs() -> StrategyInputs:
 
 def _audit(code: str, inputs: StrategyInputs):
     program = parse_program(code)
-    trace: Trace = {}
+    trace = trace_for(len(inputs.bars))
     evaluate(program, inputs, {}, trace=trace)
     return audit(program, inputs, {}, trace)
 
 
 def test_a_clean_strategy_keeps_every_value_on_every_prefix(inputs: StrategyInputs) -> None:
     result = _audit(CLEAN, inputs)
-    assert result.cut_points == cut_points(3000) == [1050, 2100]
+    assert result.cut_points == cut_points(3000) == [750, 1500]
     assert result.uses_future_data is False
     assert result.first_offending_bar is None
 
@@ -70,6 +70,13 @@ def test_a_strategy_reading_later_bars_is_flagged_at_the_first_bar_that_moves(
     assert result.first_offending_time is not None
     assert int(result.first_offending_time.timestamp() * 1000) == inputs.bars.ts[result.cut_points[0] - lead]
     assert result.rule == where
+
+
+def test_a_read_far_ahead_is_found_at_the_first_bar_it_moves(inputs: StrategyInputs) -> None:
+    result = _audit("long_entry = close[-2500] > close", inputs)  # bars 0-499 see bars 2500-2999
+    assert result.uses_future_data is True
+    assert result.first_offending_bar == 0
+    assert result.rule == "line 1, column 14: close[-2500]"
 
 
 def test_short_series_are_not_replayed(inputs: StrategyInputs) -> None:
