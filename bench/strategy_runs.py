@@ -47,6 +47,7 @@ from schemas.bars import SeriesKey
 from schemas.datasets import FetchRequest
 from schemas.events import EVENTS_CHANNEL
 from schemas.strategies import StrategyCreate
+from warehouse.catalog.strategy_runs import RunOutcome
 
 TEXT: Final = """\
 fast = param(10, min=2, max=100)
@@ -141,12 +142,52 @@ async def end_to_end_figures(bars: MinuteBars) -> list[dict[str, Any]]:
                     f"  apply job run {run}: {wall:,.0f} ms ({event['duration_ms']:,.0f} ms inside the job)"
                 )
             stored = (await http.get(f"/api/v1/strategies/runs/{event['run_id']}?trades_limit=0")).json()
+        storage = await _storage_figures(runtime, event["run_id"])
     finally:
         await runtime.close()
     assert stored["pin"]["bars"] == len(bars), stored["pin"]
     expected = simulate_signals(_inputs(bars).bars, crossover_signals(bars.close, 10, 20), BacktestSettings())
     assert stored["trades_total"] == len(expected.simulation.trades), stored["trades_total"]
-    return [_row("apply job end to end: POST → stored → event", min(walls), "-", min(walls), "-")]
+    return [_row("apply job end to end: POST → stored → event", min(walls), "-", min(walls), "-"), *storage]
+
+
+async def _storage_figures(runtime: Runtime, run_id: str) -> list[dict[str, Any]]:
+    """Storing a run's trades and 1M-bar equity curve: Postgres (what runs do) against ClickHouse."""
+    repository = runtime.services.strategy_runs.runs
+    ts, equity = await repository.equity(run_id)
+    trades = await repository.trades(run_id)
+    run = await repository.get(run_id, trades_limit=0)
+    assert run.pin is not None
+    outcome = RunOutcome(pin=run.pin, params={}, trades=trades, equity_ts=ts, equity=equity, duration_ms=0)
+    postgres = []
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        await repository.complete(run_id, outcome)
+        postgres.append((time.perf_counter() - began) * 1000)
+    curve = pa.table({"run_id": pa.array([run_id] * len(ts)), "ts": ts, "equity": equity})
+    table = "bench_run_equity"
+    await runtime.stack.clickhouse.run(
+        lambda c: c.command(
+            f"CREATE TABLE IF NOT EXISTS {table} (run_id String, ts Int64, equity Float64)"
+            " ENGINE = MergeTree ORDER BY (run_id, ts)"
+        )
+    )
+    clickhouse = []
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        await runtime.stack.clickhouse.run(lambda c: c.insert_arrow(table, curve))
+        clickhouse.append((time.perf_counter() - began) * 1000)
+    label = f"{trades.num_rows:,} trades and {len(ts):,} equity points"
+    return [
+        _row(f"store a run in Postgres ({label}, Arrow + zstd)", min(postgres), "-", min(postgres), "-"),
+        _row(
+            f"the equity points alone into ClickHouse ({len(ts):,} rows)",
+            min(clickhouse),
+            "Postgres",
+            min(postgres),
+            "-",
+        ),
+    ]
 
 
 async def screen_figures() -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ bar. Only the run's own symbol can carry its trades (another symbol is a 422).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from warehouse.clickhouse.slice_search import Slice
 from warehouse.errors import InvalidQuery, NotFound
 
 PREFIX: Final = "trade:"
+_RUN_ID: Final = re.compile(r"[0-9a-f]{32}")
 _KEPT_RUNS: Final = 32
 """Complete runs' trades kept in memory (they never change once complete)."""
 
@@ -129,5 +131,13 @@ class TradeJoiner:
         self.trades = _Trades(runs)
 
     def plan(self, request: ChartDataRequest) -> TradeJoin | None:
-        """A join when the request names a run."""
-        return TradeJoin(request.run_id, self.trades) if request.run_id else None
+        """A join when the request names a run.
+
+        Raises:
+            InvalidQuery: ``run_id`` is not a run id (32 hexadecimal digits).
+        """
+        if not request.run_id:
+            return None
+        if _RUN_ID.fullmatch(request.run_id) is None:
+            raise InvalidQuery(f"run_id {request.run_id[:40]!r} is not a run id (32 hexadecimal digits)")
+        return TradeJoin(request.run_id, self.trades)

@@ -218,6 +218,9 @@ async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stor
         )
         assert elsewhere.status_code == 422
         assert "traded STRA, not STRB" in elsewhere.text
+        unknown = await viewer.post("/api/v1/stocks/chart-data", json={"symbol": "STRA", "run_id": "0" * 32})
+        assert unknown.status_code == 404
+        assert "no run 000" in unknown.text
 
     async with app_client(stored, keys["ana"]) as http:
         again = await http.post(f"/api/v1/strategies/runs/{run['run_id']}/rerun")
