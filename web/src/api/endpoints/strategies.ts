@@ -94,8 +94,16 @@ export function startWalkForward(body: WalkForwardRequest): Promise<RunAccepted>
   return requestJson<RunAccepted>(`${BASE}/walk-forward`, { method: "POST", body });
 }
 
-export function getRun(runId: string, signal?: AbortSignal): Promise<StrategyRun> {
-  return requestJson<StrategyRun>(`${BASE}/runs/${encodeURIComponent(runId)}`, { signal });
+/** Which of a run's trades to send (the server's default: the first 1000). */
+export interface TradesWindow {
+  offset: number;
+  limit: number;
+}
+
+/** A run, with the page of its trades `trades` asks for (`trades_total` counts them all). */
+export function getRun(runId: string, signal?: AbortSignal, trades?: TradesWindow): Promise<StrategyRun> {
+  const page = trades !== undefined ? `?trades_limit=${trades.limit}&trades_offset=${trades.offset}` : "";
+  return requestJson<StrategyRun>(`${BASE}/runs/${encodeURIComponent(runId)}${page}`, { signal });
 }
 
 /** A run's equity curve, at most `points` points (each bucket's lowest point and its last). */

@@ -1,5 +1,6 @@
 /**
- * A strategy run's results, under the chart: its state while it runs; once complete, for a backtest
+ * A strategy run's results, under the chart: its state while it runs (a sweep's or walk-forward's
+ * progress, and a Cancel button: `RunProgress`); once complete, for a backtest
  * the look-ahead audit's verdict, the metrics, the equity curve and drawdown, and the trades (which
  * the price chart marks); for a sweep its heatmap; for a walk-forward run its folds. Another run of
  * the same strategy can be picked, or compared side by side (metrics of both, both equity curves).
@@ -7,14 +8,17 @@
 import { skipToken, useMutation, useQuery } from "@tanstack/react-query";
 
 import { applyStrategy, listRuns } from "../../api/endpoints/strategies";
-import type { BacktestRequest, LookAheadAudit, Metrics, RunAccepted, RunKind, StrategyRun, StrategyRunSummary, Trade } from "../../api/types";
-import { formatBarTime, formatInstantEt, formatPrice } from "../../chart/time";
+import type { BacktestRequest, LookAheadAudit, Metrics, RunAccepted, RunKind, StrategyRun, StrategyRunSummary } from "../../api/types";
+import { formatBarTime, formatInstantEt } from "../../chart/time";
 import { strategyKeys } from "../../queries/keys/strategies";
 import { bucketMs as widthOf, DAY_MS } from "../../state/timeframe";
 import { ProblemBox } from "../../ui/ProblemBox";
 import { CURVE_COLORS, EquityChart, type EquityCurveInput } from "./EquityChart";
 import { better, formatMetric, metricLabel, metricRows } from "./metrics";
+import { RunProgress } from "./RunProgress";
+import { failureTitle } from "./progress";
 import { SweepHeatmap } from "./SweepHeatmap";
+import { TradesTable } from "./TradesTable";
 import { type RunState, useEquity, useRun } from "./useRun";
 import { WalkForwardView } from "./WalkForwardView";
 
@@ -30,8 +34,6 @@ interface Props {
   canRun: boolean;
 }
 
-/** Trades listed at most (the run has a page of them; the chart marks them all). */
-const TRADES_SHOWN = 500;
 const KIND_LABEL: Record<RunKind, string> = { backtest: "backtest", sweep: "sweep", walk_forward: "walk-forward" };
 
 const runLabel = (r: Pick<StrategyRunSummary, "run_id" | "kind" | "strategy_version" | "created_at" | "symbol">): string =>
@@ -92,51 +94,6 @@ function MetricsTable({ a, b, labels }: { a: Metrics; b: Metrics | null; labels:
         })}
       </tbody>
     </table>
-  );
-}
-
-function TradesTable({ trades, total, bucket }: { trades: readonly Trade[]; total: number; bucket: number }) {
-  if (trades.length === 0) return <div className="muted pad-small">No trades.</div>;
-  const time = (iso: string | null): string => (iso === null ? "open" : formatBarTime(Math.floor(Date.parse(iso) / 1000), bucket));
-  const shown = trades.slice(0, TRADES_SHOWN);
-  return (
-    <div className="table-wrap trades">
-      <table className="table table-dense" data-testid="run-trades" data-total={total}>
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>Side</th>
-            <th>Entry</th>
-            <th className="num">Price</th>
-            <th>Exit</th>
-            <th className="num">Price</th>
-            <th className="num">Size</th>
-            <th className="num">P&amp;L</th>
-            <th className="num">Return</th>
-            <th className="num">Bars</th>
-            <th>Exit reason</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shown.map((t, i) => (
-            <tr key={`${t.entry_bar}:${i}`} data-testid="trade-row">
-              <td className="muted">{i + 1}</td>
-              <td className={t.size >= 0 ? "up" : "down"}>{t.size >= 0 ? "long" : "short"}</td>
-              <td className="nowrap">{time(t.entry_time)}</td>
-              <td className="num">{formatPrice(t.entry_price)}</td>
-              <td className="nowrap">{time(t.exit_time)}</td>
-              <td className="num">{t.exit_price !== null ? formatPrice(t.exit_price) : "—"}</td>
-              <td className="num">{Math.abs(t.size).toLocaleString("en-US", { maximumFractionDigits: 4 })}</td>
-              <td className={t.pnl >= 0 ? "num up" : "num down"}>{formatPrice(t.pnl)}</td>
-              <td className={t.return_pct >= 0 ? "num up" : "num down"}>{formatMetric("return_pct", t.return_pct)}</td>
-              <td className="num">{t.duration_bars}</td>
-              <td className="muted">{t.exit_reason.replace("_", " ")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {total > shown.length ? <div className="muted pad-small">{shown.length} of {total} trades listed.</div> : null}
-    </div>
   );
 }
 
@@ -228,10 +185,10 @@ export function RunResults({ state, runId, compareId, onSelect, onCompare, onSta
         </span>
       </div>
 
-      {run.status === "queued" || run.status === "running" ? <div className="muted pad-small">{run.status === "queued" ? "Waiting for a worker…" : "Running…"}</div> : null}
+      {run.status === "queued" || run.status === "running" ? <RunProgress run={run} live={live} /> : null}
       {run.status === "failed" ? (
         <div className="problem" role="alert" data-testid="run-error">
-          <div className="problem-title">The run failed</div>
+          <div className="problem-title">{failureTitle(run.error)}</div>
           <div className="problem-detail">{run.error ?? "no reason given"}</div>
         </div>
       ) : null}
@@ -252,7 +209,7 @@ export function RunResults({ state, runId, compareId, onSelect, onCompare, onSta
           </div>
           <div className="run-main">
             {curves.length > 0 ? <EquityChart curves={curves} bucketMs={bucket} /> : <div className="muted pad-small">Loading the equity curve…</div>}
-            <TradesTable trades={run.trades ?? []} total={run.trades_total} bucket={bucket} />
+            <TradesTable key={run.run_id} run={run} bucket={bucket} />
           </div>
         </div>
       ) : null}

@@ -1,8 +1,9 @@
 /**
  * Follows a strategy run: `GET /strategies/runs/{id}` until it has finished, polled every second
  * (every 5 s while the socket is open, as a net for an event missed during a reconnect), and read
- * again at once when its `strategy_applied` event arrives (`useRunEvents`). A finished run never
- * changes: it is read once and kept.
+ * again at once when its `strategy_applied` event arrives (`useRunEvents`, which also passes on its
+ * job's progress). A finished run never changes: it is read once and kept, with the first page of
+ * its trades (`TradesTable` asks for the others).
  */
 import { skipToken, useQuery } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
@@ -11,6 +12,7 @@ import { getEquity, getRun } from "../../api/endpoints/strategies";
 import { ApiError } from "../../api/problem";
 import type { EquityCurve, StrategyRun } from "../../api/types";
 import { strategyKeys } from "../../queries/keys/strategies";
+import { TRADES_PAGE } from "./tradePages";
 import { useRunEvents } from "./useRunEvents";
 
 export const POLL_MS = 1000;
@@ -35,7 +37,7 @@ export function useRun(runId: string | null, listen = true): RunState {
   const liveRef = useRef(false);
   const query = useQuery({
     queryKey: strategyKeys.run(runId),
-    queryFn: runId === null ? skipToken : ({ signal }) => getRun(runId, signal),
+    queryFn: runId === null ? skipToken : ({ signal }) => getRun(runId, signal, { offset: 0, limit: TRADES_PAGE }),
     staleTime: (q) => (isFinished(q.state.data) ? Infinity : 0),
     refetchInterval: (q) => {
       const { status, error, data } = q.state;
@@ -47,7 +49,7 @@ export function useRun(runId: string | null, listen = true): RunState {
     retry: false,
   });
   const run = query.data !== undefined && query.data.run_id === runId ? query.data : null;
-  const live = useRunEvents(listen && runId !== null && !isFinished(run) ? runId : null);
+  const live = useRunEvents(listen && runId !== null && !isFinished(run) ? runId : null, run?.job_id ?? null);
   useEffect(() => {
     liveRef.current = live;
   }, [live]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { parseRejection } from "../../api/endpoints/strategies";
-import { parseStrategyApplied } from "./useRunEvents";
+import { parseRunEvent, parseStrategyApplied } from "./useRunEvents";
 
 describe("parseStrategyApplied", () => {
   const event = { type: "strategy_applied", run_id: "r1", kind: "backtest", status: "complete", strategy_id: 3, strategy_name: "x", strategy_version: 1, symbol: "DEMO", timeframe: "1d", owner: "ann" };
@@ -16,6 +16,27 @@ describe("parseStrategyApplied", () => {
     expect(parseStrategyApplied(JSON.stringify({ ...event, status: undefined }), "r1")).toBeNull();
     expect(parseStrategyApplied("not json", "r1")).toBeNull();
     expect(parseStrategyApplied(new ArrayBuffer(2), "r1")).toBeNull();
+  });
+});
+
+describe("parseRunEvent", () => {
+  const applied = { type: "strategy_applied", run_id: "r1", kind: "sweep", status: "complete", strategy_id: 3, strategy_name: "x", strategy_version: 1, symbol: "DEMO", timeframe: "1d", owner: "ann" };
+  const progress = { type: "fetch_progress", job_id: "j1", owner: "ann", state: "running", symbols: [{ symbol: "r1", windows_done: 37, windows_total: 100 }] };
+
+  it("takes the run's events and its job's progress", () => {
+    expect(parseRunEvent(JSON.stringify(applied), "r1", "j1")).toEqual(applied);
+    expect(parseRunEvent(JSON.stringify(progress), "r1", "j1")).toEqual(progress);
+  });
+
+  it("leaves other jobs' progress, and any progress before the job is known", () => {
+    expect(parseRunEvent(JSON.stringify(progress), "r1", "j2")).toBeNull();
+    expect(parseRunEvent(JSON.stringify(progress), "r1", null)).toBeNull();
+    expect(parseRunEvent(JSON.stringify(applied), "r2", "j1")).toBeNull();
+  });
+
+  it("leaves the job's last event (the run's own event tells how it ended)", () => {
+    expect(parseRunEvent(JSON.stringify({ ...progress, state: "complete" }), "r1", "j1")).toBeNull();
+    expect(parseRunEvent(JSON.stringify({ ...progress, state: "cancelled" }), "r1", "j1")).toBeNull();
   });
 });
 

@@ -1,14 +1,19 @@
 /**
  * Follows `strategy_applied` events of one run over the API's WebSocket (`/api/v1/ws`; the server
- * sends a run's events to its owner and the admins) and hands them to the query cache
- * (`serverEvents.ts`), which reads the run again. Reconnects after a drop while `runId` is set;
- * reports whether the socket is open so the caller can poll less often meanwhile.
+ * sends a run's events to its owner and the admins), and the `fetch_progress` events of its job while
+ * it runs (a sweep's or walk-forward's steps done), and hands them to the query cache (`serverEvents.ts`),
+ * which reads the run again or merges the progress into the job's status. The job's last event is
+ * left out: the cache would take it for a fetch's end (and read the datasets again), and the run's own
+ * event (or, for a run cancelled before it started, the job's poll) says how it ended. Reconnects after a drop
+ * while `runId` is set; reports whether the socket is open so the caller can poll less often meanwhile.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import type { StrategyApplied } from "../../api/events";
 import { closeQuietly, eventsUrl, messageObject } from "../../api/socket";
+import type { FetchProgressEvent } from "../../api/types";
 import { useServerEventHandler } from "../../queries/useServerEventHandler";
+import { parseFetchProgress } from "../fetch/useJobEvents";
 
 const RECONNECT_MS = 3000;
 
@@ -21,9 +26,22 @@ export function parseStrategyApplied(data: unknown, runId: string): StrategyAppl
   return event as StrategyApplied;
 }
 
-export function useRunEvents(runId: string | null): boolean {
+/** An event of run `runId`, or a progress event of its job `jobId` while it runs, from a socket message; `null` for anything else. */
+export function parseRunEvent(data: unknown, runId: string, jobId: string | null): StrategyApplied | FetchProgressEvent | null {
+  const applied = parseStrategyApplied(data, runId);
+  if (applied !== null || jobId === null) return applied;
+  const progress = parseFetchProgress(data, jobId);
+  return progress !== null && (progress.state === "queued" || progress.state === "running") ? progress : null;
+}
+
+/** `jobId`: the run's job, once known (it changes nothing of the socket: it is read as events arrive). */
+export function useRunEvents(runId: string | null, jobId: string | null = null): boolean {
   const [open, setOpen] = useState(false);
   const onServerEvent = useServerEventHandler();
+  const jobRef = useRef(jobId);
+  useEffect(() => {
+    jobRef.current = jobId;
+  }, [jobId]);
 
   useEffect(() => {
     if (runId === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
@@ -41,7 +59,7 @@ export function useRunEvents(runId: string | null): boolean {
       socket = ws;
       ws.onopen = () => setOpen(true);
       ws.onmessage = (message: MessageEvent) => {
-        const event = parseStrategyApplied(message.data, runId);
+        const event = parseRunEvent(message.data, runId, jobRef.current);
         if (event !== null) onServerEvent(event);
       };
       ws.onclose = () => {

@@ -75,9 +75,9 @@ describe("query keys", () => {
     expect(matching(client, adminKeys.audits())).toEqual([adminKeys.audit({}), adminKeys.audit({ actor: "ann" })]);
   });
 
-  it("keep a run's equity curves under the run, apart from other runs", () => {
-    const client = seeded([strategyKeys.run("r1"), strategyKeys.equity("r1", 100), strategyKeys.run("r2"), strategyKeys.list(), strategyKeys.runsOf(1)]);
-    expect(matching(client, strategyKeys.run("r1"))).toEqual([strategyKeys.run("r1"), strategyKeys.equity("r1", 100)]);
+  it("keep a run's equity curves and pages of trades under the run, apart from other runs", () => {
+    const client = seeded([strategyKeys.run("r1"), strategyKeys.equity("r1", 100), strategyKeys.trades("r1", 500, 500), strategyKeys.run("r2"), strategyKeys.trades("r2", 0, 500), strategyKeys.list(), strategyKeys.runsOf(1)]);
+    expect(matching(client, strategyKeys.run("r1"))).toEqual([strategyKeys.run("r1"), strategyKeys.equity("r1", 100), strategyKeys.trades("r1", 500, 500)]);
     expect(matching(client, strategyKeys.list(), true)).toEqual([strategyKeys.list()]);
   });
 });

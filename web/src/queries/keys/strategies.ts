@@ -8,6 +8,8 @@ export const strategyKeys = {
   /** Everything about one run: its status and result, and its equity curves. */
   run: (runId: string | null) => [...strategyKeys.all, "run", runId] as const,
   equity: (runId: string | null, points: number) => [...strategyKeys.run(runId), "equity", points] as const,
+  /** A page of a run's trades. */
+  trades: (runId: string, offset: number, limit: number) => [...strategyKeys.run(runId), "trades", offset, limit] as const,
 };
 
 export const screenKeys = {
