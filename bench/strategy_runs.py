@@ -115,6 +115,7 @@ def language_figures(bars: MinuteBars) -> list[dict[str, Any]]:
         _row(baseline, numpy_ms, baseline, numpy_ms, "-"),
         _row("whole run from strategy text", text_ms, baseline, numpy_ms, "≤ 100 ms"),
         _row("run from text, traced for the audit", traced_ms, "the run from text", text_ms, "-"),
+        _row("look-ahead audit: the 2 prefix replays alone", audit_ms, "the run from text", text_ms, "-"),
         _row(
             "look-ahead audit (tracing + 2 prefix replays)",
             traced_ms - text_ms + audit_ms,
