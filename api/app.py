@@ -33,6 +33,7 @@ from api.routes.health import health, ready
 from api.routes.imports import ImportController
 from api.routes.indicators import IndicatorsController
 from api.routes.jobs import JobsController
+from api.routes.projections import ProjectionsController
 from api.routes.quality import QualityController
 from api.routes.screens import screen
 from api.routes.stocks import StocksController
@@ -60,6 +61,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
         IndicatorsController,
         StrategiesController,
         screen,
+        ProjectionsController,
         ImportController,
         FlatFilesController,
         QualityController,

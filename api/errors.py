@@ -16,10 +16,9 @@ from litestar.plugins.problem_details import (
 )
 
 from api.auth.service import AuthError, Forbidden, Throttled
-from pipelines.errors import PipelineClientError, PipelineError, SourceError
+from pipelines.errors import NotYours, PipelineClientError, PipelineError, SourceError
 from pipelines.ingest.fetch import SourceConflict
 from pipelines.ingest.file_imports import ImportRejected, ImportTooLarge
-from pipelines.strategies.catalog import NotYours
 from pipelines.strategies.language.errors import StrategyError
 from pipelines.work_pool import Overloaded
 from warehouse.errors import (

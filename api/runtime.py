@@ -29,6 +29,8 @@ from pipelines.ingest.sources.base import BarSource
 from pipelines.ingest.sources.polygon_rest import PolygonRestSource
 from pipelines.ingest.sources.synthetic import SyntheticSource
 from pipelines.jobs.queue import QUEUE_NAME
+from pipelines.projections.joins import ProjectionJoiner
+from pipelines.projections.service import Projections
 from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
@@ -46,6 +48,7 @@ from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.fetch_windows import FetchWindowRepository
 from warehouse.catalog.indicator_outputs import IndicatorOutputRepository
 from warehouse.catalog.jobs import JobRepository
+from warehouse.catalog.projections import ProjectionRepository
 from warehouse.catalog.quality import QualityRepository
 from warehouse.catalog.sessions import SessionRepository
 from warehouse.catalog.strategies import StrategyRepository
@@ -54,6 +57,7 @@ from warehouse.catalog.users import UserRepository
 from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
 from warehouse.clickhouse.indicator_values import IndicatorValueStore
+from warehouse.clickhouse.projection_values import ProjectionValueStore
 
 
 @dataclass
@@ -98,13 +102,21 @@ class Runtime:
                 publisher,
             )
             runs = StrategyRunRepository(stack.pool)
+            projection_records = ProjectionRepository(stack.pool)
+            projection_values = ProjectionValueStore(stack.clickhouse)
             strategies = StrategyCatalog(StrategyRepository(stack.pool))
             charts = ChartSlices(
                 catalog,
                 bars,
                 versions,
                 # the one list of column prefixes joined to slices
-                SliceJoins([IndicatorJoiner(indicators), TradeJoiner(runs)]),
+                SliceJoins(
+                    [
+                        IndicatorJoiner(indicators),
+                        ProjectionJoiner(projection_records, projection_values),
+                        TradeJoiner(runs),
+                    ]
+                ),
                 work=work,
                 hot_cache_bytes=settings.hot_cache_mb * 1024 * 1024,
             )
@@ -135,6 +147,7 @@ class Runtime:
                 strategies=strategies,
                 strategy_runs=StrategyRuns(strategies, runs, charts, bars, versions, publisher),
                 screener=Screener(catalog, bars, work),
+                projections=Projections(charts, bars, projection_records, projection_values),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(

@@ -4,6 +4,7 @@ The tree::
 
     PipelineError
     ├── PipelineClientError        the request itself is wrong; retrying will not help (HTTP 4xx)
+    │   ├── NotYours               someone else's strategy or projection (HTTP 403)
     │   └── UnsupportedRequest     valid, but this source cannot serve it
     └── SourceError                an upstream data source failed
         ├── SourceAuthError        401/403: key missing, unknown or not entitled
@@ -21,6 +22,10 @@ class PipelineError(Exception):
 
 class PipelineClientError(PipelineError):
     """The request is wrong; the caller must change it."""
+
+
+class NotYours(PipelineClientError):
+    """Only the owner of a thing (or an admin) may change or delete it (HTTP 403)."""
 
 
 class UnsupportedRequest(PipelineClientError):

@@ -11,6 +11,7 @@ from pipelines.indicators.calculate import IndicatorCalculator
 from pipelines.indicators.outputs import IndicatorOutputs
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
+from pipelines.projections.service import Projections
 from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
 from pipelines.series.versions import SeriesVersions
@@ -53,3 +54,5 @@ class Services:
     """Backtests, sweeps and walk-forward runs: checked, executed as jobs, stored, announced."""
     screener: Screener
     """Screens of one expression over every stored series."""
+    projections: Projections
+    """Projections: computed as jobs, stored, scored, evaluated."""

@@ -153,15 +153,18 @@ class ChartSliceMeta(msgspec.Struct, kw_only=True):
 
 
 class ChartBar(msgspec.Struct, array_like=False):
-    """One row of a chart slice in the JSON form."""
+    """One row of a chart slice in the JSON form.
+
+    Rows after the last bar (a projection's steps to come) have no prices: null OHLCV.
+    """
 
     ts: int
     """Bucket start, epoch milliseconds UTC."""
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+    open: float | None
+    high: float | None
+    low: float | None
+    close: float | None
+    volume: float | None
 
 
 class ChartSliceJson(msgspec.Struct, kw_only=True):

@@ -63,12 +63,13 @@ def _truncate(client: Client, *, table: str) -> None:
 @pytest.fixture
 async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
     """Empty bar store, catalog and queue; a loopback Polygon with no bars and no faults."""
-    for table in ("bars", "indicator_values"):
+    for table in ("bars", "indicator_values", "projection_values"):
         await runtime.stack.clickhouse.run(functools.partial(_truncate, table=table))
     async with runtime.stack.pool.connection() as conn:
         await conn.execute(
             "TRUNCATE datasets, dataset_quality, strategies, strategy_versions, strategy_runs,"
-            " strategy_run_data, jobs, fetch_windows, series_claims, indicator_outputs"
+            " strategy_run_data, jobs, fetch_windows, series_claims, indicator_outputs, projections,"
+            " projection_evaluations"
         )
     await runtime.stack.redis.flushdb()
     polygon.reset()

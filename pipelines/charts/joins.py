@@ -8,7 +8,7 @@ comes as further columns, row for row, named ``<prefix><series>:<field>``. Each 
 prefix      joiner                                                 asked for by
 ==========  =====================================================  ==========================
 ``ind:``    :class:`pipelines.indicators.joins.IndicatorJoiner`    ``indicators``
-``proj:``   none yet: refused with a 422                           ``projections``
+``proj:``   :class:`pipelines.projections.joins.ProjectionJoiner`  ``projections``
 ``trade:``  :class:`pipelines.strategies.joins.TradeJoiner`         ``run_id``
 ==========  =====================================================  ==========================
 
@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from pipelines.series.versions import SeriesVersion
@@ -49,7 +50,7 @@ ASKED: Final[dict[str, Callable[[ChartDataRequest], bool]]] = {
 
 _REFUSED: Final = {
     "ind:": "no indicator series can be joined to bars here",
-    "proj:": "no projection series are stored yet to join to bars",
+    "proj:": "no projection series can be joined to bars here",
     "trade:": "no backtest trades can be joined to bars here",
 }
 """What a request that asks for a prefix with no joiner is told (a 422)."""
@@ -75,11 +76,28 @@ class JoinContext:
 Column = tuple[pa.Field, pa.Array]
 
 
+@dataclass(frozen=True, slots=True)
+class FutureRows:
+    """Rows a join adds after the last bar: their bucket starts and its columns' values there.
+
+    Every other column of those rows is null, the bars' own included (there are no bars yet).
+    """
+
+    ts: np.ndarray[Any, np.dtype[np.int64]]
+    """Bucket starts, epoch ms, ascending, all after the last bar."""
+    values: dict[str, np.ndarray[Any, np.dtype[np.float64]]]
+    """One of the join's columns (by name) → a value per row of ``ts`` (NaN: null)."""
+
+
 class Join(Protocol):
     """One joiner's share of one chart request, planned."""
 
     async def columns(self, bars: Slice, context: JoinContext) -> Sequence[Column]:
         """The columns to join to ``bars``: a field named with the joiner's prefix, a value per bar."""
+        ...
+
+    async def future(self, bars: Slice, context: JoinContext) -> FutureRows | None:
+        """Rows to add after the last bar (a projection's steps to come), or None."""
         ...
 
 
@@ -147,6 +165,7 @@ class SliceJoins:
         if not planned:
             return bars
         table = bars.table
+        futures: list[FutureRows] = []
         for each in planned:
             for field, values in await each.join.columns(bars, context):
                 if not field.name.startswith(each.prefix):
@@ -158,4 +177,34 @@ class SliceJoins:
                 if field.name in table.column_names:
                     raise AssertionError(f"column {field.name!r} is joined twice")
                 table = table.append_column(field, values)
+            future = await each.join.future(bars, context)
+            if future is not None:
+                futures.append(future)
+        if futures and table.num_rows:
+            table = _with_future_rows(table, futures)
         return Slice(table=table, bucket=bars.bucket, truncated=bars.truncated)
+
+
+def _with_future_rows(table: pa.Table, futures: Sequence[FutureRows]) -> pa.Table:
+    """``table`` with the futures' rows after its last bar: their columns' values, null elsewhere."""
+    last = table.column("ts").cast(pa.int64())[-1].as_py()
+    stamps = np.unique(np.concatenate([future.ts for future in futures]))
+    stamps = stamps[stamps > last]
+    if stamps.size == 0:
+        return table
+    rows = {name: np.full(stamps.size, np.nan) for name in table.column_names}
+    for future in futures:
+        at = np.searchsorted(stamps, future.ts)
+        keep = (at < stamps.size) & (stamps[np.minimum(at, stamps.size - 1)] == future.ts)
+        for name, values in future.values.items():
+            rows[name][at[keep]] = values[keep]
+    nullable = pa.schema(
+        [field.with_nullable(True) for field in table.schema], metadata=table.schema.metadata
+    )
+    extra = {
+        field.name: pa.array(stamps, type=pa.int64()).cast(field.type)
+        if field.name == "ts"
+        else pa.array(rows[field.name], type=field.type, from_pandas=True)
+        for field in nullable
+    }
+    return pa.concat_tables([table.cast(nullable), pa.table(extra, schema=nullable)])

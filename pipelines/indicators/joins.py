@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from pipelines.charts.joins import Column, JoinContext
+from pipelines.charts.joins import Column, FutureRows, JoinContext
 from pipelines.indicators.outputs import IndicatorOutputs, OutputState
 from pipelines.indicators.specs import COLUMN_PREFIX, IndicatorSpec, parse_indicator
 from schemas.bars import ChartDataRequest
@@ -76,6 +76,10 @@ class IndicatorJoin:
                 )
                 columns.append((field, pa.array(joined, pa.float64(), from_pandas=True)))
         return columns
+
+    async def future(self, bars: Slice, context: JoinContext) -> FutureRows | None:
+        """Indicators add no rows after the last bar."""
+        return None
 
 
 class IndicatorJoiner:

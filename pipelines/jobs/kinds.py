@@ -18,11 +18,13 @@ from typing import Any, Final
 from pipelines.jobs import fetch as fetch_job
 from pipelines.jobs import flat_files as flat_file_job
 from pipelines.jobs import indicators as indicator_job
+from pipelines.jobs import projections as projection_job
 from pipelines.jobs import strategies as strategy_job
 from pipelines.jobs.task import JobType
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileRequest
 from schemas.indicators import IndicatorCalculateRequest
+from schemas.projections import EvaluationJob, ProjectionJob
 from schemas.strategies import StrategyRunJob
 
 
@@ -35,6 +37,10 @@ class JobKind(StrEnum):
     """Polygon flat files (``POST /stocks/flat-files``, ``k2q backfill`` through a server)."""
     INDICATORS = "indicators"
     """Indicators over a whole stored series (``POST /indicators/calculate``)."""
+    PROJECTION = "projection"
+    """A forecast of a stored series (``POST /projections``)."""
+    PROJECTION_EVALUATION = "projection_evaluation"
+    """Methods projected from past cut points and scored (``POST /projections/evaluate``)."""
     STRATEGY_RUN = "strategy_run"
     """A backtest, sweep or walk-forward (``POST /strategies/apply``, ``/sweep``, ``/walk-forward``)."""
 
@@ -64,6 +70,18 @@ JOB_TYPES: Final[Mapping[JobKind, JobType[Any]]] = MappingProxyType(
             indicator_job.calculate_indicators,
             indicator_job.progress_labels,
             timeout=dt.timedelta(minutes=30),
+        ),
+        JobKind.PROJECTION: JobType(
+            ProjectionJob,
+            projection_job.compute_projection,
+            projection_job.projection_labels,
+            timeout=dt.timedelta(minutes=10),
+        ),
+        JobKind.PROJECTION_EVALUATION: JobType(
+            EvaluationJob,
+            projection_job.evaluate_projections,
+            projection_job.evaluation_labels,
+            timeout=dt.timedelta(hours=1),  # AutoARIMA at 100 cut points
         ),
         JobKind.STRATEGY_RUN: JobType(
             StrategyRunJob,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.errors import PipelineClientError
+from pipelines.errors import NotYours
 from pipelines.strategies.language.errors import StrategyError
 from pipelines.strategies.language.syntax import Program, parse_expression, parse_program
 from schemas.strategies import (
@@ -14,10 +14,6 @@ from schemas.strategies import (
     StrategyVersion,
 )
 from warehouse.catalog.strategies import StrategyRepository
-
-
-class NotYours(PipelineClientError):
-    """Only a strategy's author (or an admin) may change or delete it."""
 
 
 def check(request: StrategyCheck) -> StrategyCheckResult:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from pipelines.charts.joins import Column, JoinContext
+from pipelines.charts.joins import Column, FutureRows, JoinContext
 from schemas.bars import ChartDataRequest
 from warehouse.catalog.strategy_runs import StrategyRunRepository
 from warehouse.clickhouse.slice_search import Slice
@@ -116,6 +116,10 @@ class TradeJoin:
             _column(f"{PREFIX}{self.run_id}:exit", exit_pnl),
             _column(f"{PREFIX}{self.run_id}:exit_price", exit_price),
         ]
+
+    async def future(self, bars: Slice, context: JoinContext) -> FutureRows | None:
+        """Trades add no rows after the last bar."""
+        return None
 
 
 def _column(name: str, values: np.ndarray) -> Column:

@@ -13,6 +13,7 @@ BARS_TABLE: Final = "bars"
 ROLLUPS_TABLE: Final = "bar_rollups"
 ROLLUP_DIRTY_TABLE: Final = "rollup_dirty"
 INDICATOR_VALUES_TABLE: Final = "indicator_values"
+PROJECTION_VALUES_TABLE: Final = "projection_values"
 
 DAILY_OR_WIDER: Final = ("d", "w", "M", "Q", "y")
 
@@ -144,7 +145,26 @@ INDICATOR_VALUES: Final = Table(
 )
 """Indicator outputs over whole series (see :mod:`warehouse.clickhouse.indicator_values`)."""
 
-TABLES: Final = (BARS, ROLLUPS, ROLLUP_DIRTY, INDICATOR_VALUES)
+PROJECTION_VALUES: Final = Table(
+    name=PROJECTION_VALUES_TABLE,
+    columns=(
+        "projection_id     String",
+        "symbol            LowCardinality(String)",
+        "is_projection     Bool DEFAULT true COMMENT 'rows beside real bars (the seed''s flag)'",
+        "projection_source String COMMENT 'method and parameters, as JSON'",
+        "created_at        DateTime64(3, 'UTC')",
+        "last_bar          Int64 COMMENT 'the last real bar seen, epoch ms'",
+        "ts                Array(Int64) COMMENT 'the future bucket starts, epoch ms, ascending'",
+        "median            Array(Float64)",
+        "lower             Array(Float64)",
+        "upper             Array(Float64)",
+    ),
+    engine="ReplacingMergeTree",
+    order_by="symbol, projection_id",
+)
+"""Projections: one row per projection, its path and band as arrays (see ``projection_values``)."""
+
+TABLES: Final = (BARS, ROLLUPS, ROLLUP_DIRTY, INDICATOR_VALUES, PROJECTION_VALUES)
 
 ALL_DDL: Final = tuple(table.create() for table in TABLES)
 

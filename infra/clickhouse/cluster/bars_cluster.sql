@@ -93,3 +93,22 @@ ORDER BY (symbol, timespan, adjusted, session, width, spec, output, chunk);
 
 CREATE TABLE IF NOT EXISTS k2q.indicator_values ON CLUSTER k2q AS k2q.indicator_values_local
 ENGINE = Distributed(k2q, k2q, indicator_values_local, cityHash64(symbol));
+
+CREATE TABLE IF NOT EXISTS k2q.projection_values_local ON CLUSTER k2q
+(
+    projection_id     String,
+    symbol            LowCardinality(String),
+    is_projection     Bool DEFAULT true COMMENT 'rows beside real bars (the seed''s flag)',
+    projection_source String COMMENT 'method and parameters, as JSON',
+    created_at        DateTime64(3, 'UTC'),
+    last_bar          Int64 COMMENT 'the last real bar seen, epoch ms',
+    ts                Array(Int64) COMMENT 'the future bucket starts, epoch ms, ascending',
+    median            Array(Float64),
+    lower             Array(Float64),
+    upper             Array(Float64)
+)
+ENGINE = ReplicatedReplacingMergeTree
+ORDER BY (symbol, projection_id);
+
+CREATE TABLE IF NOT EXISTS k2q.projection_values ON CLUSTER k2q AS k2q.projection_values_local
+ENGINE = Distributed(k2q, k2q, projection_values_local, cityHash64(symbol));
