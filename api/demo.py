@@ -9,6 +9,7 @@ from pipelines.ingest.fetch import FetchOutcome
 from pipelines.services import Services
 from schemas.datasets import FetchRequest
 from schemas.indicators import IndicatorCalculateRequest
+from schemas.projections import ProjectionRequest
 from schemas.strategies import BacktestRequest, StrategyCreate
 from warehouse.errors import NotFound
 
@@ -62,7 +63,7 @@ def demo_requests(today: dt.date) -> list[FetchRequest]:
 
 
 async def seed_demo(services: Services, today: dt.date | None = None) -> list[FetchOutcome]:
-    """Fetch the demo datasets (synthetic); store indicators and a backtested strategy over them.
+    """Fetch the demo datasets (synthetic); store indicators, a backtested strategy and a projection.
 
     Idempotent: a re-run stores no bar twice and reuses the indicators already stored.
     """
@@ -77,7 +78,19 @@ async def seed_demo(services: Services, today: dt.date | None = None) -> list[Fe
             )
             await services.indicator_calculator.run(await services.indicator_calculator.plan(calculation))
     await seed_strategy(services)
+    await seed_projection(services)
     return outcomes
+
+
+async def seed_projection(services: Services) -> None:
+    """A Monte-Carlo fan of DEMO's next 60 trading days (once)."""
+    projections = services.projections
+    if await projections.repository.for_series(DEMO_SYMBOLS[0], "1d"):
+        return
+    request = ProjectionRequest(symbol=DEMO_SYMBOLS[0], timeframe="1d", method="gbm", horizon=60)
+    prepared = await projections.prepare(request)
+    await projections.record(prepared, request, DEMO_AUTHOR, None)
+    await projections.compute(prepared.projection_id)
 
 
 async def seed_strategy(services: Services) -> None:

@@ -90,3 +90,18 @@ async def admin_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         timeout=300,
     ) as http:
         yield http
+
+
+async def store_series(runtime: Runtime, ref: SeriesKey, bars: pa.Table, why: str) -> None:
+    """Store ``bars`` of ``ref`` through the write path, its rollups built and its dataset registered."""
+    from pipelines.series.writes import DatasetExtent
+
+    services = runtime.services
+    async with services.writer.holding("synthetic", why) as claim:
+        written = await services.writer.write(ref, claim, bars, bump=False)
+        assert written.span is not None
+        await services.bars.refresh_rollups(ref)
+        first, last = written.span
+        stats = await services.bars.stats(ref, first, last)
+        extent = DatasetExtent(key=ref, source="synthetic", start=first.date(), end=last.date(), stats=stats)
+        await services.writer.register([extent], changed=written.span)

@@ -49,14 +49,13 @@ import talib
 
 from api.runtime import Runtime
 from api.worker import build_worker
-from bench.common import admin_client, minute_bars, p50, report, start_runtime
+from bench.common import admin_client, minute_bars, p50, report, start_runtime, store_series
 from pipelines.charts.slices import ChartSlices
 from pipelines.indicators.catalog import catalog
 from pipelines.indicators.live_tails import LiveTails
 from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries, IndicatorSpec, compute, parse_indicator
 from pipelines.ingest.sources.feeds import bars_batch
-from pipelines.series.writes import DatasetExtent
 from pipelines.services import Services
 from schemas.bars import SeriesKey
 from schemas.events import EVENTS_CHANNEL
@@ -105,14 +104,7 @@ async def _seed(runtime: Runtime) -> tuple[SeriesKey, BucketSeries]:
     assert bars.num_rows == BARS, bars.num_rows
     ref = SeriesKey.of(symbol=SYMBOL, series="1m", adjusted=True)
     began = time.perf_counter()
-    async with services.writer.holding("synthetic", "benchmarking indicators") as claim:
-        written = await services.writer.write(ref, claim, bars, bump=False)
-        assert written.span is not None
-        await services.bars.refresh_rollups(ref)
-        first, last = written.span
-        stats = await services.bars.stats(ref, first, last)
-        extent = DatasetExtent(key=ref, source="synthetic", start=first.date(), end=last.date(), stats=stats)
-        await services.writer.register([extent], changed=written.span)
+    await store_series(runtime, ref, bars, "benchmarking indicators")
     print(f"stored through the write path in {time.perf_counter() - began:.1f} s", flush=True)
     series = BucketSeries.of(await services.bars.bucket_series(ref, "1m"))
     assert len(series) == BARS, len(series)

@@ -33,11 +33,10 @@ import talib
 
 from api.runtime import Runtime
 from api.worker import build_worker
-from bench.common import admin_client, start_runtime
+from bench.common import admin_client, start_runtime, store_series
 from bench.strategies import MinuteBars, best_ms, crossover_signals, numpy_crossover_equity
 from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries
-from pipelines.series.writes import DatasetExtent
 from pipelines.strategies.audit import audit, trace_for
 from pipelines.strategies.backtest import BacktestSettings, run_backtest, simulate_signals
 from pipelines.strategies.language.evaluate import StrategyInputs, resolve_params
@@ -131,7 +130,9 @@ async def end_to_end_figures(bars: MinuteBars) -> list[dict[str, Any]]:
     """``POST /strategies/apply`` → ``strategy_applied``, over the bars stored through the write path."""
     runtime = await start_runtime()
     try:
-        await _store(runtime, bars)
+        await store_series(
+            runtime, SeriesKey.of(symbol=SYMBOL, series="1m", adjusted=True), minute_table(bars), "bench"
+        )
         strategy = await runtime.services.strategies.create(StrategyCreate(name="bench", code=TEXT), "admin")
         body = {"strategy": strategy.id, "symbol": SYMBOL, "timeframe": "1m"}
         walls = []
@@ -247,10 +248,9 @@ async def _async_ms(fn: Any) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-async def _store(runtime: Runtime, bars: MinuteBars) -> None:
-    services = runtime.services
-    ref = SeriesKey.of(symbol=SYMBOL, series="1m", adjusted=True)
-    table = pa.table(
+def minute_table(bars: MinuteBars) -> pa.Table:
+    """``bars`` as the write path takes them."""
+    return pa.table(
         {
             "ts": pa.array(bars.ts, type=pa.timestamp("ms", tz="UTC")),
             "open": bars.open,
@@ -262,14 +262,6 @@ async def _store(runtime: Runtime, bars: MinuteBars) -> None:
             "transactions": pa.nulls(len(bars), pa.uint32()),
         }
     )
-    async with services.writer.holding("synthetic", "benchmarking strategies") as claim:
-        written = await services.writer.write(ref, claim, table, bump=False)
-        assert written.span is not None
-        await services.bars.refresh_rollups(ref)
-        first, last = written.span
-        stats = await services.bars.stats(ref, first, last)
-        extent = DatasetExtent(key=ref, source="synthetic", start=first.date(), end=last.date(), stats=stats)
-        await services.writer.register([extent], changed=written.span)
 
 
 async def _job(

@@ -54,18 +54,7 @@ class ProjectionsController(Controller):
         owner = principal_of(request).username
         job = ProjectionJob(projection_id=prepared.projection_id)
         job_id = await record(runtime.services.jobs, JobKind.PROJECTION, job, owner)
-        await projections.repository.create(
-            projection_id=prepared.projection_id,
-            ref=prepared.ref,
-            timeframe=prepared.timeframe,
-            session=data.session,
-            method=data.method,
-            params=prepared.params,
-            level=prepared.level,
-            horizon=data.horizon,
-            owner=owner,
-            job_id=job_id,
-        )
+        await projections.record(prepared, data, owner, job_id)
         await enqueue(runtime.queue, JobKind.PROJECTION, job_id, job, owner)
         return ProjectionAccepted(
             projection_id=prepared.projection_id,

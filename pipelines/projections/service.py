@@ -110,6 +110,23 @@ class Projections:
             level=level_of(request.method, params),
         )
 
+    async def record(
+        self, prepared: PreparedProjection, request: ProjectionRequest, owner: str, job_id: str | None
+    ) -> None:
+        """Record a prepared projection as queued by ``job_id`` (None: computed by the caller)."""
+        await self.repository.create(
+            projection_id=prepared.projection_id,
+            ref=prepared.ref,
+            timeframe=prepared.timeframe,
+            session=request.session,
+            method=request.method,
+            params=prepared.params,
+            level=prepared.level,
+            horizon=request.horizon,
+            owner=owner,
+            job_id=job_id,
+        )
+
     async def _closes(self, projection: Projection) -> BucketSeries:
         ref = SeriesKey.of(symbol=projection.symbol, series=projection.series, adjusted=projection.adjusted)
         return BucketSeries.of(await self.bars.bucket_series(ref, projection.timeframe, projection.session))

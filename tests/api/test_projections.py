@@ -165,8 +165,8 @@ async def test_an_evaluation_ranks_methods_against_the_random_walk(clean: Runtim
         cuts = sorted({round(c) for c in np.linspace(30, len(closes) - 5, 4)})
 
         def mae(method: str, params: dict[str, float]) -> float:
-            resolved = resolve(method, params)  # type: ignore[arg-type]
-            paths = [project(method, closes[:c], 5, resolved).median for c in cuts]  # type: ignore[arg-type]
+            resolved = resolve(method, params)
+            paths = [project(method, closes[:c], 5, resolved).median for c in cuts]
             return float(
                 np.mean([np.mean(np.abs(p - closes[c : c + 5])) for p, c in zip(paths, cuts, strict=True)])
             )

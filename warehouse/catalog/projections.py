@@ -43,9 +43,9 @@ class ProjectionRepository:
         level: float,
         horizon: int,
         owner: str,
-        job_id: str,
+        job_id: str | None,
     ) -> None:
-        """Record a queued projection."""
+        """Record a queued projection (``job_id`` None: computed by the caller)."""
         async with self.pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO projections (id, symbol, series, adjusted, timeframe, session, method, params,"

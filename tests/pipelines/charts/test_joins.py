@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from api.runtime import Runtime
-from pipelines.charts.joins import Column, JoinContext, SliceJoins
+from pipelines.charts.joins import Column, FutureRows, JoinContext, SliceJoins
 from pipelines.indicators.joins import IndicatorJoin, IndicatorJoiner
 from pipelines.indicators.specs import InvalidIndicator
 from pipelines.series.versions import SeriesVersion
@@ -56,6 +56,9 @@ class _Projection(msgspec.Struct, frozen=True):
             for name in self.names
         ]
 
+    async def future(self, bars: Slice, context: JoinContext) -> FutureRows | None:
+        return None
+
 
 class _Projector:
     """A stand-in ``proj:`` joiner, as projections will add one."""
@@ -80,7 +83,7 @@ def test_prefixes_without_a_joiner_are_refused_with_the_reason(runtime: Runtime)
     ):
         request = msgspec.convert({"symbol": "JOIN", **asked}, ChartDataRequest)
         with pytest.raises(
-            InvalidQuery, match=r"no projection series are stored yet|no backtest trades can be joined"
+            InvalidQuery, match=r"no projection series can be joined|no backtest trades can be joined"
         ):
             joins.plan(request)
     assert joins.plan(ChartDataRequest(symbol="JOIN")) == ()

@@ -55,7 +55,7 @@ def test_the_naive_walk_holds_the_last_close_with_a_band_growing_as_the_root_of_
 def test_statsforecast_methods_give_a_path_inside_its_band(method: str) -> None:
     rng = np.random.default_rng(1)
     closes = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.01, 600)))
-    forecast = project(method, closes, 15, resolve(method, {"window": 500}))  # type: ignore[arg-type]
+    forecast = project(method, closes, 15, resolve(method, {"window": 500}))
     assert forecast.median.shape == (15,)
     assert (forecast.lower <= forecast.median).all()
     assert (forecast.median <= forecast.upper).all()
