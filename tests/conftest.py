@@ -94,3 +94,17 @@ async def drain_jobs(runtime: Runtime) -> None:
     """Run every queued job to completion with a burst worker."""
     # Not worker.close(): it would close the runtime's shared queue connection.
     await build_worker(runtime, burst=True).async_run()
+
+
+@pytest.fixture
+async def team(clean: Runtime) -> dict[str, str]:
+    """API keys of two analysts (``ana``, ``bea``) and a viewer (``vic``); no other user but the admin."""
+    from api.auth.credentials import hash_password
+
+    async with clean.stack.pool.connection() as conn:
+        await conn.execute("DELETE FROM users WHERE username <> 'admin'")
+    found = {}
+    for name, role in (("ana", "analyst"), ("bea", "analyst"), ("vic", "viewer")):
+        await clean.auth.users.create(name, hash_password("a long password"), role)
+        found[name] = (await clean.auth.create_key(name, "tests", None, None)).key
+    return found

@@ -8,7 +8,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from pipelines.indicators.specs import BucketSeries
 from pipelines.projections.calendar import future_buckets
@@ -27,26 +26,15 @@ LATER = FETCH | {"from": "2023-07-01", "to": "2023-08-31"}
 ARROW = {"Accept": "application/vnd.apache.arrow.stream"}
 
 
-@pytest.fixture
-async def keys(clean: Runtime) -> dict[str, str]:
-    async with clean.stack.pool.connection() as conn:
-        await conn.execute("DELETE FROM users WHERE username <> 'admin'")
-    found = {}
-    for name, role in (("ana", "analyst"), ("bea", "analyst"), ("vic", "viewer")):
-        await clean.auth.users.create(name, hash_password("a long password"), role)
-        found[name] = (await clean.auth.create_key(name, "projections", None, None)).key
-    return found
-
-
 async def _closes(runtime: Runtime) -> BucketSeries:
     ref = SeriesKey.of(symbol="PRJ", series="1d", adjusted=True)
     return BucketSeries.of(await runtime.services.bars.bucket_series(ref, "1d"))
 
 
 async def test_a_projection_is_stored_drawn_past_the_last_bar_and_scored_once_bars_arrive(
-    clean: Runtime, keys
+    clean: Runtime, team
 ):
-    async with app_client(clean, keys["ana"]) as ana, app_client(clean, keys["vic"]) as vic:
+    async with app_client(clean, team["ana"]) as ana, app_client(clean, team["vic"]) as vic:
         assert (await ana.post("/api/v1/stocks/fetch", json=FETCH)).status_code == 202
         await drain_jobs(clean)
         body = {
@@ -128,7 +116,7 @@ async def test_a_projection_is_stored_drawn_past_the_last_bar_and_scored_once_ba
         median = table.column(f"proj:{projection_id}:median").to_numpy(zero_copy_only=False)
         np.testing.assert_allclose(median[at], expected.median)
 
-        async with app_client(clean, keys["bea"]) as bea:
+        async with app_client(clean, team["bea"]) as bea:
             assert (await bea.delete(f"/api/v1/projections/{projection_id}")).status_code == 403
         assert (await ana.delete(f"/api/v1/projections/{projection_id}")).status_code == 204
         assert (await vic.get(f"/api/v1/projections/{projection_id}")).status_code == 404
@@ -142,8 +130,8 @@ async def test_a_projection_is_stored_drawn_past_the_last_bar_and_scored_once_ba
         assert left == [(0,)]
 
 
-async def test_an_evaluation_ranks_methods_against_the_random_walk(clean: Runtime, keys):
-    async with app_client(clean, keys["ana"]) as ana:
+async def test_an_evaluation_ranks_methods_against_the_random_walk(clean: Runtime, team):
+    async with app_client(clean, team["ana"]) as ana:
         assert (await ana.post("/api/v1/stocks/fetch", json=FETCH)).status_code == 202
         await drain_jobs(clean)
         body = {
@@ -180,8 +168,8 @@ async def test_an_evaluation_ranks_methods_against_the_random_walk(clean: Runtim
         assert board["id"] == evaluation["id"]
 
 
-async def test_bad_projections_are_refused_before_anything_is_queued(clean: Runtime, keys):
-    async with app_client(clean, keys["ana"]) as ana:
+async def test_bad_projections_are_refused_before_anything_is_queued(clean: Runtime, team):
+    async with app_client(clean, team["ana"]) as ana:
         assert (await ana.post("/api/v1/stocks/fetch", json=FETCH)).status_code == 202
         await drain_jobs(clean)
         base = {"symbol": "PRJ", "timeframe": "1d", "method": "gbm", "horizon": 5}

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pytest
 import talib
 
-from api.auth.credentials import hash_password
 from api.runtime import Runtime
 from pipelines.indicators.own import OwnContext
 from pipelines.indicators.specs import BucketSeries
@@ -44,20 +43,9 @@ PEEK = "long_entry = close[-1] > close\nlong_exit = close[-1] < close\n"
 
 
 @pytest.fixture
-async def keys(clean: Runtime) -> dict[str, str]:
-    async with clean.stack.pool.connection() as conn:
-        await conn.execute("DELETE FROM users WHERE username <> 'admin'")
-    found = {}
-    for name, role in (("ana", "analyst"), ("bea", "analyst"), ("vic", "viewer")):
-        await clean.auth.users.create(name, hash_password("a long password"), role)
-        found[name] = (await clean.auth.create_key(name, "strategies", None, None)).key
-    return found
-
-
-@pytest.fixture
-async def stored(clean: Runtime, keys: dict[str, str]) -> Runtime:
+async def stored(clean: Runtime, team: dict[str, str]) -> Runtime:
     """Three years of synthetic daily bars for three symbols."""
-    async with app_client(clean, keys["ana"]) as http:
+    async with app_client(clean, team["ana"]) as http:
         assert (await http.post("/api/v1/stocks/fetch", json=FETCH)).status_code == 202
     await drain_jobs(clean)
     return clean
@@ -91,11 +79,11 @@ async def _run(
     return result
 
 
-async def test_strategies_are_versioned_checked_and_owned(clean: Runtime, keys):
+async def test_strategies_are_versioned_checked_and_owned(clean: Runtime, team):
     async with (
-        app_client(clean, keys["ana"]) as ana,
-        app_client(clean, keys["bea"]) as bea,
-        app_client(clean, keys["vic"]) as vic,
+        app_client(clean, team["ana"]) as ana,
+        app_client(clean, team["bea"]) as bea,
+        app_client(clean, team["vic"]) as vic,
     ):
         created = await _create(ana, "cross", CROSS)
         assert (created["version"], created["author"], created["performance_metrics"]) == (1, "ana", {})
@@ -141,10 +129,10 @@ async def test_strategies_are_versioned_checked_and_owned(clean: Runtime, keys):
         assert (await ana.get(path)).status_code == 404
 
 
-async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stored: Runtime, keys):
-    async with serve_app(stored) as address, app_client(stored, keys["ana"]) as http:
+async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stored: Runtime, team):
+    async with serve_app(stored) as address, app_client(stored, team["ana"]) as http:
         strategy = await _create(http, "cross", CROSS)
-        async with socket(address, keys["ana"]) as owner, socket(address, keys["vic"]) as other:
+        async with socket(address, team["ana"]) as owner, socket(address, team["vic"]) as other:
             run = await _run(
                 stored,
                 http,
@@ -188,7 +176,7 @@ async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stor
     pin = run["pin"]
     assert (pin["symbol"], pin["series"], pin["timeframe"], pin["bars"]) == ("STRA", "1d", "1d", len(bars))
 
-    async with app_client(stored, keys["vic"]) as viewer:
+    async with app_client(stored, team["vic"]) as viewer:
         listed = (await viewer.get("/api/v1/strategies/list")).json()
         assert listed[0]["performance_metrics"] == run["metrics"]
         assert listed[0]["last_run_id"] == run["run_id"]
@@ -222,7 +210,7 @@ async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stor
         assert unknown.status_code == 404
         assert "no run 000" in unknown.text
 
-    async with app_client(stored, keys["ana"]) as http:
+    async with app_client(stored, team["ana"]) as http:
         again = await http.post(f"/api/v1/strategies/runs/{run['run_id']}/rerun")
         assert again.status_code == 202
         await drain_jobs(stored)
@@ -231,8 +219,8 @@ async def test_a_backtest_runs_as_a_job_and_matches_the_engine_run_directly(stor
         assert rerun["pin"]["version"] == pin["version"]
 
 
-async def test_the_audit_flags_a_strategy_that_reads_the_next_bar(stored: Runtime, keys):
-    async with app_client(stored, keys["ana"]) as http:
+async def test_the_audit_flags_a_strategy_that_reads_the_next_bar(stored: Runtime, team):
+    async with app_client(stored, team["ana"]) as http:
         await _create(http, "peek", PEEK)
         run = await _run(stored, http, "apply", {"strategy": "peek", "symbol": "STRA", "timeframe": "1d"})
     audit = run["audit"]
@@ -244,8 +232,8 @@ async def test_the_audit_flags_a_strategy_that_reads_the_next_bar(stored: Runtim
     assert run["metrics"]["total_return_pct"] > 50  # knowing tomorrow pays
 
 
-async def test_sweeps_rank_every_combination_and_walk_forward_tests_out_of_sample(stored: Runtime, keys):
-    async with app_client(stored, keys["ana"]) as http:
+async def test_sweeps_rank_every_combination_and_walk_forward_tests_out_of_sample(stored: Runtime, team):
+    async with app_client(stored, team["ana"]) as http:
         await _create(http, "cross", CROSS)
         base = {"strategy": "cross", "symbol": "STRB", "timeframe": "1d"}
         grid = {"fast": [5, 10, 15], "slow": [20, 40]}
@@ -272,8 +260,8 @@ async def test_sweeps_rank_every_combination_and_walk_forward_tests_out_of_sampl
             assert fold["params"]["slow"] in grid["slow"]
 
 
-async def test_bad_runs_are_refused_before_anything_is_queued(stored: Runtime, keys):
-    async with app_client(stored, keys["ana"]) as http, app_client(stored, keys["vic"]) as vic:
+async def test_bad_runs_are_refused_before_anything_is_queued(stored: Runtime, team):
+    async with app_client(stored, team["ana"]) as http, app_client(stored, team["vic"]) as vic:
         await _create(http, "cross", CROSS)
         base = {"strategy": "cross", "symbol": "STRA", "timeframe": "1d"}
         cases = [
@@ -306,7 +294,7 @@ async def test_bad_runs_are_refused_before_anything_is_queued(stored: Runtime, k
     assert runs == (0,)
 
 
-async def test_a_screen_matches_a_per_symbol_loop(stored: Runtime, keys):
+async def test_a_screen_matches_a_per_symbol_loop(stored: Runtime, team):
     expression = "rsi(close, 14) > 50 and close > sma(close, 20)"
     expected = {}
     for symbol in SYMBOLS:
@@ -315,7 +303,7 @@ async def test_a_screen_matches_a_per_symbol_loop(stored: Runtime, keys):
         sma = talib.SMA(bars.close, 20)
         if rsi[-1] > 50 and bars.close[-1] > sma[-1]:
             expected[symbol] = (rsi[-1], sma[-1], bars.close[-1])
-    async with app_client(stored, keys["vic"]) as vic:
+    async with app_client(stored, team["vic"]) as vic:
         answer = await vic.post("/api/v1/screens", json={"expression": expression, "timeframe": "1d"})
         assert answer.status_code == 200, answer.text
         result = answer.json()
@@ -342,8 +330,8 @@ async def test_a_screen_matches_a_per_symbol_loop(stored: Runtime, keys):
         assert bad.json()["problems"][0]["column"] >= 17
 
 
-async def test_a_cancelled_sweep_stops_and_says_so(stored: Runtime, keys):
-    async with app_client(stored, keys["ana"]) as http:
+async def test_a_cancelled_sweep_stops_and_says_so(stored: Runtime, team):
+    async with app_client(stored, team["ana"]) as http:
         await _create(http, "cross", CROSS)
         body = {"strategy": "cross", "symbol": "STRA", "timeframe": "1d", "grid": {"fast": [5, 10, 15]}}
         queued = (await http.post("/api/v1/strategies/sweep", json=body)).json()
