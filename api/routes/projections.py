@@ -129,6 +129,9 @@ class ProjectionsController(Controller):
     @get("/leaderboard", operation_id="projectionLeaderboard", opt=role("viewer"))
     async def leaderboard(
         self, services: ServicesDep, symbol: SymbolQuery, timeframe: Annotated[Timeframe, QueryParameter()]
-    ) -> Evaluation:
-        """The latest complete evaluation of a series: its methods ranked, with skill against naive."""
+    ) -> Evaluation | None:
+        """The latest complete evaluation of a series: its methods ranked, with skill against naive.
+
+        ``null`` until a series has one (``POST /projections/evaluate``).
+        """
         return await services.projections.repository.leaderboard(symbol.upper(), timeframe)

@@ -166,6 +166,10 @@ async def test_an_evaluation_ranks_methods_against_the_random_walk(clean: Runtim
             await ana.get("/api/v1/projections/leaderboard", params={"symbol": "PRJ", "timeframe": "1d"})
         ).json()
         assert board["id"] == evaluation["id"]
+        none_yet = await ana.get(
+            "/api/v1/projections/leaderboard", params={"symbol": "PRJ", "timeframe": "1w"}
+        )
+        assert (none_yet.status_code, none_yet.json()) == (200, None)
 
 
 async def test_bad_projections_are_refused_before_anything_is_queued(clean: Runtime, team):

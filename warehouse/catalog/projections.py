@@ -174,12 +174,8 @@ class ProjectionRepository:
         request = row.pop("request")
         return msgspec.convert(row, Evaluation, strict=False), request
 
-    async def leaderboard(self, symbol: str, timeframe: str) -> Evaluation:
-        """The latest complete evaluation of a series.
-
-        Raises:
-            NotFound: none yet.
-        """
+    async def leaderboard(self, symbol: str, timeframe: str) -> Evaluation | None:
+        """The latest complete evaluation of a series, or None before one."""
         sql = (
             f"SELECT {_EVALUATION_COLUMNS} FROM projection_evaluations WHERE symbol = %s AND timeframe = %s"
             " AND status = 'complete' ORDER BY created_at DESC LIMIT 1"
@@ -187,6 +183,4 @@ class ProjectionRepository:
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(sql, (symbol, timeframe))
             row = await cur.fetchone()
-        if row is None:
-            raise NotFound(f"no evaluation of {symbol} at {timeframe} yet: POST /api/v1/projections/evaluate")
-        return msgspec.convert(row, Evaluation, strict=False)
+        return None if row is None else msgspec.convert(row, Evaluation, strict=False)

@@ -97,3 +97,18 @@ export type ExitReason = Trade["exit_reason"];
  */
 export type EquityCurve = Schemas["EquityCurve"];
 export type EquityPoint = EquityCurve["points"][number];
+
+export type ProjectionRequest = Schemas["ProjectionRequest"];
+export type ProjectionAccepted = Schemas["ProjectionAccepted"];
+/** How a projection did against the closes that came (over the `bars` of its horizon that have). */
+export type ProjectionScore = Schemas["ProjectionScore"];
+export type Projection = Schemas["Projection"];
+export type EvaluationRequest = Schemas["EvaluationRequest"];
+export type EvaluationAccepted = Schemas["EvaluationAccepted"];
+/** A method's mean scores over an evaluation's cuts; `skill` is 1 − MAE / MAE of naive (0 for naive). */
+export type EvaluationRow = Schemas["MethodScore"];
+/** An evaluation, its methods ranked best first. */
+export type Evaluation = Schemas["Evaluation"];
+/** How a projection forecasts: a random walk, a regression channel, a Monte-Carlo fan, exponential smoothing, ARIMA. */
+export type ProjectionMethod = Projection["method"];
+export type ProjectionStatus = Projection["status"];

@@ -21,6 +21,7 @@ const EMPTY_SLICE: SliceState = {
   lastBar: null,
   indicators: [],
   indicatorSpecs: [],
+  future: [],
 };
 
 const BAR = { ts: 1_704_205_800_000, open: 1, high: 1, low: 1, close: 1, volume: 1, extra: {} };

@@ -1,4 +1,6 @@
 /** The chart's container (which the chart hook draws into), its status overlay and the crosshair strip. */
+import type { ReactNode } from "react";
+
 import { CrosshairStrip } from "./CrosshairStrip";
 import { loadedValue } from "./indicators";
 import type { IndicatorLines } from "./useIndicatorLines";
@@ -16,6 +18,8 @@ interface Props {
   storedBars?: number | null;
   /** Indicator outputs drawn (`useIndicatorLines`). */
   indicators?: IndicatorLines;
+  /** Shown over the chart (the projections' legend). */
+  overlay?: ReactNode;
 }
 
 const NO_INDICATORS: IndicatorLines = { lines: [], shortfalls: [], valueOf: loadedValue };
@@ -27,7 +31,7 @@ export function noBarsMessage(slice: SliceState, storedBars: number | null): str
   return storedBars === 0 ? "No bars stored in this dataset." : "No bars in this window.";
 }
 
-export function ChartView({ containerRef, hovered, slice, bucketMs, empty, storedBars = null, indicators = NO_INDICATORS }: Props) {
+export function ChartView({ containerRef, hovered, slice, bucketMs, empty, storedBars = null, indicators = NO_INDICATORS, overlay = null }: Props) {
   const first = slice.data[0];
   const message = empty ?? noBarsMessage(slice, storedBars);
   return (
@@ -44,6 +48,7 @@ export function ChartView({ containerRef, hovered, slice, bucketMs, empty, store
           data-first-ts={first?.ts ?? ""}
           data-indicators={indicators.lines.map((line) => line.column.key).join(" ")}
         />
+        {overlay}
         {slice.loading ? <div className="chart-loading" aria-live="polite">Loading…</div> : null}
         {!slice.loading && slice.extending !== null ? (
           <div className={`chart-extending chart-extending-${slice.extending}`} aria-live="polite">

@@ -33,6 +33,8 @@ export interface LiveLoaded {
   sourceSeries: string | null;
   /** Indicator specs the bars carry values of (a reload asks for them again). */
   indicators?: readonly string[];
+  /** Projections the bars carry values of (a reload asks for them again; their future rows are not bars). */
+  projections?: readonly string[];
 }
 
 export interface LiveBindingContext<T extends LiveLoaded> {
@@ -127,6 +129,7 @@ export function bindLive<T extends LiveLoaded>(source: LiveSource, ctx: LiveBind
         adjusted: p.adjusted,
         session: p.session,
         ...(loaded.indicators !== undefined && loaded.indicators.length > 0 ? { indicators: [...loaded.indicators] } : {}),
+        ...(loaded.projections !== undefined && loaded.projections.length > 0 ? { projections: [...loaded.projections] } : {}),
       });
       if (slice.bucket !== loaded.bucket) return;
       fresh = tableToBars(slice.table).filter((bar) => bar.ts >= last.ts);

@@ -2,15 +2,17 @@
  * Arrow chart slice → lightweight-charts series data (pure).
  *
  * The slice has columns `ts` (timestamp, UTC), `open`, `high`, `low`, `close`, `volume`, then
- * maybe indicator outputs (`ind:<spec>:<output>`, see `indicators.ts`) and a run's trades
- * (`trade:<run>:<column>`, see `tradeMarkers.ts`), which each bar carries in `extra`; other columns
- * are ignored here. Rows come out strictly ascending in time (the chart
- * requires it): out-of-order rows are sorted and a repeated timestamp keeps its last row.
+ * maybe indicator outputs (`ind:<spec>:<output>`, see `indicators.ts`), a run's trades
+ * (`trade:<run>:<column>`, see `tradeMarkers.ts`) and projections (`proj:<id>:<output>`, see
+ * `projectionRows.ts`), which each bar carries in `extra`; other columns are ignored here. Rows
+ * without prices (a projection's future buckets) are not bars. Rows come out strictly ascending in
+ * time (the chart requires it): out-of-order rows are sorted and a repeated timestamp keeps its last row.
  */
 import type { Table } from "apache-arrow";
 import type { CandlestickData, HistogramData, UTCTimestamp } from "lightweight-charts";
 
 import { indicatorColumns } from "./indicators";
+import { isProjectionColumn } from "./projectionRows";
 import { isTradeColumn } from "./tradeMarkers";
 
 export interface Bar {
@@ -52,8 +54,8 @@ function toNumber(value: unknown): number | null {
 
 /**
  * Reads bars from an Arrow table. Timestamps of any unit arrive as epoch ms (apache-arrow
- * converts); rows with a missing time or price are skipped; a missing volume is 0; indicator
- * and trade columns land in each bar's `extra`.
+ * converts); rows with a missing time or price are skipped; a missing volume is 0; indicator,
+ * trade and projection columns land in each bar's `extra`.
  */
 export function tableToBars(table: Pick<Table, "getChild" | "numRows" | "schema">): Bar[] {
   const columns: Partial<Record<(typeof REQUIRED)[number] | "volume", Column>> = {};
@@ -68,7 +70,8 @@ export function tableToBars(table: Pick<Table, "getChild" | "numRows" | "schema"
     return [];
   }
   const extras: [string, Column][] = [];
-  const keys = [...indicatorColumns(table.schema).map((c) => c.key), ...table.schema.fields.map((f) => f.name).filter(isTradeColumn)];
+  const names = table.schema.fields.map((f) => f.name);
+  const keys = [...indicatorColumns(table.schema).map((c) => c.key), ...names.filter((name) => isTradeColumn(name) || isProjectionColumn(name))];
   for (const key of keys) {
     const child = table.getChild(key);
     if (child !== null) extras.push([key, child]);

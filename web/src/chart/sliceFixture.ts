@@ -63,3 +63,38 @@ export function fixtureColumn(spec: string, output: string, patch: Partial<Indic
     ...patch,
   };
 }
+
+/** A projection's columns in a fixture slice (`proj:<id>:median|lower|upper`), one value per row. */
+export interface FixtureProjection {
+  id: string;
+  median: (number | null)[];
+  lower: (number | null)[];
+  upper: (number | null)[];
+}
+
+/**
+ * A chart slice with projections as the server sends them: `close` `null` marks a row without prices
+ * (every price and the volume null), as the future buckets after the last bar are.
+ */
+export function sliceWithProjections(ts: number[], close: (number | null)[], projections: FixtureProjection[]): Table {
+  const tsType = new Timestamp(TimeUnit.MILLISECOND, "UTC");
+  const fields = [new Field("ts", tsType, false), ...["open", "high", "low", "close", "volume"].map((name) => new Field(name, new Float64(), true))];
+  const column = (values: (number | null)[]) => {
+    const data = vectorFromArray(values, new Float64()).data[0];
+    if (data === undefined) throw new Error("empty vector");
+    return data;
+  };
+  const children = [
+    makeData({ type: tsType, length: ts.length, data: BigInt64Array.from(ts.map(BigInt)) }),
+    ...[close, close, close, close, close.map((c) => (c === null ? null : 100))].map(column),
+  ];
+  for (const p of projections) {
+    for (const output of ["median", "lower", "upper"] as const) {
+      fields.push(new Field(`proj:${p.id}:${output}`, new Float64(), true));
+      children.push(column(p[output]));
+    }
+  }
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: ts.length, children }));
+  return tableFromIPC(tableToIPC(new Table([batch]), "stream"));
+}

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { bucketMs } from "../state/timeframe";
 import type { RejectedIndicator } from "./indicators";
-import { sliceWithIndicators } from "./sliceFixture";
+import { sliceWithIndicators, sliceWithProjections } from "./sliceFixture";
 import { estimateBucketMs, type TimeWindow } from "./window";
 import type { ChartHandles } from "./useChart";
 import { DEBOUNCE_MS, type SliceParams, type SliceState, useChartSlices } from "./useChartSlices";
@@ -347,5 +347,38 @@ describe("useChartSlices", () => {
     await settle();
     expect("timeframe" in (server.sent[0]?.body ?? {})).toBe(false);
     expect(latest?.bucket).toBe("1w");
+  });
+
+  it("asks for projections, keeps their future rows apart and never makes candles of them; other projections reload", async () => {
+    const sent: { projections?: string[] }[] = [];
+    const fetchMock = vi.fn(async (_url: string, init: RequestInit) => {
+      const body = JSON.parse(init.body as string) as { projections?: string[] };
+      sent.push(body);
+      const ts = [0, 1, 2, 3, 4].map((i) => 3000 * DAY + i * DAY);
+      const ids = body.projections ?? [];
+      const table = sliceWithProjections(ts, [10, 11, 12, null, null], ids.map((id) => ({ id, median: [null, null, 12, 13, 14], lower: [null, null, 12, 12, 12], upper: [null, null, 12, 14, 16] })));
+      const ipc = tableToIPC(table, "stream");
+      return new Response(ipc.slice(), { headers: { "Content-Type": "application/vnd.apache.arrow.stream", "X-K2Q-Bucket": "1d" } });
+    });
+    vi.stubGlobal("fetch", fetchMock);
+    const chart = fakeChart();
+    const daily: SliceParams = { ...params, timeframe: "1d", finestMs: DAY, bounds: { fromMs: 3000 * DAY, toMs: 3003 * DAY } };
+    await mount(chart.handles, { ...daily, projections: ["p1"] });
+    await settle();
+    expect(sent[0]?.projections).toEqual(["p1"]);
+    expect(chart.bars()).toBe(3); // the candles: the real bars alone
+    expect(latest?.bars).toBe(3);
+    expect(latest?.lastBar?.close).toBe(12);
+    expect(latest?.data[2]?.extra?.["proj:p1:median"]).toBe(12);
+    expect(latest?.future.map((f) => [f.ts, f.extra["proj:p1:median"]])).toEqual([
+      [3003 * DAY, 13],
+      [3004 * DAY, 14],
+    ]);
+    await rerender(chart.handles, { ...daily, projections: [] });
+    await settle();
+    expect(sent).toHaveLength(2);
+    expect("projections" in (sent[1] ?? {})).toBe(false);
+    expect(latest?.future).toEqual([]);
+    expect(chart.bars()).toBe(3);
   });
 });

@@ -13,8 +13,10 @@
  * and answers for an older dataset, timeframe or session are dropped.
  *
  * Every request (first slice, extensions) asks for the same indicators, whose outputs each bar
- * carries (`Bar.extra`), and the same strategy run, whose trades each bar carries too (`trade:*`
- * columns); a new list of indicators or another run reloads the window in view. When the server
+ * carries (`Bar.extra`), the same strategy run, whose trades each bar carries too (`trade:*`
+ * columns), and the same projections (`proj:*` columns), whose future buckets — rows after the last
+ * bar, without prices — are kept apart as `future` and never become candles (`projectionRows.ts`);
+ * a new list of indicators, another run or other projections reload the window in view. When the server
  * refuses a spec (422), the specs are tried one by one to find which, and those are handed to
  * `onRejectedIndicators` (which drops them) instead of failing the chart.
  *
@@ -34,6 +36,7 @@ import { bucketMs, TIMEFRAMES, timeframeMs } from "../state/timeframe";
 import { type IndicatorColumn, indicatorColumns, type RejectedIndicator, rejectedIndicators } from "./indicators";
 import { edgeToExtend, type ExtensionRequest, extensionRequest, mergeExtension, reusableBucket, type Side, trimPartialEdges } from "./extend";
 import { bindLive } from "./liveBinding";
+import { type FuturePoint, futureRows } from "./projectionRows";
 import { type Bar, barsToSeries, priceFormatFor, tableToBars } from "./series";
 import { applyTimeFormat, type ChartHandles } from "./useChart";
 import type { LiveSource } from "./useLiveBars";
@@ -73,6 +76,8 @@ export interface SliceParams {
   onRejectedIndicators?: (rejected: RejectedIndicator[]) => void;
   /** A backtest run whose trades to join (`trade:<run>:*` columns); none when absent. */
   runId?: string | null;
+  /** Projection ids whose values to join (`proj:<id>:*` columns, and their future buckets); none when absent. */
+  projections?: readonly string[];
 }
 
 export interface SliceState {
@@ -98,6 +103,8 @@ export interface SliceState {
   indicators: readonly IndicatorColumn[];
   /** The indicator specs the slice was asked for, in order (the columns answer them in canonical form). */
   indicatorSpecs: readonly string[];
+  /** The projections' buckets after the last bar (no prices: never candles), ascending. */
+  future: readonly FuturePoint[];
 }
 
 const INITIAL: SliceState = {
@@ -115,6 +122,7 @@ const INITIAL: SliceState = {
   lastBar: null,
   indicators: [],
   indicatorSpecs: [],
+  future: [],
 };
 
 /** Which time range to show after a slice is set. */
@@ -134,17 +142,27 @@ interface Current {
   indicators: readonly string[];
   /** The run whose trades the bars were loaded with (extensions ask for the same). */
   runId: string | null;
+  /** The projections the bars were loaded with (extensions and live refreshes ask for the same). */
+  projections: readonly string[];
+  /** Their buckets after the last bar, from the latest answer that reached the end. */
+  future: readonly FuturePoint[];
 }
 
-/** A chart-data body with `indicators` and `run_id` added (each left out when there is none). */
-function withIndicators<T extends object>(body: T, indicators: readonly string[], runId: string | null): T & { indicators?: string[]; run_id?: string } {
+/** A chart-data body with `indicators`, `run_id` and `projections` added (each left out when there is none). */
+function withIndicators<T extends object>(
+  body: T,
+  indicators: readonly string[],
+  runId: string | null,
+  projections: readonly string[],
+): T & { indicators?: string[]; run_id?: string; projections?: string[] } {
   const withSpecs = indicators.length > 0 ? { ...body, indicators: [...indicators] } : body;
-  return runId !== null ? { ...withSpecs, run_id: runId } : withSpecs;
+  const withRun = runId !== null ? { ...withSpecs, run_id: runId } : withSpecs;
+  return projections.length > 0 ? { ...withRun, projections: [...projections] } : withRun;
 }
 
-/** What the columns joined to the bars depend on: the indicator specs and the run. */
-function indicatorsKey(indicators: readonly string[] | undefined, runId: string | null | undefined): string {
-  return [...(indicators ?? []), `run:${runId ?? ""}`].join("\n");
+/** What the columns joined to the bars depend on: the indicator specs, the run and the projections. */
+function indicatorsKey(indicators: readonly string[] | undefined, runId: string | null | undefined, projections: readonly string[] | undefined): string {
+  return [...(indicators ?? []), `run:${runId ?? ""}`, `proj:${(projections ?? []).join(",")}`].join("\n");
 }
 
 /** `params` with its bounds stretched to what live bars have added to the dataset since it was listed. */
@@ -221,7 +239,8 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     generationRef.current += 1;
     const indicators = p.indicators ?? [];
     const runId = p.runId ?? null;
-    lastLoadRef.current = { window, keep, indicators: indicatorsKey(indicators, runId) };
+    const projections = p.projections ?? [];
+    lastLoadRef.current = { window, keep, indicators: indicatorsKey(indicators, runId, projections) };
     setState((s) => ({ ...s, loading: true, extending: null, error: null }));
     const request = {
       table: p.table,
@@ -233,7 +252,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
       session: p.session,
     };
     try {
-      const slice = await fetchChartSlice(withIndicators(request, indicators, runId), controller.signal);
+      const slice = await fetchChartSlice(withIndicators(request, indicators, runId, projections), controller.signal);
       if (controller.signal.aborted) return;
       const raw = tableToBars(slice.table);
       if (raw.length === 0 && keep.kind === "window" && p.bounds !== null) {
@@ -249,7 +268,8 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
 
       const timesMs = applyBars(h, bars, width);
       const covered = { fromMs: slice.truncated ? Math.max(window.fromMs, bars[0]?.ts ?? window.fromMs) : window.fromMs, toMs: window.toMs };
-      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width, sourceSeries: slice.sourceSeries, indicators, runId };
+      const future = futureRows(slice.table);
+      const current: Current = { bars, timesMs, covered, bucket, bucketMs: width, sourceSeries: slice.sourceSeries, indicators, runId, projections, future };
       loadedRef.current = current;
       if (view === null || bars.length === 0) {
         h.chart.timeScale().fitContent();
@@ -272,6 +292,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
         lastBar: bars[bars.length - 1] ?? null,
         indicators: indicatorColumns(slice.table.schema),
         indicatorSpecs: indicators,
+        future,
       });
     } catch (error) {
       if (controller.signal.aborted || isAbortError(error)) return;
@@ -331,6 +352,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
             },
             current.indicators,
             current.runId,
+            current.projections,
           ),
           controller.signal,
         );
@@ -360,7 +382,10 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
           timesMs = applyBars(h, merged.bars, current.bucketMs);
           h.chart.timeScale().setVisibleLogicalRange({ from: logical.from + merged.shift, to: logical.to + merged.shift });
         }
-        loadedRef.current = { ...current, bars: merged.bars, timesMs, covered: merged.covered };
+        // An answer reaching the dataset's end brings the future buckets (again).
+        const fresh = futureRows(slice.table);
+        const future = fresh.length > 0 ? fresh : current.future;
+        loadedRef.current = { ...current, bars: merged.bars, timesMs, covered: merged.covered, future };
         setState((s) => ({
           ...s,
           bars: merged.bars.length,
@@ -368,6 +393,7 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
           extending: null,
           error: null,
           lastBar: merged.bars[merged.bars.length - 1] ?? null,
+          future,
         }));
       } catch (error) {
         if (stale() || isAbortError(error)) return;
@@ -416,8 +442,8 @@ export function useChartSlices(handles: ChartHandles | null, params: SliceParams
     };
   }, [handles, table, timeframe, session, boundsFrom, boundsTo, load]);
 
-  // A new list of indicators or another run: ask again for the window in view (or the slice that was asked for).
-  const indicatorList = indicatorsKey(params.indicators, params.runId);
+  // A new list of indicators, another run or other projections: ask again for the window in view (or the slice that was asked for).
+  const indicatorList = indicatorsKey(params.indicators, params.runId, params.projections);
   useEffect(() => {
     const last = lastLoadRef.current;
     if (handles === null || last === null || last.indicators === indicatorList) return;

@@ -6,6 +6,9 @@
  * Strategies (written, saved and run in the left pane) show their runs under the chart, a
  * backtest's trades marked on it; screens are under the chart too. The run shown (and one compared
  * with it) is in the URL; the code for all of it loads when first shown.
+ *
+ * Projections (made, listed and evaluated in the left pane) are drawn on the chart past its last bar;
+ * the ones drawn are in the URL, and their code too loads when first wanted.
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { UTCTimestamp } from "lightweight-charts";
@@ -40,8 +43,8 @@ import { useDatasets } from "../features/datasets/useDatasets";
 import type { RunSeries } from "../features/strategies/runForm";
 import type { RunState } from "../features/strategies/useRun";
 import type { ActiveIndicator } from "../state/indicators";
-import { bucketMs, datasetBarMs, DAY_MS, nativeTimeframe, TIMEFRAMES, timeframeMs } from "../state/timeframe";
-import { EMPTY_QUERY, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
+import { bucketMs, datasetBarMs, DAY_MS, isTimeframe, nativeTimeframe, TIMEFRAMES, timeframeMs } from "../state/timeframe";
+import { EMPTY_QUERY, MAX_PROJECTIONS, parseAnalysisQuery, serializeAnalysisQuery, type TimeframeChoice } from "../state/url";
 import { useLatestSearchParams } from "../state/useLatestSearchParams";
 import { ProblemBox } from "../ui/ProblemBox";
 import { SourceBadge } from "../ui/SourceBadge";
@@ -52,6 +55,10 @@ const RunResults = lazy(() => workbench().then((m) => ({ default: m.RunResults }
 const ScreenPanel = lazy(() => workbench().then((m) => ({ default: m.ScreenPanel })));
 const RunFollower = lazy(() => workbench().then((m) => ({ default: m.RunFollower })));
 const NO_RUN: RunState = { run: null, error: null, live: false };
+const projectionsChunk = () => import("../features/projections/ProjectionsWorkbench");
+const ProjectionsPanel = lazy(() => projectionsChunk().then((m) => ({ default: m.ProjectionsPanel })));
+const ProjectionLayer = lazy(() => projectionsChunk().then((m) => ({ default: m.ProjectionLayer })));
+const NO_PROJECTIONS: readonly string[] = [];
 
 /** What the pane under the chart shows. */
 type Under = "bars" | "run" | "screen";
@@ -132,6 +139,15 @@ export default function Analysis() {
       : null;
   const [under, setUnder] = useState<Under>(query.run !== null ? "run" : "bars");
   const [strategiesOpen, setStrategiesOpen] = useState(false);
+  const [projectionsOpen, setProjectionsOpen] = useState(false);
+
+  // Of the projections the URL names, the layer drawing them says which to join to the slices: the
+  // complete ones of the charted series and timeframe (see `projectionKey` below).
+  const [joined, setJoined] = useState<{ key: string | null; ids: readonly string[] }>({ key: null, ids: NO_PROJECTIONS });
+  const chartProjections = useMemo(
+    () => (joined.ids.length > 0 ? joined.ids.filter((id) => query.projections.includes(id)) : NO_PROJECTIONS),
+    [joined, query.projections],
+  );
 
   const live = useLiveBars(selected?.symbol ?? null, selected?.adjusted ?? true);
   // Hidden indicators are asked for too: hiding or showing one draws or drops it at once.
@@ -149,7 +165,17 @@ export default function Analysis() {
     indicators: requested,
     onRejectedIndicators,
     runId: chartRun,
+    projections: chartProjections,
   });
+  // Projections are of a symbol's prices (adjusted or raw) at a timeframe (the chart's, or the one the
+  // server picked for Auto): another series forgets which were joined at once, before the slices ask again.
+  const projectionTimeframe = timeframe ?? (isTimeframe(slice.timeframe) ? slice.timeframe : null);
+  const projectionKey = selected !== null && projectionTimeframe !== null ? `${selected.symbol}|${selected.adjusted}|${projectionTimeframe}` : null;
+  if (joined.key !== projectionKey && joined.ids.length > 0) setJoined({ key: projectionKey, ids: NO_PROJECTIONS });
+  const onDrawable = useCallback(
+    (ids: string[]) => setJoined((prev) => (prev.key === projectionKey && prev.ids.join() === ids.join() ? prev : { key: projectionKey, ids })),
+    [projectionKey],
+  );
   useTradeMarkers(handles, slice.data, chartRun);
   const width = bucketMs(slice.bucket) ?? (timeframe !== null ? timeframeMs(timeframe) : DAY_MS);
   const adjusted = slice.adjusted ?? selected?.adjusted ?? null;
@@ -237,13 +263,24 @@ export default function Analysis() {
     replaceQuery({ run: runId, compare: null });
   };
   const onStarted = (accepted: RunAccepted): void => showRun(accepted.run_id);
+  const projectionSeries =
+    selected !== null && projectionTimeframe !== null
+      ? { table: selected.table, symbol: selected.symbol, timeframe: projectionTimeframe, adjusted: selected.adjusted, session: query.session }
+      : null;
+  const showProjection = (id: string, shown: boolean): void => {
+    setParams((prev) => {
+      const q = parseAnalysisQuery(prev);
+      const rest = q.projections.filter((p) => p !== id);
+      return serializeAnalysisQuery({ ...q, projections: shown ? [...rest, id].slice(-MAX_PROJECTIONS) : rest });
+    });
+  };
   const openScreened = (table: string, tf: Timeframe): void => {
     setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table, tf, session: query.session, indicators: query.indicators }));
   };
   const screenTimeframe: Timeframe = timeframe ?? (slice.timeframe !== null && TIMEFRAMES.some((t) => t === slice.timeframe) ? (slice.timeframe as Timeframe) : "1d");
 
   return (
-    <div className={strategiesOpen ? "analysis strategies-open" : "analysis"}>
+    <div className={`analysis${strategiesOpen ? " strategies-open" : ""}${projectionsOpen ? " projections-open" : ""}`}>
       {query.run !== null ? (
         <Suspense fallback={null}>
           <RunFollower runId={query.run} onState={onRunState} />
@@ -275,6 +312,20 @@ export default function Analysis() {
         {strategiesOpen ? (
           <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
             <StrategiesPanel series={runSeries} view={view} onStarted={onStarted} canEdit={can("analyst")} />
+          </Suspense>
+        ) : null}
+        <button
+          type="button"
+          className="pane-head pane-toggle"
+          aria-expanded={projectionsOpen}
+          onClick={() => setProjectionsOpen(!projectionsOpen)}
+          data-testid="projections-toggle"
+        >
+          Projections <span aria-hidden="true">{projectionsOpen ? "▾" : "▸"}</span>
+        </button>
+        {projectionsOpen ? (
+          <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
+            <ProjectionsPanel series={projectionSeries} drawn={query.projections} onShow={showProjection} canEdit={can("analyst")} />
           </Suspense>
         ) : null}
         <div className="pane-head">
@@ -315,7 +366,22 @@ export default function Analysis() {
           <LiveBadge live={live} />
           <GapBadge state={gaps} />
         </div>
-        <ChartView containerRef={setContainer} hovered={hovered} slice={slice} bucketMs={width} empty={empty} storedBars={selected?.total_records ?? null} indicators={indicators} />
+        <ChartView
+          containerRef={setContainer}
+          hovered={hovered}
+          slice={slice}
+          bucketMs={width}
+          empty={empty}
+          storedBars={selected?.total_records ?? null}
+          indicators={indicators}
+          overlay={
+            query.projections.length > 0 && projectionSeries !== null ? (
+              <Suspense fallback={null}>
+                <ProjectionLayer handles={handles} series={projectionSeries} ids={query.projections} bars={slice.data} future={slice.future} onDrawable={onDrawable} />
+              </Suspense>
+            ) : null
+          }
+        />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
         <div className={under === "bars" ? "grid-pane" : "grid-pane grid-pane-tall"} style={gridPx !== null ? { flexBasis: gridPx } : undefined}>
           <div className="under-tabs" role="tablist" aria-label="Under the chart">

@@ -3,7 +3,8 @@
  * `?table=<dataset>&tf=1d|auto&from=<epoch ms>&to=<epoch ms>&session=regular&ind=sma(20)&ind=rsi;hide`
  * (one `ind` per indicator, in the order drawn, with its hidden flag and colour: `state/indicators.ts`),
  * `&run=<run id>` (a strategy run: its results shown, a backtest's trades marked on the chart) and
- * `&cmp=<run id>` (a second run compared with it).
+ * `&cmp=<run id>` (a second run compared with it) and `&proj=<id>,<id>` (the projections drawn, at most
+ * ten, in order).
  */
 import type { Timeframe, TradingSession } from "../api/types";
 import { type ActiveIndicator, formatActiveIndicator, parseActiveIndicators } from "./indicators";
@@ -26,9 +27,14 @@ export interface AnalysisQuery {
   run: string | null;
   /** A run compared with `run` (ignored without `run`). */
   compare: string | null;
+  /** The projections drawn on the chart, in order (their colours follow it). */
+  projections: readonly string[];
 }
 
-export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [], run: null, compare: null };
+export const EMPTY_QUERY: AnalysisQuery = { table: null, tf: null, from: null, to: null, session: "extended", indicators: [], run: null, compare: null, projections: [] };
+
+/** Most projections drawn at once (chart-data joins at most ten). */
+export const MAX_PROJECTIONS = 10;
 
 /** What a run id may look like (anything else in the URL is dropped). */
 const RUN_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -37,6 +43,16 @@ const RUN_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 export function parseRunId(value: string | null): string | null {
   const text = value?.trim() ?? "";
   return RUN_ID.test(text) ? text : null;
+}
+
+/** The projection ids of a `proj` parameter (comma-separated): well-formed ones, each once, at most ten. */
+export function parseProjectionIds(value: string | null): string[] {
+  const ids: string[] = [];
+  for (const part of (value ?? "").split(",")) {
+    const id = parseRunId(part);
+    if (id !== null && !ids.includes(id) && ids.length < MAX_PROJECTIONS) ids.push(id);
+  }
+  return ids;
 }
 
 function parseMs(value: string | null): number | null {
@@ -57,7 +73,7 @@ export function parseAnalysisQuery(params: URLSearchParams): AnalysisQuery {
   const indicators = parseActiveIndicators(params.getAll("ind"));
   const run = parseRunId(params.get("run"));
   const compare = run !== null ? parseRunId(params.get("cmp")) : null;
-  const runs = { run, compare: compare !== run ? compare : null };
+  const runs = { run, compare: compare !== run ? compare : null, projections: parseProjectionIds(params.get("proj")) };
   if (from === null || to === null || from >= to) return { table, tf, from: null, to: null, session, indicators, ...runs };
   return { table, tf, from, to, session, indicators, ...runs };
 }
@@ -77,6 +93,7 @@ export function serializeAnalysisQuery(query: AnalysisQuery): URLSearchParams {
     params.set("run", query.run);
     if (query.compare !== null && query.compare !== query.run) params.set("cmp", query.compare);
   }
+  if (query.projections.length > 0) params.set("proj", query.projections.join(","));
   return params;
 }
 

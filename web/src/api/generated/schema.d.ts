@@ -383,6 +383,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListProjections */
+        get: operations["listProjections"];
+        put?: never;
+        /** Create */
+        post: operations["createProjection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projections/{projection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetProjection */
+        get: operations["getProjection"];
+        put?: never;
+        post?: never;
+        /** DeleteProjection */
+        delete: operations["deleteProjection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projections/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluate */
+        post: operations["evaluateProjections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projections/evaluations/{evaluation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetEvaluation */
+        get: operations["getEvaluation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projections/leaderboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Leaderboard */
+        get: operations["projectionLeaderboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stocks/import": {
         parameters: {
             query?: never;
@@ -917,6 +1004,50 @@ export interface components {
             ][];
             total: number;
         };
+        /** Evaluation */
+        Evaluation: {
+            id: string;
+            symbol: string;
+            timeframe: string;
+            horizon: number;
+            cuts: number;
+            /** @enum {string} */
+            status: "queued" | "running" | "complete" | "failed";
+            /** Format: date-time */
+            created_at: string;
+            rows?: components["schemas"]["MethodScore"][];
+            error?: string | null;
+            job_id?: string | null;
+        };
+        /** EvaluationAccepted */
+        EvaluationAccepted: {
+            evaluation_id: string;
+            job_id: string;
+            status_url: string;
+        };
+        /** EvaluationRequest */
+        EvaluationRequest: {
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            methods?: ("naive" | "linreg" | "gbm" | "ets" | "autoarima")[];
+            /** @default 20 */
+            horizon: number;
+            /** @default 20 */
+            cuts: number;
+            params?: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+        };
         /** FetchRequest */
         FetchRequest: {
             symbols?: string[];
@@ -1150,6 +1281,19 @@ export interface components {
             /** @enum {string} */
             auth: "session" | "api_key";
         };
+        /** MethodScore */
+        MethodScore: {
+            /** @enum {string} */
+            method: "naive" | "linreg" | "gbm" | "ets" | "autoarima";
+            mae: number | null;
+            mape_pct: number | null;
+            inside_pct: number | null;
+            level: number;
+            direction_hit_pct: number | null;
+            skill: number | null;
+            cuts_scored: number;
+            error?: string | null;
+        };
         /** OhlcViolations */
         OhlcViolations: {
             /** @default 0 */
@@ -1177,6 +1321,68 @@ export interface components {
             column: number;
             expected?: string[];
             suggestion?: string | null;
+        };
+        /** Projection */
+        Projection: {
+            id: string;
+            symbol: string;
+            series: string;
+            adjusted: boolean;
+            timeframe: string;
+            /** @enum {string} */
+            session: "extended" | "regular";
+            /** @enum {string} */
+            method: "naive" | "linreg" | "gbm" | "ets" | "autoarima";
+            params: {
+                [key: string]: number;
+            };
+            level: number;
+            horizon: number;
+            /** Format: date-time */
+            created_at: string;
+            last_bar: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "complete" | "failed";
+            owner: string;
+            first_ts?: number | null;
+            last_ts?: number | null;
+            score?: components["schemas"]["ProjectionScore"] | null;
+            error?: string | null;
+            job_id?: string | null;
+        };
+        /** ProjectionAccepted */
+        ProjectionAccepted: {
+            projection_id: string;
+            job_id: string;
+            status_url: string;
+        };
+        /** ProjectionRequest */
+        ProjectionRequest: {
+            symbol?: string | null;
+            table?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            adjusted?: boolean | null;
+            /**
+             * @default extended
+             * @enum {string}
+             */
+            session: "extended" | "regular";
+            /** @enum {string} */
+            method: "naive" | "linreg" | "gbm" | "ets" | "autoarima";
+            horizon: number;
+            params?: {
+                [key: string]: number;
+            };
+        };
+        /** ProjectionScore */
+        ProjectionScore: {
+            mae: number;
+            mape_pct: number | null;
+            inside_pct: number;
+            level: number;
+            direction_hit: boolean;
+            bars: number;
         };
         /** Readiness */
         Readiness: {
@@ -2403,6 +2609,272 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScreenResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    listProjections: {
+        parameters: {
+            query: {
+                symbol: string;
+                timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Projection"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    createProjection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectionAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getProjection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Projection id */
+                projection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Projection"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    deleteProjection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Projection id */
+                projection_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    evaluateProjections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    getEvaluation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Projection id */
+                evaluation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    projectionLeaderboard: {
+        parameters: {
+            query: {
+                symbol: string;
+                timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"] | null;
                 };
             };
             /** @description Bad request syntax or unsupported method */

@@ -7,6 +7,7 @@ import { adminKeys } from "./admin";
 import { datasetKeys } from "./datasets";
 import { healthKeys } from "./health";
 import { jobKeys } from "./jobs";
+import { projectionKeys } from "./projections";
 import { screenKeys, strategyKeys } from "./strategies";
 
 /** The keys of the cached queries a filter matches, as TanStack Query matches them. */
@@ -36,7 +37,7 @@ describe("query keys", () => {
   });
 
   it("nest each area under its own prefix, and no area under another's", () => {
-    const all = [datasetKeys.all, jobKeys.all, healthKeys.all, accountKeys.all, adminKeys.all, strategyKeys.all, screenKeys.all].map((k) => k[0]);
+    const all = [datasetKeys.all, jobKeys.all, healthKeys.all, accountKeys.all, adminKeys.all, strategyKeys.all, screenKeys.all, projectionKeys.all].map((k) => k[0]);
     expect(new Set(all).size).toBe(all.length);
     const client = seeded([
       datasetKeys.list(),
@@ -73,6 +74,13 @@ describe("query keys", () => {
   it("let every audit query be named at once, whatever its filters", () => {
     const client = seeded([adminKeys.audit({}), adminKeys.audit({ actor: "ann" }), adminKeys.users()]);
     expect(matching(client, adminKeys.audits())).toEqual([adminKeys.audit({}), adminKeys.audit({ actor: "ann" })]);
+  });
+
+  it("keep a series' projections apart from another series' and from its leaderboard", () => {
+    const client = seeded([projectionKeys.list("DEMO", "1d"), projectionKeys.list("DEMO", "1h"), projectionKeys.leaderboard("DEMO", "1d"), projectionKeys.evaluation("e1")]);
+    expect(matching(client, projectionKeys.list("DEMO", "1d"))).toEqual([projectionKeys.list("DEMO", "1d")]);
+    expect(matching(client, [...projectionKeys.all, "list"])).toEqual([projectionKeys.list("DEMO", "1d"), projectionKeys.list("DEMO", "1h")]);
+    expect(matching(client, projectionKeys.all)).toHaveLength(4);
   });
 
   it("keep a run's equity curves and pages of trades under the run, apart from other runs", () => {
