@@ -7,59 +7,26 @@
  * (which a live chart does not want); the poll says how it ended. `onFinished` runs once it has.
  */
 import { skipToken, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 
 import { getJob } from "../../api/endpoints/jobs";
 import { ApiError } from "../../api/problem";
-import { closeQuietly, eventsUrl } from "../../api/socket";
 import type { JobStatus } from "../../api/types";
 import { jobKeys } from "../../queries/keys/jobs";
-import { useServerEventHandler } from "../../queries/useServerEventHandler";
+import { useEventSocket } from "../../queries/useEventSocket";
 import { applyStatus, isFinished } from "../fetch/progress";
 import { parseFetchProgress } from "../fetch/useJobEvents";
 
 export const JOB_POLL_MS = 1000;
 export const JOB_POLL_WITH_EVENTS_MS = 5000;
 const RETRY_MS = 3000;
-const RECONNECT_MS = 3000;
 
 /** Whether the socket is open, passing the running job's progress events to the query cache. */
 function useRunningJobEvents(jobId: string | null): boolean {
-  const [open, setOpen] = useState(false);
-  const onServerEvent = useServerEventHandler();
-  useEffect(() => {
-    if (jobId === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
-    let socket: WebSocket | null = null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopped = false;
-    const connect = (): void => {
-      let ws: WebSocket;
-      try {
-        ws = new WebSocket(eventsUrl(window.location));
-      } catch {
-        timer = setTimeout(connect, RECONNECT_MS);
-        return;
-      }
-      socket = ws;
-      ws.onopen = () => setOpen(true);
-      ws.onmessage = (message: MessageEvent) => {
-        const event = parseFetchProgress(message.data, jobId);
-        if (event !== null && !isFinished(event.state)) onServerEvent(event);
-      };
-      ws.onclose = () => {
-        setOpen(false);
-        if (!stopped) timer = setTimeout(connect, RECONNECT_MS);
-      };
-    };
-    connect();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      closeQuietly(socket);
-      setOpen(false);
-    };
-  }, [jobId, onServerEvent]);
-  return open;
+  return useEventSocket(jobId, (data) => {
+    const event = jobId === null ? null : parseFetchProgress(data, jobId);
+    return event !== null && !isFinished(event.state) ? event : null;
+  });
 }
 
 export interface FollowedJob {

@@ -7,15 +7,11 @@
  * event (or, for a run cancelled before it started, the job's poll) says how it ended. Reconnects after a drop
  * while `runId` is set; reports whether the socket is open so the caller can poll less often meanwhile.
  */
-import { useEffect, useRef, useState } from "react";
-
 import type { StrategyApplied } from "../../api/events";
-import { closeQuietly, eventsUrl, messageObject } from "../../api/socket";
+import { messageObject } from "../../api/socket";
 import type { FetchProgressEvent } from "../../api/types";
-import { useServerEventHandler } from "../../queries/useServerEventHandler";
+import { useEventSocket } from "../../queries/useEventSocket";
 import { parseFetchProgress } from "../fetch/useJobEvents";
-
-const RECONNECT_MS = 3000;
 
 /** A `strategy_applied` event of run `runId` from a socket message, or `null` for anything else. */
 export function parseStrategyApplied(data: unknown, runId: string): StrategyApplied | null {
@@ -36,45 +32,5 @@ export function parseRunEvent(data: unknown, runId: string, jobId: string | null
 
 /** `jobId`: the run's job, once known (it changes nothing of the socket: it is read as events arrive). */
 export function useRunEvents(runId: string | null, jobId: string | null = null): boolean {
-  const [open, setOpen] = useState(false);
-  const onServerEvent = useServerEventHandler();
-  const jobRef = useRef(jobId);
-  useEffect(() => {
-    jobRef.current = jobId;
-  }, [jobId]);
-
-  useEffect(() => {
-    if (runId === null || typeof WebSocket === "undefined" || typeof window === "undefined") return undefined;
-    let socket: WebSocket | null = null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopped = false;
-    const connect = (): void => {
-      let ws: WebSocket;
-      try {
-        ws = new WebSocket(eventsUrl(window.location));
-      } catch {
-        timer = setTimeout(connect, RECONNECT_MS);
-        return;
-      }
-      socket = ws;
-      ws.onopen = () => setOpen(true);
-      ws.onmessage = (message: MessageEvent) => {
-        const event = parseRunEvent(message.data, runId, jobRef.current);
-        if (event !== null) onServerEvent(event);
-      };
-      ws.onclose = () => {
-        setOpen(false);
-        if (!stopped) timer = setTimeout(connect, RECONNECT_MS);
-      };
-    };
-    connect();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      closeQuietly(socket);
-      setOpen(false);
-    };
-  }, [runId, onServerEvent]);
-
-  return open;
+  return useEventSocket(runId, (data) => (runId === null ? null : parseRunEvent(data, runId, jobId)));
 }
