@@ -26,7 +26,9 @@ from api.errors import problem_details_plugin
 from api.events import EventHub
 from api.live import ServerStreams
 from api.routes.admin import AdminController
+from api.routes.agents import AgentsController
 from api.routes.auth import AuthController
+from api.routes.chat import ChatController
 from api.routes.events import events
 from api.routes.flat_files import FlatFilesController
 from api.routes.health import health, ready
@@ -62,6 +64,8 @@ def create_app(runtime: Runtime | None) -> Litestar:
         StrategiesController,
         screen,
         ProjectionsController,
+        ChatController,
+        AgentsController,
         ImportController,
         FlatFilesController,
         QualityController,

@@ -16,9 +16,12 @@ from litestar.plugins.problem_details import (
 )
 
 from api.auth.service import AuthError, Forbidden, Throttled
+from pipelines.assistant.chat import NOT_CONFIGURED_HELP
+from pipelines.assistant.errors import AssistantUnavailable, TokenBudgetSpent, TurnBusy
 from pipelines.errors import NotYours, PipelineClientError, PipelineError, SourceError
 from pipelines.ingest.fetch import SourceConflict
 from pipelines.ingest.file_imports import ImportRejected, ImportTooLarge
+from pipelines.llm import ModelUnavailable
 from pipelines.strategies.language.errors import StrategyError
 from pipelines.work_pool import Overloaded
 from warehouse.errors import (
@@ -97,6 +100,18 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             return problem(422, str(exc), problems=msgspec.to_builtins(exc.problems))
         case NotYours():
             return problem(403, str(exc))
+        case AssistantUnavailable():
+            unavailable = problem(503, str(exc), configure=NOT_CONFIGURED_HELP)
+            unavailable.headers = {"X-K2Q-Unconfigured": "assistant"}
+            return unavailable
+        case TokenBudgetSpent():
+            spent = problem(429, str(exc))
+            spent.headers = {"Retry-After": "3600"}
+            return spent
+        case TurnBusy():
+            return problem(409, str(exc))
+        case ModelUnavailable():
+            return problem(502, str(exc))
         case ImportRejected():
             problems = msgspec.to_builtins(exc.problems)
             return problem(422, str(exc), format=exc.format, problems=problems, problem_count=exc.total)

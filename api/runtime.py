@@ -14,8 +14,10 @@ from arq.connections import ArqRedis
 
 from api.auth.service import AuthService
 from api.lock import DataDirLock
-from api.settings import Settings
+from api.settings import AssistantSettings, Settings
 from api.stack import Stack, start_stack
+from pipelines.assistant.providers.anthropic_messages import AnthropicMessages
+from pipelines.assistant.providers.openai_chat import OpenAIChat
 from pipelines.charts.exports import Exporter
 from pipelines.charts.joins import SliceJoins
 from pipelines.charts.slices import ChartSlices
@@ -29,6 +31,7 @@ from pipelines.ingest.sources.base import BarSource
 from pipelines.ingest.sources.polygon_rest import PolygonRestSource
 from pipelines.ingest.sources.synthetic import SyntheticSource
 from pipelines.jobs.queue import QUEUE_NAME
+from pipelines.llm import ModelConfig, Provider
 from pipelines.projections.joins import ProjectionJoiner
 from pipelines.projections.service import Projections
 from pipelines.publish import EventPublisher
@@ -41,8 +44,10 @@ from pipelines.strategies.joins import TradeJoiner
 from pipelines.strategies.runs import StrategyRuns
 from pipelines.strategies.screens import Screener
 from pipelines.work_pool import WorkPool
+from warehouse.catalog.agents import AgentTaskRepository
 from warehouse.catalog.api_keys import ApiKeyRepository
 from warehouse.catalog.audit import AuditRepository
+from warehouse.catalog.chat import ChatRepository
 from warehouse.catalog.claims import ClaimRepository
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.fetch_windows import FetchWindowRepository
@@ -148,6 +153,9 @@ class Runtime:
                 strategy_runs=StrategyRuns(strategies, runs, charts, bars, versions, publisher),
                 screener=Screener(catalog, bars, work),
                 projections=Projections(charts, bars, projection_records, projection_values),
+                model=ModelConfig(chat_provider(settings.assistant), settings.assistant.daily_tokens),
+                chats=ChatRepository(stack.pool),
+                agent_tasks=AgentTaskRepository(stack.pool),
             )
             queue = await create_pool(stack.arq_settings, default_queue_name=QUEUE_NAME)
             auth = AuthService(
@@ -173,8 +181,38 @@ class Runtime:
             if close is not None:
                 with contextlib.suppress(Exception):
                     await close()
+        if self.services.model.provider is not None:
+            with contextlib.suppress(Exception):
+                await self.services.model.provider.aclose()
         self.services.work.close()
         await self.stack.close()
+
+
+def chat_provider(config: AssistantSettings) -> Provider | None:
+    """The assistant's model provider from the settings (``None`` when none is configured)."""
+    openai_provider = (
+        OpenAIChat(
+            config.openai_model,
+            api_key=config.openai_api_key,
+            base_url=config.openai_base_url,
+            timeout=config.request_timeout,
+        )
+        if config.openai_configured
+        else None
+    )
+    anthropic_provider = (
+        AnthropicMessages(
+            config.anthropic_model,
+            api_key=config.anthropic_api_key,
+            base_url=config.anthropic_base_url,
+            timeout=config.request_timeout,
+        )
+        if config.anthropic_configured
+        else None
+    )
+    if config.provider == "anthropic":
+        return anthropic_provider or openai_provider
+    return openai_provider or anthropic_provider
 
 
 def s3_access(settings: Settings) -> S3Access:

@@ -17,6 +17,8 @@ from pipelines.work_pool import DEFAULT_QUEUE, DEFAULT_SLOTS
 DEFAULT_POLYGON_BASE_URL = "https://api.polygon.io"
 DEFAULT_POLYGON_WS_URL = "wss://socket.polygon.io/stocks"
 DEFAULT_S3_ENDPOINT = "https://files.polygon.io"
+DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
+DEFAULT_ANTHROPIC_MODEL = "claude-sonnet-4-5"
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +112,41 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_days: int = 7
 
 
+class AssistantSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The AI assistant's model providers, and what it may spend."""
+
+    openai_api_key: str | None = None
+    """OpenAI key (``OPENAI_API_KEY``); a local OpenAI-compatible server may need none."""
+    openai_base_url: str | None = None
+    """An OpenAI-compatible endpoint, e.g. a local model server's ``http://127.0.0.1:11434/v1``
+    (``OPENAI_BASE_URL``); setting it alone configures the OpenAI path."""
+    openai_model: str = DEFAULT_OPENAI_MODEL
+    """Chat Completions model (``K2Q_OPENAI_MODEL``)."""
+    anthropic_api_key: str | None = None
+    """Anthropic key (``ANTHROPIC_API_KEY``)."""
+    anthropic_base_url: str | None = None
+    """Anthropic endpoint (``ANTHROPIC_BASE_URL``; default Anthropic's)."""
+    anthropic_model: str = DEFAULT_ANTHROPIC_MODEL
+    """Messages model (``K2Q_ANTHROPIC_MODEL``)."""
+    provider: str | None = None
+    """``openai`` or ``anthropic`` when both are configured (``K2Q_ASSISTANT_PROVIDER``; default OpenAI)."""
+    daily_tokens: int = 1_000_000
+    """Model tokens (input + output) each user may spend per rolling 24 hours, chat and agents
+    together (``K2Q_ASSISTANT_DAILY_TOKENS``)."""
+    request_timeout: float = 120.0
+    """Seconds a model call may take (``K2Q_ASSISTANT_TIMEOUT``)."""
+
+    @property
+    def openai_configured(self) -> bool:
+        """A key or an OpenAI-compatible endpoint is set."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def anthropic_configured(self) -> bool:
+        """An Anthropic key is set."""
+        return bool(self.anthropic_api_key)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of K2 Quant."""
 
@@ -118,6 +155,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stores: StoreSettings = msgspec.field(default_factory=StoreSettings)
     polygon: PolygonSettings = msgspec.field(default_factory=PolygonSettings)
     flat_files: FlatFileSettings = msgspec.field(default_factory=FlatFileSettings)
+    assistant: AssistantSettings = msgspec.field(default_factory=AssistantSettings)
     web_dist: Path | None = None
     """Built web app to serve at ``/`` (``K2Q_WEB_DIST``; default ``web/dist`` when it exists)."""
     log_format: str = "auto"
@@ -166,6 +204,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if (rpm := integer("POLYGON_RPM", 0)) < 0:
             raise ValueError(f"POLYGON_RPM must be 0 (unlimited) or more, not {rpm}")
         web_dist = text("K2Q_WEB_DIST")
+        provider = (text("K2Q_ASSISTANT_PROVIDER") or "").lower() or None
+        if provider not in (None, "openai", "anthropic"):
+            raise ValueError(f"K2Q_ASSISTANT_PROVIDER must be openai or anthropic, not {provider!r}")
+        if (daily_tokens := integer("K2Q_ASSISTANT_DAILY_TOKENS", 1_000_000)) < 0:
+            raise ValueError(f"K2Q_ASSISTANT_DAILY_TOKENS must be 0 or more, not {daily_tokens}")
+        timeout = integer("K2Q_ASSISTANT_TIMEOUT", 120)
+        if timeout < 1:
+            raise ValueError(f"K2Q_ASSISTANT_TIMEOUT must be at least 1 second, not {timeout}")
         proxies = tuple(
             entry.strip() for entry in (text("K2Q_TRUSTED_PROXIES") or "").split(",") if entry.strip()
         )
@@ -204,6 +250,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 cors_origins=origins,
                 trusted_proxies=proxies,
                 rate_limit_per_minute=integer("K2Q_RATE_LIMIT", 1200),
+            ),
+            assistant=AssistantSettings(
+                openai_api_key=text("OPENAI_API_KEY"),
+                openai_base_url=text("OPENAI_BASE_URL"),
+                openai_model=text("K2Q_OPENAI_MODEL") or DEFAULT_OPENAI_MODEL,
+                anthropic_api_key=text("ANTHROPIC_API_KEY"),
+                anthropic_base_url=text("ANTHROPIC_BASE_URL"),
+                anthropic_model=text("K2Q_ANTHROPIC_MODEL") or DEFAULT_ANTHROPIC_MODEL,
+                provider=provider,
+                daily_tokens=daily_tokens,
+                request_timeout=float(timeout),
             ),
             web_dist=Path(web_dist) if web_dist else None,
             log_format=text("K2Q_LOG_FORMAT") or "auto",
@@ -244,5 +301,14 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     "K2Q_CORS_ORIGINS",
     "K2Q_TRUSTED_PROXIES",
     "K2Q_RATE_LIMIT",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "K2Q_OPENAI_MODEL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "K2Q_ANTHROPIC_MODEL",
+    "K2Q_ASSISTANT_PROVIDER",
+    "K2Q_ASSISTANT_DAILY_TOKENS",
+    "K2Q_ASSISTANT_TIMEOUT",
 )
 """Every variable :meth:`Settings.from_env` reads; the README documents each (a test checks)."""

@@ -11,6 +11,7 @@ from pipelines.indicators.calculate import IndicatorCalculator
 from pipelines.indicators.outputs import IndicatorOutputs
 from pipelines.ingest.fetch import Fetcher
 from pipelines.ingest.flat_files import FlatFileLoader
+from pipelines.llm import ModelConfig
 from pipelines.projections.service import Projections
 from pipelines.publish import EventPublisher
 from pipelines.quality.assessor import QualityAssessor
@@ -20,6 +21,8 @@ from pipelines.strategies.catalog import StrategyCatalog
 from pipelines.strategies.runs import StrategyRuns
 from pipelines.strategies.screens import Screener
 from pipelines.work_pool import WorkPool
+from warehouse.catalog.agents import AgentTaskRepository
+from warehouse.catalog.chat import ChatRepository
 from warehouse.catalog.datasets import DatasetRepository
 from warehouse.catalog.jobs import JobRepository
 from warehouse.clickhouse.bars import BarStore
@@ -56,3 +59,9 @@ class Services:
     """Screens of one expression over every stored series."""
     projections: Projections
     """Projections: computed as jobs, stored, scored, evaluated."""
+    model: ModelConfig
+    """The assistant's chat model (or none) and each user's daily token budget."""
+    chats: ChatRepository
+    """Chat sessions and messages."""
+    agent_tasks: AgentTaskRepository
+    """Agent tasks, their steps and model usage."""

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from schemas.agents import AgentStatus
+from schemas.chat import ChatResponse
 from schemas.indicators import IndicatorCalculated
 from schemas.jobs import SymbolProgress
 from schemas.strategies import StrategyApplied
@@ -52,7 +54,7 @@ class StockUpdate(msgspec.Struct, tag="stock_update", tag_field="type", kw_only=
     """``polygon`` (market data) or ``synthetic`` (the demo feed: never market data)."""
 
 
-Event = FetchProgress | StockUpdate | IndicatorCalculated | StrategyApplied
+Event = FetchProgress | StockUpdate | IndicatorCalculated | StrategyApplied | ChatResponse | AgentStatus
 """Every event published on :data:`EVENTS_CHANNEL` (a union tagged by ``type``)."""
 
 LiveSymbols = Annotated[list[Symbol], msgspec.Meta(min_length=1, max_length=100)]

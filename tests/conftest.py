@@ -69,7 +69,7 @@ async def clean(runtime: Runtime, polygon: PolygonLoopback) -> Runtime:
         await conn.execute(
             "TRUNCATE datasets, dataset_quality, strategies, strategy_versions, strategy_runs,"
             " strategy_run_data, jobs, fetch_windows, series_claims, indicator_outputs, projections,"
-            " projection_evaluations"
+            " projection_evaluations, chat_sessions, chat_messages, agent_tasks, agent_steps, agent_usage"
         )
     await runtime.stack.redis.flushdb()
     polygon.reset()

@@ -27,7 +27,9 @@ from api.deps import RuntimeDep
 from api.events import EventHub
 from api.live import ServerStreams
 from pipelines.errors import PipelineError
+from schemas.agents import AgentStatus
 from schemas.auth import outranks
+from schemas.chat import ChatResponse
 from schemas.events import (
     ClientMessage,
     Event,
@@ -51,8 +53,10 @@ _messages = msgspec.json.Decoder(ClientMessage)
 
 def visible(event: Event, principal: Principal, symbols: set[str] | frozenset[str] = frozenset()) -> bool:
     """Whether a socket of ``principal`` subscribed to ``symbols`` receives ``event``."""
-    if isinstance(event, FetchProgress | StrategyApplied):
+    if isinstance(event, FetchProgress | StrategyApplied | AgentStatus):
         return principal.role == "admin" or event.owner == principal.username
+    if isinstance(event, ChatResponse):  # a conversation is its user's alone
+        return event.owner == principal.username
     if isinstance(event, IndicatorCalculated):
         mine = event.owner is not None and (principal.role == "admin" or event.owner == principal.username)
         return mine or event.symbol in symbols

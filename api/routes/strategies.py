@@ -38,7 +38,7 @@ StrategyId = Annotated[int, PathParameter(ge=1, le=2**62, description="Strategy 
 RunId = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{32}$", description="Run id")]
 
 
-async def _start(runtime: Runtime, request: RunRequest, owner: str) -> RunAccepted:
+async def start_run(runtime: Runtime, request: RunRequest, owner: str) -> RunAccepted:
     """Check a run, record it and its job, and queue the job."""
     runs = runtime.services.strategy_runs
     prepared = await runs.prepare(request, owner)
@@ -131,14 +131,14 @@ class StrategiesController(Controller):
         ``strategy_applied``. An unknown strategy or a series with no bars is a 404; a bad
         parameter override a 422 — both before anything is queued.
         """
-        return await _start(runtime, data, principal_of(request).username)
+        return await start_run(runtime, data, principal_of(request).username)
 
     @post("/sweep", operation_id="sweepStrategy", status_code=HTTP_202_ACCEPTED, opt=role("analyst"))
     async def sweep(
         self, data: JSONBody[SweepRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> RunAccepted:
         """Backtest every combination of a grid over declared parameters (at most 10,000), as one job."""
-        return await _start(runtime, data, principal_of(request).username)
+        return await start_run(runtime, data, principal_of(request).username)
 
     @post(
         "/walk-forward",
@@ -150,7 +150,7 @@ class StrategiesController(Controller):
         self, data: JSONBody[WalkForwardRequest], runtime: RuntimeDep, request: Request[Any, Any, Any]
     ) -> RunAccepted:
         """Optimise the grid in rolling in-sample windows and test each winner out of sample."""
-        return await _start(runtime, data, principal_of(request).username)
+        return await start_run(runtime, data, principal_of(request).username)
 
     @get("/runs/{run_id:str}", operation_id="getStrategyRun", opt=role("viewer"))
     async def get_run(
@@ -184,4 +184,4 @@ class StrategiesController(Controller):
     async def rerun(self, run_id: RunId, runtime: RuntimeDep, request: Request[Any, Any, Any]) -> RunAccepted:
         """Run an earlier run again: the same strategy version, parameters, settings and window."""
         again = await runtime.services.strategy_runs.rerun_request(run_id)
-        return await _start(runtime, again, principal_of(request).username)
+        return await start_run(runtime, again, principal_of(request).username)

@@ -15,12 +15,15 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
+from pipelines.jobs import assistant as assistant_job
 from pipelines.jobs import fetch as fetch_job
 from pipelines.jobs import flat_files as flat_file_job
 from pipelines.jobs import indicators as indicator_job
 from pipelines.jobs import projections as projection_job
 from pipelines.jobs import strategies as strategy_job
 from pipelines.jobs.task import JobType
+from schemas.agents import AgentTaskJob
+from schemas.chat import ChatTurnJob
 from schemas.datasets import FetchRequest
 from schemas.flat_files import FlatFileRequest
 from schemas.indicators import IndicatorCalculateRequest
@@ -43,6 +46,10 @@ class JobKind(StrEnum):
     """Methods projected from past cut points and scored (``POST /projections/evaluate``)."""
     STRATEGY_RUN = "strategy_run"
     """A backtest, sweep or walk-forward (``POST /strategies/apply``, ``/sweep``, ``/walk-forward``)."""
+    CHAT_TURN = "chat_turn"
+    """The assistant's answer to a message and its tool calls (``POST /chat/message``, ``/chat/confirm``)."""
+    AGENT_TASK = "agent_task"
+    """A multi-step agent workflow (``POST /agents/task``)."""
 
     @property
     def type(self) -> JobType[Any]:
@@ -88,6 +95,18 @@ JOB_TYPES: Final[Mapping[JobKind, JobType[Any]]] = MappingProxyType(
             strategy_job.run_strategy,
             strategy_job.progress_labels,
             timeout=dt.timedelta(hours=1),  # a 10,000-combination sweep over millions of bars
+        ),
+        JobKind.CHAT_TURN: JobType(
+            ChatTurnJob,
+            assistant_job.run_chat_turn,
+            assistant_job.chat_labels,
+            timeout=dt.timedelta(hours=2),  # its tools may backfill years of bars
+        ),
+        JobKind.AGENT_TASK: JobType(
+            AgentTaskJob,
+            assistant_job.run_agent_task,
+            assistant_job.agent_labels,
+            timeout=dt.timedelta(hours=6),  # its own limit stops it first (at most an hour)
         ),
     }
 )

@@ -298,9 +298,11 @@ def tolerated(status: int, headers: Mapping[str, str]) -> bool:
     """5xx answers that are the app working as designed, not failing.
 
     * 504: a query over its time budget (``QueryBudgetExceeded``), a limit the caller can act on;
-    * 503 with ``Retry-After``: load shedding (and a store reported unavailable, when it says when to retry).
+    * 503 with ``Retry-After``: load shedding (and a store reported unavailable, when it says when to retry);
+    * 503 with ``X-K2Q-Unconfigured``: a capability that needs a provider no one configured (the assistant).
     """
-    return status == 504 or (status == 503 and "retry-after" in {k.lower() for k in headers})
+    names = {k.lower() for k in headers}
+    return status == 504 or (status == 503 and bool(names & {"retry-after", "x-k2q-unconfigured"}))
 
 
 def fuzz(

@@ -470,6 +470,193 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chat/cancel/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["chatCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm */
+        post: operations["chatConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** DeleteSession */
+        delete: operations["deleteChatSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/generate-strategy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Generate */
+        post: operations["generateStrategy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** History */
+        get: operations["chatHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Message */
+        post: operations["chatMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status */
+        get: operations["assistantStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/task/{task_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["cancelAgentTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/task": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start */
+        post: operations["startAgentTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status */
+        get: operations["agentStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workflows */
+        get: operations["agentWorkflows"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stocks/import": {
         parameters: {
             query?: never;
@@ -763,23 +950,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema/openapi.json": {
         parameters: {
             query?: never;
@@ -789,6 +959,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaOpenapiJsonHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -818,6 +1005,55 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgentStep */
+        AgentStep: {
+            index: number;
+            name: string;
+            /** @enum {string} */
+            state: "pending" | "running" | "complete" | "failed" | "skipped" | "cancelled";
+            /** @default  */
+            detail: string;
+            result?: unknown;
+            started_at?: string | null;
+            finished_at?: string | null;
+        };
+        /** AgentTask */
+        AgentTask: {
+            task_id: string;
+            /** @enum {string} */
+            workflow: "backtest_universe" | "research";
+            owner: string;
+            /** @enum {string} */
+            state: "queued" | "running" | "complete" | "failed" | "cancelled";
+            params: {
+                [key: string]: unknown;
+            };
+            limits: components["schemas"]["TaskLimits"];
+            job_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            finished_at?: string | null;
+            steps?: components["schemas"]["AgentStep"][];
+            summary?: string | null;
+            error?: string | null;
+            ranking?: {
+                [key: string]: unknown;
+            }[] | null;
+            references?: (components["schemas"]["MarkerReference"] | components["schemas"]["PriceLineReference"] | components["schemas"]["RangeReference"] | components["schemas"]["TradesReference"] | components["schemas"]["ProjectionReference"] | components["schemas"]["IndicatorReference"])[];
+            usage?: components["schemas"]["Usage"][];
+            cost_usd?: number | null;
+        };
+        /** AgentTaskAccepted */
+        AgentTaskAccepted: {
+            task_id: string;
+            job_id: string;
+            status_url: string;
+        };
+        /** AgentTaskRequest */
+        AgentTaskRequest: {
+            params: components["schemas"]["BacktestUniverseParams"] | components["schemas"]["ResearchParams"];
+            limits?: components["schemas"]["TaskLimits"];
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             name: string;
@@ -842,6 +1078,17 @@ export interface components {
             last_used_at: string | null;
             expires_at: string | null;
             revoked_at: string | null;
+        };
+        /** AssistantStatus */
+        AssistantStatus: {
+            configured: boolean;
+            /** @enum {null|string} */
+            provider: "openai" | "anthropic" | null;
+            model: string | null;
+            help: string;
+            tokens_used_today: number;
+            daily_token_budget: number;
+            tools: components["schemas"]["ToolInfo"][];
         };
         /** AuditEntry */
         AuditEntry: {
@@ -891,6 +1138,38 @@ export interface components {
             mode: "default" | "backtesting.py";
             strategy_version?: number | null;
         };
+        /** BacktestUniverseParams */
+        BacktestUniverseParams: {
+            symbols: string[];
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            start?: string | null;
+            end?: string | null;
+            /** @enum {null|string} */
+            source?: "polygon" | "synthetic" | null;
+            /** @default true */
+            fetch: boolean;
+            /** @default rsi(14) */
+            indicator: string;
+            /**
+             * @default period = param(14, min=2, max=100)
+             *     long_entry = rsi(close, period) < 30
+             *     long_exit = rsi(close, period) > 50
+             */
+            code: string;
+            /**
+             * @default sharpe
+             * @enum {string}
+             */
+            rank_by: "total_return_pct" | "cagr_pct" | "volatility_pct" | "sharpe" | "sortino" | "max_drawdown_pct" | "max_drawdown_duration_bars" | "win_rate_pct" | "profit_factor" | "expectancy_pct" | "exposure_pct" | "num_trades" | "final_equity" | "buy_hold_return_pct";
+            /** @default 10000 */
+            initial_cash: number;
+            /** @constant */
+            workflow: "backtest_universe";
+        };
         /** BarPage */
         BarPage: {
             table: string;
@@ -930,6 +1209,59 @@ export interface components {
             indicators?: string[];
             projections?: string[];
             run_id?: string | null;
+        };
+        /** ChatAccepted */
+        ChatAccepted: {
+            session_id: string;
+            message_id: number;
+            job_id: string;
+        };
+        /** ChatHistory */
+        ChatHistory: {
+            sessions: components["schemas"]["ChatSession"][];
+            messages?: components["schemas"]["ChatMessage"][];
+        };
+        /** ChatMessage */
+        ChatMessage: {
+            id: number;
+            session_id: string;
+            /** @enum {string} */
+            role: "user" | "assistant" | "tool";
+            content: string;
+            /** Format: date-time */
+            created_at: string;
+            tool_calls?: components["schemas"]["ToolCall"][];
+            references?: (components["schemas"]["MarkerReference"] | components["schemas"]["PriceLineReference"] | components["schemas"]["RangeReference"] | components["schemas"]["TradesReference"] | components["schemas"]["ProjectionReference"] | components["schemas"]["IndicatorReference"])[];
+            citations?: components["schemas"]["Citation"][];
+            usage?: components["schemas"]["Usage"] | null;
+        };
+        /** ChatMessageRequest */
+        ChatMessageRequest: {
+            message: string;
+            session_id?: string | null;
+            symbol?: string | null;
+            /** @enum {null|string} */
+            timeframe?: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M" | null;
+        };
+        /** ChatSession */
+        ChatSession: {
+            session_id: string;
+            title: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @enum {string} */
+            state: "running" | "awaiting_confirmation" | "complete" | "failed" | "cancelled";
+            messages: number;
+            always_allowed?: string[];
+        };
+        /** Citation */
+        Citation: {
+            start: number;
+            end: number;
+            text: string;
+            tool_call_id: string | null;
         };
         /** DataQuality */
         DataQuality: {
@@ -1092,6 +1424,29 @@ export interface components {
             end: string;
             missing: number;
         };
+        /** GenerateStrategyRequest */
+        GenerateStrategyRequest: {
+            prompt: string;
+            name?: string | null;
+            backtest_symbol?: string | null;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            backtest_timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+        };
+        /** GeneratedStrategy */
+        GeneratedStrategy: {
+            strategy_id: number;
+            name: string;
+            code: string;
+            description: string;
+            attempts: number;
+            problems_seen: string[];
+            run_id?: string | null;
+            job_id?: string | null;
+            usage?: components["schemas"]["Usage"] | null;
+        };
         /**
          * ImportProblem
          * @example {
@@ -1227,6 +1582,20 @@ export interface components {
             /** @default  */
             help: string;
         };
+        /** IndicatorReference */
+        IndicatorReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            spec: string;
+            /** @default  */
+            label: string;
+            /** @constant */
+            kind: "indicator";
+        };
         /** JobAccepted */
         JobAccepted: {
             job_id: string;
@@ -1272,6 +1641,25 @@ export interface components {
             first_offending_bar?: number | null;
             first_offending_time?: string | null;
             rule?: string | null;
+        };
+        /** MarkerReference */
+        MarkerReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            ts: number;
+            /** @default  */
+            label: string;
+            /**
+             * @default above
+             * @enum {string}
+             */
+            position: "above" | "below";
+            /** @constant */
+            kind: "marker";
         };
         /** Me */
         Me: {
@@ -1322,6 +1710,20 @@ export interface components {
             expected?: string[];
             suggestion?: string | null;
         };
+        /** PriceLineReference */
+        PriceLineReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            price: number;
+            /** @default  */
+            label: string;
+            /** @constant */
+            kind: "price_line";
+        };
         /** Projection */
         Projection: {
             id: string;
@@ -1356,6 +1758,20 @@ export interface components {
             job_id: string;
             status_url: string;
         };
+        /** ProjectionReference */
+        ProjectionReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            projection_id: string;
+            /** @default  */
+            label: string;
+            /** @constant */
+            kind: "projection";
+        };
         /** ProjectionRequest */
         ProjectionRequest: {
             symbol?: string | null;
@@ -1384,12 +1800,33 @@ export interface components {
             direction_hit: boolean;
             bars: number;
         };
+        /** RangeReference */
+        RangeReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            start: number;
+            end: number;
+            /** @default  */
+            label: string;
+            /** @constant */
+            kind: "range";
+        };
         /** Readiness */
         Readiness: {
             ok: boolean;
             stores?: {
                 [key: string]: components["schemas"]["StoreHealth"];
             } | null;
+        };
+        /** ResearchParams */
+        ResearchParams: {
+            goal: string;
+            /** @constant */
+            workflow: "research";
         };
         /** RunAccepted */
         RunAccepted: {
@@ -1657,9 +2094,47 @@ export interface components {
             /** @default 0 */
             windows_failed: number;
         };
+        /** TaskLimits */
+        TaskLimits: {
+            /** @default 60 */
+            max_steps: number;
+            /** @default 60000 */
+            max_tokens: number;
+            /** @default 900 */
+            max_seconds: number;
+        };
         /** TokenLoginRequest */
         TokenLoginRequest: {
             token: string;
+        };
+        /** ToolCall */
+        ToolCall: {
+            id: string;
+            name: string;
+            arguments: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            state: "done" | "failed" | "refused" | "awaiting_confirmation" | "approved" | "declined";
+            /** @default false */
+            writes: boolean;
+            result?: unknown;
+            summary?: string | null;
+            error?: string | null;
+        };
+        /** ToolConfirmation */
+        ToolConfirmation: {
+            session_id: string;
+            tool_call_id: string;
+            approve: boolean;
+            /** @default false */
+            always: boolean;
+        };
+        /** ToolInfo */
+        ToolInfo: {
+            name: string;
+            description: string;
+            writes: boolean;
         };
         /** Trade */
         Trade: {
@@ -1676,6 +2151,31 @@ export interface components {
             exit_reason: "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "reverse" | "end";
             entry_bar: number;
             exit_bar: number | null;
+        };
+        /** TradesReference */
+        TradesReference: {
+            symbol: string;
+            /**
+             * @default 1d
+             * @enum {string}
+             */
+            timeframe: "1m" | "5m" | "15m" | "30m" | "1h" | "4h" | "1d" | "1w" | "1M";
+            run_id: string;
+            /** @default  */
+            label: string;
+            /** @constant */
+            kind: "trades";
+        };
+        /** Usage */
+        Usage: {
+            /** @enum {string} */
+            provider: "openai" | "anthropic";
+            model: string;
+            /** @default 0 */
+            input_tokens: number;
+            /** @default 0 */
+            output_tokens: number;
+            cost_usd?: number | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -1772,6 +2272,21 @@ export interface components {
             folds: components["schemas"]["WalkForwardFold"][];
             in_sample_mean: number | null;
             out_of_sample_mean: number | null;
+        };
+        /** WorkflowTemplate */
+        WorkflowTemplate: {
+            /** @enum {string} */
+            name: "backtest_universe" | "research";
+            title: string;
+            description: string;
+            steps: string[];
+            needs_model: boolean;
+            parameters: {
+                [key: string]: unknown;
+            };
+            example: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
@@ -2894,6 +3409,390 @@ export interface operations {
             };
         };
     };
+    chatCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chat session id */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStatus"] | null;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    chatConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ToolConfirmation"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    deleteChatSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Chat session id */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    generateStrategy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateStrategyRequest"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GeneratedStrategy"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    chatHistory: {
+        parameters: {
+            query?: {
+                /** @description Chat session id */
+                session_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatHistory"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    chatMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    assistantStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssistantStatus"];
+                };
+            };
+        };
+    };
+    cancelAgentTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent task id */
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTask"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    startAgentTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentTaskRequest"];
+            };
+        };
+        responses: {
+            /** @description Request accepted, processing continues off-line */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTaskAccepted"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    agentStatus: {
+        parameters: {
+            query?: {
+                /** @description Agent task id */
+                task_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTask"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
+    agentWorkflows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowTemplate"][];
+                };
+            };
+        };
+    };
     importBars: {
         parameters: {
             query: {
@@ -3619,7 +4518,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -3639,7 +4538,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,0 +1,1 @@
+"""Chat model providers: OpenAI Chat Completions (and any compatible server) and Anthropic Messages."""
