@@ -148,6 +148,8 @@ class ToolCall(msgspec.Struct, kw_only=True):
     summary: str | None = None
     """One line for people: what the tool did."""
     error: str | None = None
+    references: list[ChartReference] = msgspec.field(default_factory=list)
+    """What the result points at on the chart (the answer's message carries them all too)."""
 
 
 class Citation(msgspec.Struct, kw_only=True):

@@ -9,6 +9,7 @@ wall-time limit, and (cancelled) as soon as its job is cancelled.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import time
@@ -319,6 +320,7 @@ class Agents:
             summary_system(),
             [ModelMessage(role="user", content=data)],
             min(MAX_OUTPUT_TOKENS, run.tokens_left()),
+            stop=ctx.stop,
         )
         await run.spend(provider, reply)
         await self.tasks.set_outcome(run.task.task_id, summary=reply.text)
@@ -345,7 +347,7 @@ class Agents:
             await self.assistant.check_budget(run.task.owner)
             step = await run.step("think", ctx)
             reply = await _complete(
-                provider, system, messages, min(MAX_OUTPUT_TOKENS, run.tokens_left()), specs
+                provider, system, messages, min(MAX_OUTPUT_TOKENS, run.tokens_left()), specs, ctx.stop
             )
             await run.spend(provider, reply)
             if not reply.tool_calls:
@@ -383,8 +385,11 @@ async def _complete(
     messages: list[ModelMessage],
     max_tokens: int,
     specs: list[Any] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> ModelReply:
     async for event in provider.stream(system, messages, specs or [], max_tokens):
+        if stop is not None and stop.is_set():
+            raise TaskCancelled
         if isinstance(event, ModelReply):
             return event
     raise ModelUnavailable("the model's answer ended without a reply")

@@ -213,7 +213,6 @@ class Assistant:
         messages = await self.chats.messages(session_id, username)
         # the calls the user has answered since: run the approved ones, tell the model the declined ones
         turn_calls: list[ToolCall] = []
-        references: list[ChartReference] = []
         last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=0)
         for message in messages[last_user:]:
             if message.role != "assistant" or not message.tool_calls:
@@ -222,9 +221,8 @@ class Assistant:
             for n, call in enumerate(message.tool_calls):
                 if call.state == "approved":
                     await self._publish(session_id, username, step="tool_call", tool_call=call)
-                    done, refs = await toolbox.execute(call, ctx)
+                    done, _ = await toolbox.execute(call, ctx)
                     message.tool_calls[n] = done
-                    references += refs
                     changed = True
                     await self._publish(session_id, username, step="tool_call", tool_call=done)
             if changed:
@@ -244,6 +242,7 @@ class Assistant:
                 return TurnOutcome("cancelled", "the turn was cancelled")
             if not reply.tool_calls:
                 citations = cite(reply.text, turn_calls, user_text)
+                references = [r for call in turn_calls for r in call.references]
                 stored = await self.chats.add_message(
                     session_id, username, "assistant", reply.text,
                     references=_unique(references), citations=citations, usage=usage,
@@ -257,9 +256,8 @@ class Assistant:
             for n, call in enumerate(calls):
                 await self._publish(session_id, username, step="tool_call", tool_call=call)
                 if call.state == "approved":
-                    done, refs = await toolbox.execute(call, ctx)
+                    done, _ = await toolbox.execute(call, ctx)
                     calls[n] = done
-                    references += refs
                     if done.state == "failed":
                         failures[done.name] = failures.get(done.name, 0) + 1
                     await self._publish(session_id, username, step="tool_call", tool_call=done)
@@ -271,6 +269,7 @@ class Assistant:
                 await self._publish(session_id, username, step="message", message=stored)
                 return TurnOutcome("awaiting_confirmation", "waiting for the user to confirm a tool")
         note = f"stopped after {MAX_ROUNDS} rounds of tool calls; ask again to go on"
+        references = [r for call in turn_calls for r in call.references]
         stored = await self.chats.add_message(
             session_id, username, "assistant", note, references=_unique(references)
         )

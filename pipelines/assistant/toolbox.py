@@ -86,7 +86,12 @@ async def execute(call: ToolCall, ctx: ToolContext) -> tuple[ToolCall, list[Char
         return msgspec.structs.replace(call, state="failed", error=f"invalid input: {exc}"[:2_000]), []
     elapsed = round((time.perf_counter() - started) * 1000)
     done = msgspec.structs.replace(
-        call, state="done", result=output.result, summary=f"{output.summary} ({elapsed} ms)", error=None
+        call,
+        state="done",
+        result=output.result,
+        summary=f"{output.summary} ({elapsed} ms)",
+        error=None,
+        references=list(output.references),
     )
     return done, output.references
 

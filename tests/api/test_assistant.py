@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -148,8 +150,9 @@ async def test_without_a_provider_the_chat_says_how_to_configure_one(clean: Runt
 
 
 async def test_a_strategy_written_rejected_corrected_saved_and_backtested(
-    stored: Runtime, team, openai_llm: OpenAILoopback
+    stored: Runtime, team, openai_llm: OpenAILoopback, caplog: pytest.LogCaptureFixture
 ):
+    caplog.set_level(logging.DEBUG)
     seen: dict[str, Any] = {}
 
     def corrected(body: dict[str, Any]) -> Reply:
@@ -247,6 +250,10 @@ async def test_a_strategy_written_rejected_corrected_saved_and_backtested(
     streamed = "".join(e["text"] for e in chat if e["step"] == "delta")
     assert final["content"] in streamed
     # the model was offered the analyst's tools, and each tool result came back marked as data
+    logged = caplog.text  # prompts, completions and keys never reach the log
+    assert "Write an RSI dip buyer" not in logged
+    assert final["content"] not in logged
+    assert KEY not in logged
     offered = {tool["function"]["name"] for tool in openai_llm.requests[0]["tools"]}
     assert {"create_strategy", "run_backtest", "fetch_bars", "query_sql"} <= offered
     assert openai_llm.requests[0]["stream"] is True
@@ -481,3 +488,105 @@ async def test_agent_task_ranks_summarises_and_keeps_its_limits(
     gone = tasks[cancel_id]
     assert gone["state"] == "cancelled"
     assert gone["steps"] == []
+
+
+async def test_a_research_task_calls_tools_and_stops_at_its_token_limit(
+    stored: Runtime, team, anthropic_llm: AnthropicLoopback
+):
+    def answer(body: dict[str, Any]) -> Reply:
+        result = json.loads(body["messages"][-1]["content"][0]["content"])["data"]
+        return Reply(f"ASTA closed at {result['bars'][-1]['close']}.")
+
+    anthropic_llm.script(
+        Reply(tool_calls=(ToolUse("read_bars", {"symbol": "ASTA", "limit": 3}),)),
+        answer,
+        Reply(tool_calls=(ToolUse("list_datasets", {}),)),
+        Reply(tool_calls=(ToolUse("list_datasets", {}),)),
+    )
+    goal = {"params": {"workflow": "research", "goal": "Where did ASTA close?"}}
+    async with app_client(stored, team["ana"]) as http:
+        first = (await http.post("/api/v1/agents/task", json=goal)).json()["task_id"]
+        await drain_jobs(stored)
+        limited = {**goal, "limits": {"max_tokens": 20}}
+        second = (await http.post("/api/v1/agents/task", json=limited)).json()["task_id"]
+        await drain_jobs(stored)
+        tasks = {t["task_id"]: t for t in (await http.get("/api/v1/agents/status")).json()}
+        bars = (await http.post("/api/v1/stocks/chart-data", json={"symbol": "ASTA", "timeframe": "1d"},
+                                headers={"Accept": "application/json"})).json()  # fmt: skip
+    done = tasks[first]
+    assert done["state"] == "complete"
+    assert [s["name"] for s in done["steps"]] == ["think", "read_bars", "think"]
+    assert done["summary"] == f"ASTA closed at {round(bars['bars'][-1]['close'], 6)}."
+    assert done["usage"][0]["provider"] == "anthropic"
+    assert done["usage"][0]["input_tokens"] == 20
+    over = tasks[second]
+    assert over["state"] == "failed"
+    assert over["error"] == "the task reached its limit of 20 tokens"
+    assert [s["name"] for s in over["steps"]] == ["think", "list_datasets", "think", "list_datasets"]
+
+
+async def test_an_agent_task_is_cancelled_between_steps(stored: Runtime, team, openai_llm: OpenAILoopback):
+    openai_llm.script(
+        Reply(tool_calls=(ToolUse("list_datasets", {}),)),
+        Reply("still thinking " * 20, chunk_delay=0.05),
+    )
+    async with app_client(stored, team["ana"]) as http:
+        body = {"params": {"workflow": "research", "goal": "think slowly"}}
+        task_id = (await http.post("/api/v1/agents/task", json=body)).json()["task_id"]
+        running = asyncio.create_task(drain_jobs(stored))
+        for _ in range(200):
+            task = (await http.get("/api/v1/agents/status", params={"task_id": task_id})).json()[0]
+            if len(task["steps"]) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        cancelled = await http.post(f"/api/v1/agents/task/{task_id}/cancel")
+        assert cancelled.status_code == 202
+        await running
+        task = (await http.get("/api/v1/agents/status", params={"task_id": task_id})).json()[0]
+    assert task["state"] == "cancelled"
+    assert task["error"] == "the task was cancelled"
+    assert [s["state"] for s in task["steps"]] == ["complete", "complete", "cancelled"]
+    assert task["summary"] is None
+
+
+async def test_a_provider_error_ends_the_turn_in_words(stored: Runtime, team, openai_llm: OpenAILoopback):
+    openai_llm.script(Reply(status=401, error={"message": "Incorrect API key provided"}))
+    async with app_client(stored, team["ana"]) as http, _events(stored) as events:
+        session_id = (await http.post("/api/v1/chat/message", json={"message": "hi"})).json()["session_id"]
+        await drain_jobs(stored)
+        session = (await http.get("/api/v1/chat/history")).json()["sessions"][0]
+        again = await http.post("/api/v1/chat/message", json={"message": "again", "session_id": session_id})
+    assert session["state"] == "failed"
+    errors = [e for e in events if e["type"] == "chat_response" and e["step"] == "error"]
+    assert [e["error"] for e in errors] == ["OpenAI answered 401: Incorrect API key provided"]
+    assert again.status_code == 202  # a failed turn does not lock the session
+
+
+async def test_screen_and_projection_run_at_once_and_a_sweep_waits(
+    stored: Runtime, team, openai_llm: OpenAILoopback
+):
+    expression = "close > sma(close, 50)"
+    openai_llm.script(
+        Reply(
+            tool_calls=(
+                ToolUse("run_screen", {"expression": expression}),
+                ToolUse("make_projection", {"symbol": "ASTB", "method": "linreg", "horizon": 5}),
+                ToolUse("run_sweep", {"strategy_id": 1, "symbol": "ASTA", "grid": {"fast": [5, 10]}}),
+            )
+        )
+    )
+    async with app_client(stored, team["ana"]) as http:
+        session_id = (
+            await http.post("/api/v1/chat/message", json={"message": "screen, project, sweep"})
+        ).json()["session_id"]
+        await drain_jobs(stored)
+        message = (await _history(http, session_id))[-1]
+        screen = (await http.post("/api/v1/screens", json={"expression": expression})).json()
+        screened, projected, sweep = message["tool_calls"]
+        projection = (await http.get(f"/api/v1/projections/{projected['result']['projection_id']}")).json()
+    assert screened["state"] == "done"
+    assert [m["symbol"] for m in screened["result"]["matches"]] == [m["symbol"] for m in screen["matches"]]
+    assert screened["result"]["total"] == screen["total"]
+    assert projected["state"] == "done"
+    assert (projection["status"], projection["method"], projection["horizon"]) == ("complete", "linreg", 5)
+    assert (sweep["state"], sweep["writes"]) == ("awaiting_confirmation", True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,10 +16,10 @@ from anthropic.types import (
 )
 from anthropic.types import TextDelta as TextDelta_
 
+from pipelines.assistant.providers.assembled import error_message, tool_calls
 from pipelines.llm import (
     ModelMessage,
     ModelReply,
-    ModelToolCall,
     ModelUnavailable,
     TextDelta,
     ToolSpec,
@@ -84,24 +83,15 @@ class AnthropicMessages:
                     output_tokens = event.usage.output_tokens
                     stop = event.delta.stop_reason
         except anthropic.APIStatusError as exc:
-            raise ModelUnavailable(f"Anthropic answered {exc.status_code}: {_message(exc)}") from None
+            raise ModelUnavailable(
+                f"Anthropic answered {exc.status_code}: {error_message(exc.body, exc.message)}"
+            ) from None
         except anthropic.APIError as exc:
             raise ModelUnavailable(f"Anthropic could not be reached: {type(exc).__name__}") from None
-        calls: list[ModelToolCall] = []
-        errors: list[str] = []
-        for index in sorted(blocks):
-            block = blocks[index]
-            try:
-                arguments = json.loads(block["json"] or "{}")
-            except json.JSONDecodeError:
-                arguments = None
-            if not isinstance(arguments, dict):
-                errors.append(block["id"])
-                arguments = {}
-            calls.append(ModelToolCall(id=block["id"], name=block["name"], arguments=arguments))
+        calls, errors = tool_calls((b["id"], b["name"], b["json"]) for _, b in sorted(blocks.items()))
         yield ModelReply(
             text="".join(text),
-            tool_calls=tuple(calls),
+            tool_calls=calls,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             stop_reason=stop,
@@ -145,12 +135,3 @@ def wire_messages(messages: list[ModelMessage]) -> list[dict[str, Any]]:
         else:
             wire.append({"role": role, "content": blocks})
     return wire
-
-
-def _message(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
-    return exc.message[:300]

@@ -8,10 +8,10 @@ from typing import Any
 
 import openai
 
+from pipelines.assistant.providers.assembled import error_message, tool_calls
 from pipelines.llm import (
     ModelMessage,
     ModelReply,
-    ModelToolCall,
     ModelUnavailable,
     TextDelta,
     ToolSpec,
@@ -80,13 +80,15 @@ class OpenAIChat:
                     if choice.finish_reason:
                         stop = choice.finish_reason
         except openai.APIStatusError as exc:
-            raise ModelUnavailable(f"OpenAI answered {exc.status_code}: {_message(exc)}") from None
+            raise ModelUnavailable(
+                f"OpenAI answered {exc.status_code}: {error_message(exc.body, exc.message)}"
+            ) from None
         except openai.APIError as exc:
             raise ModelUnavailable(f"OpenAI could not be reached: {type(exc).__name__}") from None
-        tool_calls, errors = _parse_calls(calls[i] for i in sorted(calls))
+        parsed, errors = tool_calls((c["id"], c["name"], c["arguments"]) for _, c in sorted(calls.items()))
         yield ModelReply(
             text="".join(text),
-            tool_calls=tool_calls,
+            tool_calls=parsed,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             stop_reason=stop,
@@ -115,27 +117,3 @@ def wire_messages(system: str, messages: list[ModelMessage]) -> list[dict[str, A
         else:
             wire.append({"role": "user", "content": message.content})
     return wire
-
-
-def _parse_calls(calls: Any) -> tuple[tuple[ModelToolCall, ...], list[str]]:
-    parsed: list[ModelToolCall] = []
-    errors: list[str] = []
-    for n, call in enumerate(calls):
-        try:
-            arguments = json.loads(call["arguments"] or "{}")
-        except json.JSONDecodeError:
-            arguments = None
-        if not isinstance(arguments, dict):
-            errors.append(call["id"])
-            arguments = {}
-        parsed.append(ModelToolCall(id=call["id"] or f"call_{n}", name=call["name"], arguments=arguments))
-    return tuple(parsed), errors
-
-
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:300]
-    return exc.message[:300]
