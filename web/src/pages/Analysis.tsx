@@ -1,7 +1,8 @@
 /**
- * Analysis: datasets, timeframe and session on the left; the chart in the middle with the bars in
- * view listed under it; the selected dataset's details and downloads on the right. The dataset,
- * timeframe, session, indicators and visible window live in the URL query.
+ * Analysis: datasets, timeframe and session on the left, with the selected dataset's details and
+ * downloads under them; the chart in the middle with the bars in view listed under it; the AI
+ * assistant on the right. The dataset, timeframe, session, indicators and visible window live in the
+ * URL query.
  *
  * Strategies (written, saved and run in the left pane) show their runs under the chart, a
  * backtest's trades marked on it; screens are under the chart too. The run shown (and one compared
@@ -9,6 +10,10 @@
  *
  * Projections (made, listed and evaluated in the left pane) are drawn on the chart past its last bar;
  * the ones drawn are in the URL, and their code too loads when first wanted.
+ *
+ * The assistant (a chunk of its own, loaded with the page) opens what its messages point at on the
+ * chart: through the URL (series, trades, projections, indicators) and as evidence drawn over the
+ * chart (a marker, a price line, a span); a strategy it saved opens in the Strategies section.
  */
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from "react";
 import type { UTCTimestamp } from "lightweight-charts";
@@ -33,6 +38,7 @@ import { useIndicatorLines } from "../chart/useIndicatorLines";
 import { useTradeMarkers } from "../chart/useTradeMarkers";
 import { useVisibleRange } from "../chart/useVisibleRange";
 import type { TimeWindow } from "../chart/window";
+import type { ChartTarget, Evidence } from "../features/assistant/references";
 import { useAuth } from "../features/auth/context";
 import { DatasetDetails } from "../features/datasets/DatasetDetails";
 import { GapBadge } from "../features/datasets/GapBadge";
@@ -59,6 +65,9 @@ const projectionsChunk = () => import("../features/projections/ProjectionsWorkbe
 const ProjectionsPanel = lazy(() => projectionsChunk().then((m) => ({ default: m.ProjectionsPanel })));
 const ProjectionLayer = lazy(() => projectionsChunk().then((m) => ({ default: m.ProjectionLayer })));
 const NO_PROJECTIONS: readonly string[] = [];
+const assistantChunk = () => import("../features/assistant/AssistantWorkbench");
+const AssistantPane = lazy(() => assistantChunk().then((m) => ({ default: m.AssistantPane })));
+const EvidenceLayer = lazy(() => assistantChunk().then((m) => ({ default: m.EvidenceLayer })));
 
 /** What the pane under the chart shows. */
 type Under = "bars" | "run" | "screen";
@@ -139,6 +148,10 @@ export default function Analysis() {
       : null;
   const [under, setUnder] = useState<Under>(query.run !== null ? "run" : "bars");
   const [strategiesOpen, setStrategiesOpen] = useState(false);
+  const [detailsOpen, setDetailsOpen] = useState(true);
+  // What the assistant asked to show: evidence over the chart, a strategy in the workbench.
+  const [evidence, setEvidence] = useState<Evidence | null>(null);
+  const [strategyAsked, setStrategyAsked] = useState<{ id: number } | null>(null);
   const [projectionsOpen, setProjectionsOpen] = useState(false);
 
   // Of the projections the URL names, the layer drawing them says which to join to the slices: the
@@ -277,6 +290,15 @@ export default function Analysis() {
   const openScreened = (table: string, tf: Timeframe): void => {
     setParams(serializeAnalysisQuery({ ...EMPTY_QUERY, table, tf, session: query.session, indicators: query.indicators }));
   };
+  const openOnChart = (target: ChartTarget): void => {
+    setParams(target.params);
+    setEvidence(target.evidence);
+    if (target.run) setUnder("run");
+  };
+  const applyStrategy = (id: number): void => {
+    setStrategiesOpen(true);
+    setStrategyAsked({ id });
+  };
   const screenTimeframe: Timeframe = timeframe ?? (slice.timeframe !== null && TIMEFRAMES.some((t) => t === slice.timeframe) ? (slice.timeframe as Timeframe) : "1d");
 
   return (
@@ -311,7 +333,7 @@ export default function Analysis() {
         </button>
         {strategiesOpen ? (
           <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
-            <StrategiesPanel series={runSeries} view={view} onStarted={onStarted} canEdit={can("analyst")} />
+            <StrategiesPanel series={runSeries} view={view} onStarted={onStarted} canEdit={can("analyst")} asked={strategyAsked} />
           </Suspense>
         ) : null}
         <button
@@ -338,6 +360,29 @@ export default function Analysis() {
         </div>
         <ProblemBox error={error} testId="datasets-problem" />
         {datasets !== null ? <DatasetList datasets={datasets} selected={selected?.table ?? null} onSelect={selectDataset} /> : null}
+        <button type="button" className="pane-head pane-toggle" aria-expanded={detailsOpen} onClick={() => setDetailsOpen(!detailsOpen)} data-testid="details-toggle">
+          Details <span aria-hidden="true">{detailsOpen ? "▾" : "▸"}</span>
+        </button>
+        {detailsOpen ? (
+          <div className="details-section">
+            {selected !== null ? (
+              <DatasetDetails
+                dataset={selected}
+                bucket={slice.bucket}
+                timeframe={choice}
+                served={slice.timeframe}
+                session={query.session}
+                view={view}
+                bars={slice.bars}
+                truncated={slice.truncated}
+                onDeleted={can("admin") ? onDeleted : null}
+                onAssessed={can("analyst") ? reload : null}
+              />
+            ) : (
+              <div className="muted pad">Select a dataset.</div>
+            )}
+          </div>
+        ) : null}
       </aside>
 
       <main className="pane pane-center" ref={centre}>
@@ -375,11 +420,18 @@ export default function Analysis() {
           storedBars={selected?.total_records ?? null}
           indicators={indicators}
           overlay={
-            query.projections.length > 0 && projectionSeries !== null ? (
-              <Suspense fallback={null}>
-                <ProjectionLayer handles={handles} series={projectionSeries} ids={query.projections} bars={slice.data} future={slice.future} onDrawable={onDrawable} />
-              </Suspense>
-            ) : null
+            <>
+              {query.projections.length > 0 && projectionSeries !== null ? (
+                <Suspense fallback={null}>
+                  <ProjectionLayer handles={handles} series={projectionSeries} ids={query.projections} bars={slice.data} future={slice.future} onDrawable={onDrawable} />
+                </Suspense>
+              ) : null}
+              {evidence !== null ? (
+                <Suspense fallback={null}>
+                  <EvidenceLayer handles={handles} evidence={evidence} symbol={selected?.symbol ?? null} bars={slice.data} bucketMs={width} loading={slice.loading} onClear={() => setEvidence(null)} />
+                </Suspense>
+              ) : null}
+            </>
           }
         />
         <div className="splitter" role="separator" aria-orientation="horizontal" aria-label="Resize the bar table" onPointerDown={startResize} />
@@ -423,23 +475,10 @@ export default function Analysis() {
         </div>
       </main>
 
-      <aside className="pane pane-right">
-        {selected !== null ? (
-          <DatasetDetails
-            dataset={selected}
-            bucket={slice.bucket}
-            timeframe={choice}
-            served={slice.timeframe}
-            session={query.session}
-            view={view}
-            bars={slice.bars}
-            truncated={slice.truncated}
-            onDeleted={can("admin") ? onDeleted : null}
-            onAssessed={can("analyst") ? reload : null}
-          />
-        ) : (
-          <div className="muted pad">Select a dataset.</div>
-        )}
+      <aside className="pane pane-right" aria-label="Assistant">
+        <Suspense fallback={<div className="muted pad-small">Loading…</div>}>
+          <AssistantPane datasets={datasets} symbol={selected?.symbol ?? null} timeframe={projectionTimeframe} onOpen={openOnChart} onApplyStrategy={applyStrategy} />
+        </Suspense>
       </aside>
     </div>
   );

@@ -950,23 +950,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaOpenapiJsonHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema": {
         parameters: {
             query?: never;
@@ -976,6 +959,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaOpenapiJsonHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2121,6 +2121,7 @@ export interface components {
             result?: unknown;
             summary?: string | null;
             error?: string | null;
+            references?: (components["schemas"]["MarkerReference"] | components["schemas"]["PriceLineReference"] | components["schemas"]["RangeReference"] | components["schemas"]["TradesReference"] | components["schemas"]["ProjectionReference"] | components["schemas"]["IndicatorReference"])[];
         };
         /** ToolConfirmation */
         ToolConfirmation: {
@@ -4518,7 +4519,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -4538,7 +4539,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;

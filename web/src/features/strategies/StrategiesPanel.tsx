@@ -27,6 +27,8 @@ interface Props {
   onStarted: (accepted: RunAccepted, kind: RunKind) => void;
   /** Whether the user may save, delete and run (analysts and admins). */
   canEdit: boolean;
+  /** A strategy to open once listed (the assistant's "Apply strategy"); each new object asks again. */
+  asked?: { id: number } | null;
 }
 
 const EMPTY_PROBLEMS: readonly ParseProblem[] = [];
@@ -55,10 +57,20 @@ function StrategyList({ strategies, openId, onOpen }: { strategies: readonly Str
   );
 }
 
-export function StrategiesPanel({ series, view, onStarted, canEdit }: Props) {
+export function StrategiesPanel({ series, view, onStarted, canEdit, asked = null }: Props) {
   const { strategies, error: listError } = useStrategyList();
   const [draft, setDraft] = useState<Draft | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [refused, setRefused] = useState<{ code: string; problems: ParseProblem[] } | null>(null);
+  // Opened as soon as the list holds it (a strategy just saved appears once the list is read again).
+  const [handled, setHandled] = useState<{ id: number } | null>(null);
+  const askedStrategy = asked !== null && asked !== handled ? strategies?.find((s) => s.id === asked.id) : undefined;
+  if (askedStrategy !== undefined) {
+    setHandled(asked);
+    setDraft(fromStrategy(askedStrategy));
+    setConfirmDelete(false);
+    setRefused(null);
+  }
   const save = useSaveStrategy();
   const remove = useDeleteStrategy();
   const { catalog } = useIndicatorCatalog(draft !== null);
@@ -67,8 +79,7 @@ export function StrategiesPanel({ series, view, onStarted, canEdit }: Props) {
   const dirty = draft !== null && (stored === null || stored.code !== draft.code || stored.name !== draft.name.trim() || stored.description !== draft.description);
   const checked = useStrategyCheck(draft?.code ?? "", "strategy", draft !== null);
   const current = checked.code !== null && checked.code === draft?.code ? checked.result : null;
-  // Problems of the last save refused, for the text it was refused for.
-  const [refused, setRefused] = useState<{ code: string; problems: ParseProblem[] } | null>(null);
+  // Problems of the last save refused (`refused`), for the text it was refused for.
   const problems = current !== null ? (current.problems ?? EMPTY_PROBLEMS) : refused !== null && refused.code === draft?.code ? refused.problems : EMPTY_PROBLEMS;
   const problemsFor = current !== null ? checked.code : refused?.code ?? null;
 
