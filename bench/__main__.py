@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from bench import (
+    assistant,
     chart_data,
     chart_scale,
     export,
@@ -21,6 +22,7 @@ from bench import (
 )
 
 BENCHES = {
+    "assistant": assistant.main,
     "chart_data": chart_data.main,
     "chart_scale": chart_scale.main,
     "export": export.main,

@@ -590,3 +590,30 @@ async def test_screen_and_projection_run_at_once_and_a_sweep_waits(
     assert projected["state"] == "done"
     assert (projection["status"], projection["method"], projection["horizon"]) == ("complete", "linreg", 5)
     assert (sweep["state"], sweep["writes"]) == ("awaiting_confirmation", True)
+
+
+async def test_an_agent_task_backfills_before_it_backtests(clean: Runtime, team):
+    params = {
+        "workflow": "backtest_universe",
+        "symbols": ["AGFA", "AGFB"],
+        "start": "2023-01-01",
+        "end": "2023-12-31",
+        "source": "synthetic",
+    }
+    async with app_client(clean, team["ana"]) as http:
+        task_id = (await http.post("/api/v1/agents/task", json={"params": params})).json()["task_id"]
+        await drain_jobs(clean)
+        task = (await http.get("/api/v1/agents/status", params={"task_id": task_id})).json()[0]
+        tables = {t["symbol"]: t for t in (await http.get("/api/v1/stocks/tables")).json()}
+    assert task["state"] == "complete", task["error"]
+    backfill = task["steps"][1]
+    assert backfill["name"] == "backfill 2 symbols"
+    assert {row["symbol"]: row["bars"] for row in backfill["result"]["symbols"]} == {
+        symbol: tables[symbol]["total_records"] for symbol in ("AGFA", "AGFB")
+    }
+    assert tables["AGFA"]["source"] == "synthetic"
+    assert tables["AGFA"]["total_records"] == 250  # the 2023 trading days
+    assert len(task["ranking"]) == 2
+    assert task["usage"] == []  # no provider: summarised without the model, and it says so
+    assert task["steps"][-1]["detail"].startswith("summarised without a model")
+    assert task["summary"].startswith("Ranked by **sharpe** (2 of 2 symbols):")
