@@ -7,14 +7,16 @@ from typing import Any, Final
 
 import msgspec
 
-from pipelines.assistant.tools import data, research
+from pipelines.assistant.tools import agents, data, research
 from pipelines.assistant.tools.base import Tool, ToolContext, ToolFailed
 from pipelines.errors import PipelineError
 from pipelines.llm import ModelToolCall, ToolSpec
 from schemas.chat import ChartReference, ToolCall, ToolInfo
 from warehouse.errors import WarehouseError
 
-TOOLS: Final[dict[str, Tool[Any]]] = {tool.name: tool for tool in [*data.TOOLS, *research.TOOLS]}
+TOOLS: Final[dict[str, Tool[Any]]] = {
+    tool.name: tool for tool in [*data.TOOLS, *research.TOOLS, *agents.TOOLS]
+}
 
 MAX_RESULT_CHARS: Final = 24_000
 """A tool result longer than this is cut before the model sees it (the stored result is whole)."""

@@ -617,3 +617,41 @@ async def test_an_agent_task_backfills_before_it_backtests(clean: Runtime, team)
     assert task["usage"] == []  # no provider: summarised without the model, and it says so
     assert task["steps"][-1]["detail"].startswith("summarised without a model")
     assert task["summary"].startswith("Ranked by **sharpe** (2 of 2 symbols):")
+
+
+async def test_the_assistant_hands_work_to_an_agent_task_once_confirmed(
+    stored: Runtime, team, openai_llm: OpenAILoopback
+):
+    params = {"workflow": "backtest_universe", "symbols": SYMBOLS, "fetch": False}
+
+    def summarise(body: dict[str, Any]) -> Reply:
+        task = _last_tool_result(body)["data"]
+        assert task["state"] == "complete"
+        return Reply(f"{task['ranking'][0]['symbol']} ranks first.")
+
+    openai_llm.script(
+        Reply(tool_calls=(ToolUse("start_agent_task", {"params": params, "limits": {"max_tokens": 0}}),)),
+        summarise,
+    )
+    async with app_client(stored, team["ana"]) as http:
+        session_id = (await http.post("/api/v1/chat/message", json={"message": "rank them"})).json()[
+            "session_id"
+        ]
+        await drain_jobs(stored)
+        call = (await _history(http, session_id))[-1]["tool_calls"][0]
+        assert (call["state"], call["writes"]) == ("awaiting_confirmation", True)
+        assert (
+            await http.get("/api/v1/agents/status")
+        ).json() == []  # nothing started before the user says so
+        confirm = {"session_id": session_id, "tool_call_id": call["id"], "approve": True}
+        assert (await http.post("/api/v1/chat/confirm", json=confirm)).status_code == 202
+        await drain_jobs(stored)
+        messages = await _history(http, session_id)
+        tasks = (await http.get("/api/v1/agents/status")).json()
+    done = messages[1]["tool_calls"][0]
+    assert done["state"] == "done"
+    assert [t["task_id"] for t in tasks] == [done["result"]["task_id"]]
+    assert tasks[0]["state"] == "complete"
+    assert done["result"]["ranking"] == tasks[0]["ranking"]
+    assert messages[-1]["content"] == f"{tasks[0]['ranking'][0]['symbol']} ranks first."
+    assert {r["kind"] for r in messages[-1]["references"]} == {"indicator", "trades"}
