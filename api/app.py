@@ -25,6 +25,7 @@ from api.deps import provide_runtime, provide_services
 from api.errors import problem_details_plugin
 from api.events import EventHub
 from api.live import ServerStreams
+from api.request_ids import RequestIdMiddleware
 from api.routes.admin import AdminController
 from api.routes.agents import AgentsController
 from api.routes.auth import AuthController
@@ -77,7 +78,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
     dist = (runtime.settings.web_dist if runtime else None) or default_web_dist()
     if dist is not None:
         handlers.append(web_router(dist))
-    middleware: list[Any] = [DeadlineMiddleware, AuthenticationMiddleware]
+    middleware: list[Any] = [RequestIdMiddleware, DeadlineMiddleware, AuthenticationMiddleware]
     stores: dict[str, Store] = {}
     if runtime is not None:
         middleware.append(rate_limit_config(runtime.settings.auth.rate_limit_per_minute).middleware)

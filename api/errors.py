@@ -16,6 +16,7 @@ from litestar.plugins.problem_details import (
 )
 
 from api.auth.service import AuthError, Forbidden, Throttled
+from api.request_ids import current_request_id
 from pipelines.assistant.chat import NOT_CONFIGURED_HELP
 from pipelines.assistant.errors import AssistantUnavailable, TokenBudgetSpent, TurnBusy
 from pipelines.errors import NotYours, PipelineClientError, PipelineError, SourceError
@@ -119,7 +120,7 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             return problem(413, str(exc))
         case pa.ArrowException():  # a ValueError too, but our bug, not the caller's
             log.exception("arrow error", exc_info=exc)
-            return problem(500, "the server failed to answer; the error is logged")
+            return internal_error()
         case InvalidQuery() | PipelineClientError() | ValueError():
             return problem(422, str(exc))
         case SourceError():
@@ -131,10 +132,22 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             log.error("store unavailable", error=str(exc))
             return problem(503, "a store is unavailable; see /ready")
         case WarehouseError() | PipelineError():
-            log.error("unhandled domain error", error=repr(exc))
-            return problem(500, "the server failed to answer; the error is logged")
+            log.exception("unhandled domain error", exc_info=exc)
+            return internal_error()
     log.exception("unhandled error", exc_info=exc)
-    return problem(500, "the server failed to answer; the error is logged")
+    return internal_error()
+
+
+def internal_error() -> ProblemDetailsException:
+    """A 500 that names the request's id, which the log line with the stack carries too."""
+    error_id = current_request_id()
+    if error_id is None:
+        return problem(500, "the server failed to answer; the error is logged")
+    return problem(
+        500,
+        f"the server failed to answer; the error is logged (quote this id: {error_id})",
+        error_id=error_id,
+    )
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:

@@ -34,7 +34,12 @@ def configure_logging(fmt: str = "auto", level: int = logging.INFO) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # JSON lines carry an error's stack as data (frames, locals off); a terminal shows it as text
+                *([structlog.processors.dict_tracebacks] if use_json else []),
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

@@ -18,6 +18,7 @@ import uuid
 from typing import Final
 
 import msgspec
+import structlog
 
 from pipelines.errors import PipelineError
 from pipelines.jobs.kinds import JobKind
@@ -59,22 +60,27 @@ async def run_job(
         await _publish(services, job_id, owner, heartbeat.state, progress)
 
     beating = asyncio.create_task(heartbeat.beat(), name=f"job-{job_id}-heartbeat")
-    try:
-        end = await job_type.task(JobContext(services, job_id, owner, report, heartbeat.stop), request)
-    except (PipelineError, WarehouseError) as exc:
-        end = JobEnd(state="failed", error=str(exc), message=job_type.failure_message)
-    except Exception as exc:
-        error = f"internal error ({type(exc).__name__}); see the log"
-        await _finish(
-            services, job_id, owner, JobEnd(state="failed", error=error, message=job_type.failure_message)
-        )
-        raise
-    finally:
-        heartbeat.stop.set()
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beating
-    return await _finish(services, job_id, owner, end)
+    # every log line of the job (and of a job it runs inline) names it
+    with structlog.contextvars.bound_contextvars(job_id=job_id, job_kind=kind.value):
+        _log.info("job started")
+        try:
+            end = await job_type.task(JobContext(services, job_id, owner, report, heartbeat.stop), request)
+        except (PipelineError, WarehouseError) as exc:
+            end = JobEnd(state="failed", error=str(exc), message=job_type.failure_message)
+        except Exception as exc:
+            error = f"internal error ({type(exc).__name__}); see the log for job {job_id}"
+            await _finish(
+                services, job_id, owner, JobEnd(state="failed", error=error, message=job_type.failure_message)
+            )
+            raise
+        finally:
+            heartbeat.stop.set()
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+        final = await _finish(services, job_id, owner, end)
+        _log.info("job ended: %s", final)
+        return final
 
 
 class _Heartbeat:

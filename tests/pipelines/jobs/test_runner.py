@@ -176,7 +176,10 @@ async def test_a_failing_task_fails_the_job_in_words(
     with pytest.raises(ZeroDivisionError):  # raised again, for the worker to log
         await runner.run_job(buggy, JobKind.FLAT_FILES, job_id, flat_files, "ana")
     status = await services.jobs.get(job_id)
-    assert (status.state, status.error) == ("failed", "internal error (ZeroDivisionError); see the log")
+    assert (status.state, status.error) == (
+        "failed",
+        f"internal error (ZeroDivisionError); see the log for job {job_id}",
+    )
     assert [event.state for event in await events.of(job_id)] == ["failed"]
 
 
