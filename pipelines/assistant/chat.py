@@ -189,10 +189,7 @@ class Assistant:
         """Run the session's turn until the model answers, a call awaits the user, or a limit is hit."""
         try:
             outcome = await self._turn(session_id, username, role, ctx)
-        except ModelUnavailable as exc:
-            outcome = TurnOutcome("failed", str(exc))
-            await self._publish(session_id, username, step="error", state="failed", error=str(exc))
-        except (AssistantUnavailable, TokenBudgetSpent) as exc:
+        except (ModelUnavailable, AssistantUnavailable, TokenBudgetSpent) as exc:
             outcome = TurnOutcome("failed", str(exc))
             await self._publish(session_id, username, step="error", state="failed", error=str(exc))
         except BaseException:
@@ -237,9 +234,9 @@ class Assistant:
                 return TurnOutcome("cancelled", "the turn was cancelled")
             await self.check_budget(username)
             reply = await self._stream(provider, session_id, username, system, _replay(messages), specs, ctx)
-            usage = _usage(provider, reply)
             if reply is None:
                 return TurnOutcome("cancelled", "the turn was cancelled")
+            usage = usage_of(provider, reply)
             if not reply.tool_calls:
                 citations = cite(reply.text, turn_calls, user_text)
                 references = [r for call in turn_calls for r in call.references]
@@ -326,14 +323,6 @@ class Assistant:
     async def _publish(self, session_id: str, owner: str, **fields: object) -> None:
         await self.publisher.publish(ChatResponse(session_id=session_id, owner=owner, **fields))  # type: ignore[arg-type]
 
-    async def history(self, username: str, session_id: str | None) -> tuple[list[object], list[ChatMessage]]:
-        """The user's sessions, and a session's messages when named."""
-        sessions = await self.chats.sessions(username)
-        messages = await self.chats.messages(session_id, username) if session_id else []
-        if session_id:
-            await self.chats.session(session_id, username)  # NotFound for another user's session
-        return list(sessions), messages
-
 
 def _replay(messages: list[ChatMessage]) -> list[ModelMessage]:
     """The stored messages as the model sees them: each call followed by its result (as data)."""
@@ -356,10 +345,6 @@ def _replay(messages: list[ChatMessage]) -> list[ModelMessage]:
                     )
                 )
     return replay
-
-
-def _usage(provider: Provider, reply: ModelReply | None) -> Usage | None:
-    return None if reply is None else usage_of(provider, reply)
 
 
 def usage_of(provider: Provider, reply: ModelReply) -> Usage:

@@ -15,14 +15,9 @@ from schemas.chat import ChartReference, IndicatorReference, RangeReference
 from schemas.datasets import FetchRequest
 from schemas.values import Symbol, Timeframe
 from warehouse.clickhouse.assistant_sql import run_readonly
+from warehouse.clickhouse.bars import epoch_ms
 
 Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
-
-
-def _ms(value: Any) -> int | None:
-    if isinstance(value, dt.datetime):
-        return int(value.timestamp() * 1000)
-    return None
 
 
 def _number(value: Any) -> Any:
@@ -95,10 +90,16 @@ async def _describe_dataset(ctx: ToolContext, args: DescribeArgs) -> ToolOutput:
         "largest_gaps": msgspec.to_builtins(report.gaps[:20]),
     }
     references: list[ChartReference] = []
-    start, end = _ms(dataset.first_bar), _ms(dataset.last_bar)
-    if start is not None and end is not None and dataset.timespan in ("day", "week", "month"):
+    first, last = dataset.first_bar, dataset.last_bar
+    if first is not None and last is not None and dataset.timespan in ("day", "week", "month"):
         references.append(
-            RangeReference(symbol=dataset.symbol, timeframe="1d", start=start, end=end, label=dataset.table)
+            RangeReference(
+                symbol=dataset.symbol,
+                timeframe="1d",
+                start=epoch_ms(first),
+                end=epoch_ms(last),
+                label=dataset.table,
+            )
         )
     return ToolOutput(
         result=result, summary=f"{dataset.table}: {dataset.total_records} bars", references=references
@@ -157,8 +158,8 @@ async def _read_bars(ctx: ToolContext, args: ReadBarsArgs) -> ToolOutput:
             RangeReference(
                 symbol=args.symbol.upper(),
                 timeframe=args.timeframe,
-                start=_ms(start) or 0,
-                end=_ms(end) or 0,
+                start=epoch_ms(start),
+                end=epoch_ms(end),
                 label=f"{len(rows)} bars",
             )
         )
