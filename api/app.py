@@ -26,6 +26,7 @@ from api.errors import problem_details_plugin
 from api.events import EventHub
 from api.live import ServerStreams
 from api.request_ids import RequestIdMiddleware
+from api.request_metrics import RequestMetricsMiddleware
 from api.routes.admin import AdminController
 from api.routes.agents import AgentsController
 from api.routes.auth import AuthController
@@ -36,6 +37,7 @@ from api.routes.health import health, ready
 from api.routes.imports import ImportController
 from api.routes.indicators import IndicatorsController
 from api.routes.jobs import JobsController
+from api.routes.metrics import metrics
 from api.routes.projections import ProjectionsController
 from api.routes.quality import QualityController
 from api.routes.screens import screen
@@ -60,6 +62,7 @@ def create_app(runtime: Runtime | None) -> Litestar:
     handlers: list[ControllerRouterHandler] = [
         health,
         ready,
+        metrics,
         StocksController,
         IndicatorsController,
         StrategiesController,
@@ -78,7 +81,12 @@ def create_app(runtime: Runtime | None) -> Litestar:
     dist = (runtime.settings.web_dist if runtime else None) or default_web_dist()
     if dist is not None:
         handlers.append(web_router(dist))
-    middleware: list[Any] = [RequestIdMiddleware, DeadlineMiddleware, AuthenticationMiddleware]
+    middleware: list[Any] = [
+        RequestMetricsMiddleware,
+        RequestIdMiddleware,
+        DeadlineMiddleware,
+        AuthenticationMiddleware,
+    ]
     stores: dict[str, Store] = {}
     if runtime is not None:
         middleware.append(rate_limit_config(runtime.settings.auth.rate_limit_per_minute).middleware)

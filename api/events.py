@@ -11,6 +11,7 @@ import structlog
 from redis.asyncio import Redis
 
 from schemas.events import EVENTS_CHANNEL, Event
+from warehouse.metrics import WEBSOCKET_CLIENTS
 
 QUEUE_SIZE = 256
 """Events kept per client while it is slow; the oldest go first (progress events supersede each other)."""
@@ -46,10 +47,12 @@ class EventHub:
         """A queue that receives every event while the context lasts."""
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
         self.queues.add(queue)
+        WEBSOCKET_CLIENTS.inc()
         try:
             yield queue
         finally:
             self.queues.discard(queue)
+            WEBSOCKET_CLIENTS.dec()
 
     async def _relay(self, pubsub: object) -> None:
         async with pubsub:  # type: ignore[attr-defined]

@@ -63,6 +63,7 @@ from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.flat_files import FlatFileStore, S3Access
 from warehouse.clickhouse.indicator_values import IndicatorValueStore
 from warehouse.clickhouse.projection_values import ProjectionValueStore
+from warehouse.metrics import process_ended
 
 
 @dataclass
@@ -186,6 +187,7 @@ class Runtime:
                 await self.services.model.provider.aclose()
         self.services.work.close()
         await self.stack.close()
+        process_ended()
 
 
 def chat_provider(config: AssistantSettings) -> Provider | None:

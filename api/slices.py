@@ -11,6 +11,7 @@ from litestar import Request, Response
 from api.arrow import slice_response, wants_json
 from api.runtime import Runtime
 from schemas.bars import ChartDataRequest
+from warehouse.metrics import CACHE_REQUESTS
 
 CACHE_TTL_S: Final = 600
 CACHE_MAX_BYTES: Final = 8 * 1024 * 1024
@@ -43,6 +44,7 @@ async def chart_data(
     key = "k2q:slice:" + etag.strip('"')
     redis = runtime.stack.redis
     hit = await redis.get(key)
+    CACHE_REQUESTS.labels("slice", "hit" if hit else "miss").inc()
     if hit:
         cached = msgspec.msgpack.decode(hit, type=_Cached)
         headers = cached.headers | validators | {"X-K2Q-Cache": "hit"}

@@ -30,6 +30,7 @@ from warehouse.clickhouse.bars import BarStore
 from warehouse.clickhouse.buckets import LADDER, tiles
 from warehouse.clickhouse.slice_search import Slice
 from warehouse.errors import InvalidQuery, NotFound
+from warehouse.metrics import CACHE_REQUESTS
 
 
 class SlicePlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +151,7 @@ class ChartSlices:
             QueryBudgetExceeded: a ClickHouse query ran past its time budget.
         """
         hot = await self.hot.chart_slice(query, version)
+        CACHE_REQUESTS.labels("hot", "miss" if hot is None else "hit").inc()
         if hot is not None:
             return hot
         result = await self.bars.chart_slice(

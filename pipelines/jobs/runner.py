@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from typing import Final
 
@@ -29,6 +30,7 @@ from schemas.jobs import JobStatus, SymbolProgress
 from schemas.values import JobState
 from warehouse.catalog.jobs import JobRepository
 from warehouse.errors import NotFound, WarehouseError
+from warehouse.metrics import JOB_SECONDS
 
 HEARTBEAT_S: Final = 0.5
 """How often a running job proves it is alive and looks for a cancel."""
@@ -63,6 +65,7 @@ async def run_job(
     # every log line of the job (and of a job it runs inline) names it
     with structlog.contextvars.bound_contextvars(job_id=job_id, job_kind=kind.value):
         _log.info("job started")
+        started = time.perf_counter()
         try:
             end = await job_type.task(JobContext(services, job_id, owner, report, heartbeat.stop), request)
         except (PipelineError, WarehouseError) as exc:
@@ -72,6 +75,7 @@ async def run_job(
             await _finish(
                 services, job_id, owner, JobEnd(state="failed", error=error, message=job_type.failure_message)
             )
+            JOB_SECONDS.labels(kind.value, "failed").observe(time.perf_counter() - started)
             raise
         finally:
             heartbeat.stop.set()
@@ -79,6 +83,7 @@ async def run_job(
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
         final = await _finish(services, job_id, owner, end)
+        JOB_SECONDS.labels(kind.value, final).observe(time.perf_counter() - started)
         _log.info("job ended: %s", final)
         return final
 

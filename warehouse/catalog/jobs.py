@@ -153,6 +153,15 @@ class JobRepository:
             raise Conflict(f"job {job_id} already ended: it is {job.state}")
         return _to_status(row), row["before"]
 
+    async def unfinished_counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs are queued and running now, by ``(kind, state)``."""
+        sql = """SELECT kind, state, count(*) FROM jobs WHERE state IN ('queued', 'running')
+                 GROUP BY kind, state"""
+        async with self.pool.connection() as conn, conn.cursor() as cur:
+            await cur.execute(sql)
+            rows = await cur.fetchall()
+        return {(str(kind), str(state)): int(count) for kind, state, count in rows}
+
     async def unfinished(
         self,
         kinds: Sequence[str],

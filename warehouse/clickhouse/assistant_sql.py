@@ -270,7 +270,7 @@ async def run_readonly(
         raise SqlRefused(f"the SQL is {len(sql):,} characters long; at most {MAX_SQL_CHARS:,} are accepted")
     started = time.perf_counter()
     columns, types, rows = await clickhouse.run(
-        functools.partial(_run, sql=sql, max_rows=max_rows, max_seconds=max_seconds)
+        functools.partial(_run, sql=sql, max_rows=max_rows, max_seconds=max_seconds), "assistant_sql"
     )
     return SqlResult(
         columns=columns,

@@ -34,6 +34,7 @@ from warehouse.clickhouse.rollups import (
 )
 from warehouse.clickhouse.slice_search import Slice, search
 from warehouse.errors import InvalidQuery
+from warehouse.metrics import BARS_INGESTED
 
 QUERY_TIME_BUDGET_S: Final = 15
 """Every bar query stops after this many seconds (``max_execution_time``); one that runs longer
@@ -113,11 +114,11 @@ class BarStore:
             if not had_rollups:
                 self.rollups.seed(client)
 
-        await self.clickhouse.run(create)
+        await self.clickhouse.run(create, "schema")
 
     async def ping(self) -> None:
         """Run a trivial query (raises when the store is unusable)."""
-        await self.clickhouse.run(lambda client: client.command("SELECT 1"))
+        await self.clickhouse.run(lambda client: client.command("SELECT 1"), "ping")
 
     async def insert(self, ref: SeriesKey, source: str, batch: pa.RecordBatch | pa.Table) -> int:
         """Store bars of one series (columns of ``BAR_ARROW_SCHEMA``); return how many rows were sent."""
@@ -141,7 +142,8 @@ class BarStore:
                 client.insert_arrow(BARS_TABLE, chunk)
             self.rollups.mark(client, ref, days)
 
-        await self.clickhouse.run(insert)
+        await self.clickhouse.run(insert, "insert")
+        BARS_INGESTED.labels(source).inc(int(rows))
         return int(rows)
 
     async def insert_symbols(self, series: str, adjusted: bool, source: str, table: pa.Table) -> int:
@@ -181,7 +183,8 @@ class BarStore:
             for symbol, days in touched.items():
                 self.rollups.mark(client, SeriesKey.of(symbol=symbol, series=series, adjusted=adjusted), days)
 
-        await self.clickhouse.run(insert)
+        await self.clickhouse.run(insert, "insert")
+        BARS_INGESTED.labels(source).inc(int(rows))
         return int(rows)
 
     async def stats_many(
@@ -212,7 +215,7 @@ class BarStore:
         sql = f"SELECT symbol, count(), min(ts), max(ts) FROM {BARS_TABLE} FINAL WHERE {where}"
         sql += " GROUP BY symbol"
         result = await self.clickhouse.run(
-            lambda client: client.query(sql, parameters=params, settings=self._settings)
+            lambda client: client.query(sql, parameters=params, settings=self._settings), "stats"
         )
         return {
             str(symbol): SeriesStats(count=int(count), first=_utc(first), last=_utc(last))
@@ -225,7 +228,8 @@ class BarStore:
         result = await self.clickhouse.run(
             lambda client: client.query(
                 sql, parameters=series_params(ref, start, end), settings=self._settings
-            )
+            ),
+            "stats",
         )
         count, first, last = result.result_rows[0]
         if not count:
@@ -243,7 +247,7 @@ class BarStore:
         )
         params = series_params(ref, start, end) | {"limit": limit, "offset": offset}
         table = await self.clickhouse.run(
-            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings)
+            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings), "page"
         )
         return _with_utc_ts(table).cast(BAR_ARROW_SCHEMA)
 
@@ -259,7 +263,8 @@ class BarStore:
         table = await self.clickhouse.run(
             lambda client: client.query_arrow(
                 sql, parameters=series_params(ref, start, end), settings=self._settings
-            )
+            ),
+            "export",
         )
         return _with_utc_ts(table).cast(schema)
 
@@ -297,11 +302,11 @@ class BarStore:
                 self.rollups.mark(client, ref, sorted(day for day, _ in days), removed=True)
             return deleted
 
-        return await self.clickhouse.run(delete)
+        return await self.clickhouse.run(delete, "delete")
 
     async def refresh_rollups(self, ref: SeriesKey) -> int:
         """Rebuild ``ref``'s rollups wherever its bars changed; return how many days were rebuilt."""
-        return await self.clickhouse.run(lambda client: self.rollups.refresh(client, ref))
+        return await self.clickhouse.run(lambda client: self.rollups.refresh(client, ref), "rollups")
 
     async def chart_slice(self, query: SliceQuery, *, rollups_fresh: bool = False) -> Slice:
         """OHLCV of ``query``'s window at its timeframe, or wider buckets to fit ``max_points``.
@@ -372,7 +377,7 @@ class BarStore:
         )
         params = series_params(ref, start, end) | {"width": width, "session": session}
         table = await self.clickhouse.run(
-            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings)
+            lambda client: client.query_arrow(sql, parameters=params, settings=self._settings), "rollups"
         )
         return _with_utc_ts(table).cast(CHART_SLICE_ARROW_SCHEMA)
 
@@ -406,7 +411,7 @@ class BarStore:
                 self.rollups.refresh(client, ref)
             return client.query_arrow(sql, parameters=params, settings=self._settings)
 
-        table = await self.clickhouse.run(read)
+        table = await self.clickhouse.run(read, "slice")
         return _with_utc_ts(table.slice(0, cap)), table.num_rows > cap, stale and not refresh
 
 

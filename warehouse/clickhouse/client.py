@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import Error as DriverError
 
 from warehouse.errors import QueryBudgetExceeded, Unavailable
+from warehouse.metrics import CLICKHOUSE_QUERY_SECONDS, timed
 from warehouse.redact import redact_url
 
 T = TypeVar("T")
@@ -47,15 +48,16 @@ class ClickHouse:
         self.embedded = embedded
         self._executor = ThreadPoolExecutor(max_workers=1 if embedded else 8, thread_name_prefix="clickhouse")
 
-    async def run(self, fn: Callable[[Client], T]) -> T:
-        """Run ``fn(client)`` off the event loop.
+    async def run(self, fn: Callable[[Client], T], kind: str = "other") -> T:
+        """Run ``fn(client)`` off the event loop, timed as a query of ``kind`` (``slice``, ``insert`` ...).
 
         Raises:
             QueryBudgetExceeded: a query of ``fn`` ran past its time budget.
         """
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, self.client)
+            with timed(CLICKHOUSE_QUERY_SECONDS, kind):
+                return await loop.run_in_executor(self._executor, fn, self.client)
         except DriverError as exc:
             if error_code(exc) in OVER_BUDGET_CODES:
                 raise QueryBudgetExceeded(

@@ -156,7 +156,9 @@ class FlatFileStore:
         sql = f"SELECT _path FROM s3({self._s3_args(s3)}, 'One')"
         params = {"url": pattern, **self._s3_params(s3)}
         try:
-            result = await self.clickhouse.run(lambda client: client.query(sql, parameters=params))
+            result = await self.clickhouse.run(
+                lambda client: client.query(sql, parameters=params), "flat_files"
+            )
         except Exception as exc:
             raise FlatFileError(f"cannot list s3://{bucket}/{prefix}: {self._clean(exc)}") from exc
         files: list[FlatFile] = []
@@ -169,7 +171,7 @@ class FlatFileStore:
 
     async def now(self) -> dt.datetime:
         """The store's clock, to stamp a load's rows (``ingested_at`` orders replacements)."""
-        result = await self.clickhouse.run(lambda client: client.query("SELECT now64(3, 'UTC')"))
+        result = await self.clickhouse.run(lambda client: client.query("SELECT now64(3, 'UTC')"), "ping")
         return _utc(result.result_rows[0][0])
 
     async def load(
@@ -252,7 +254,7 @@ class FlatFileStore:
             return bars
 
         try:
-            bars = await self.clickhouse.run(run)
+            bars = await self.clickhouse.run(run, "flat_files")
         except FlatFileError as exc:
             raise FlatFileError(f"{file.display}: {exc}") from exc
         except Exception as exc:
@@ -269,7 +271,7 @@ class FlatFileStore:
             " AND ts >= {start:DateTime64(3, 'UTC')} AND ts <= {end:DateTime64(3, 'UTC')} GROUP BY symbol"
         )
         params = {"symbols": list(symbols), "series": series, "start": start, "end": end}
-        result = await self.clickhouse.run(lambda client: client.query(sql, parameters=params))
+        result = await self.clickhouse.run(lambda client: client.query(sql, parameters=params), "flat_files")
         return {
             str(symbol): (int(count), _utc(first), _utc(last))
             for symbol, count, first, last in result.result_rows

@@ -123,7 +123,7 @@ class IndicatorValueStore:
             if table is not None and table.num_rows:
                 client.insert_arrow(INDICATOR_VALUES_TABLE, table)
 
-        await self.clickhouse.run(store)
+        await self.clickhouse.run(store, "insert")
         for key, outputs, ts, values in series:
             if replace or generation is None:
                 self.cache.drop(key)
@@ -191,7 +191,9 @@ class IndicatorValueStore:
             " AND chunk >= fromUnixTimestamp64Milli({c0:Int64}, 'UTC')"
             " AND chunk <= fromUnixTimestamp64Milli({c1:Int64}, 'UTC')"
         )
-        table = await self.clickhouse.run(lambda client: client.query_arrow(sql, parameters=params))
+        table = await self.clickhouse.run(
+            lambda client: client.query_arrow(sql, parameters=params), "indicators"
+        )
         newest: dict[tuple[str, int], int] = {}
         names, chunks = table.column("output").to_pylist(), table.column("c").to_pylist()
         versions = table.column("version").to_pylist()
@@ -217,7 +219,8 @@ class IndicatorValueStore:
         await self.clickhouse.run(
             lambda client: client.command(
                 f"DELETE FROM {INDICATOR_VALUES_TABLE} WHERE {_SERIES_WHERE}", parameters=params
-            )
+            ),
+            "delete",
         )
 
     async def delete(self, key: OutputKey) -> None:
@@ -226,7 +229,8 @@ class IndicatorValueStore:
         await self.clickhouse.run(
             lambda client: client.command(
                 f"DELETE FROM {INDICATOR_VALUES_TABLE} WHERE {_KEY_WHERE}", parameters=_key_params(key)
-            )
+            ),
+            "delete",
         )
 
 

@@ -65,7 +65,7 @@ class ProjectionValueStore:
             )
             client.insert_arrow(PROJECTION_VALUES_TABLE, table)
 
-        await self.clickhouse.run(insert)
+        await self.clickhouse.run(insert, "insert")
 
     async def read(self, projection_ids: Sequence[str]) -> dict[str, StoredPath]:
         """The stored paths of ``projection_ids`` that exist."""
@@ -76,7 +76,8 @@ class ProjectionValueStore:
             " WHERE projection_id IN {ids:Array(String)}"
         )
         rows = await self.clickhouse.run(
-            lambda client: client.query(sql, parameters={"ids": list(projection_ids)}).result_rows
+            lambda client: client.query(sql, parameters={"ids": list(projection_ids)}).result_rows,
+            "projections",
         )
         return {
             row[0]: StoredPath(
@@ -95,5 +96,6 @@ class ProjectionValueStore:
             lambda client: client.command(
                 f"DELETE FROM {PROJECTION_VALUES_TABLE} WHERE projection_id = {{id:String}}",
                 parameters={"id": projection_id},
-            )
+            ),
+            "delete",
         )

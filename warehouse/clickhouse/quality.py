@@ -59,4 +59,4 @@ async def scan_series(
             flags=table.column("flags").to_numpy().astype(np.uint8, copy=False),
         )
 
-    return await clickhouse.run(query)
+    return await clickhouse.run(query, "quality")
