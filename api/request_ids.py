@@ -1,4 +1,4 @@
-"""Every request gets an id: bound to each log line it causes, answered as ``X-Request-Id``.
+"""Every request (and WebSocket) gets an id: bound to each log line it causes, answered as ``X-Request-Id``.
 
 A client (or a proxy) may send its own ``X-Request-Id`` (letters, digits, ``-`` and ``_``, at most
 64); anything else is replaced by a new one. A 500's problem body shows the id ("quote this id"),
@@ -42,6 +42,8 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableScopeHeaders.from_message(message)[HEADER] = request_id
+            elif message["type"] == "websocket.accept":
+                message["headers"] = [*message.get("headers", ()), (HEADER.encode(), request_id.encode())]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

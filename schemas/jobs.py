@@ -38,6 +38,8 @@ class JobStatus(msgspec.Struct, kw_only=True):
     symbols: list[SymbolProgress]
     error: str | None = None
     message: str | None = None
+    request_id: str | None = None
+    """The HTTP request that queued the job (its ``X-Request-Id``); the job's log lines carry it too."""
 
 
 class JobAccepted(msgspec.Struct, kw_only=True):

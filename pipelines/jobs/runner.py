@@ -55,6 +55,7 @@ async def run_job(
     if state != "running":
         await _publish(services, job_id, owner, state, (await jobs.get(job_id)).symbols)
         return state
+    queued_by = (await jobs.get(job_id)).request_id
     heartbeat = _Heartbeat(jobs, job_id)
 
     async def report(progress: list[SymbolProgress]) -> None:
@@ -62,8 +63,9 @@ async def run_job(
         await _publish(services, job_id, owner, heartbeat.state, progress)
 
     beating = asyncio.create_task(heartbeat.beat(), name=f"job-{job_id}-heartbeat")
-    # every log line of the job (and of a job it runs inline) names it
-    with structlog.contextvars.bound_contextvars(job_id=job_id, job_kind=kind.value):
+    # every log line of the job (and of a job it runs inline) names it, and the request that queued it
+    ids = {"job_id": job_id, "job_kind": kind.value} | ({"request_id": queued_by} if queued_by else {})
+    with structlog.contextvars.bound_contextvars(**ids):
         _log.info("job started")
         started = time.perf_counter()
         try:

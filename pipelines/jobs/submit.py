@@ -6,15 +6,19 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import msgspec
+import structlog
 from arq.connections import ArqRedis
 
 from pipelines.jobs.kinds import JobKind
 from pipelines.jobs.queue import enqueue
 from schemas.jobs import JobAccepted
 from warehouse.catalog.jobs import JobRepository
+
+_log = logging.getLogger(__name__)
 
 
 def status_url(job_id: str) -> str:
@@ -29,7 +33,9 @@ async def record(jobs: JobRepository, kind: JobKind, request: msgspec.Struct, ow
     the stores) records it and hands it to :func:`pipelines.jobs.runner.run_job` instead.
     """
     job_id = uuid.uuid4().hex
-    await jobs.create(job_id, kind.value, request, kind.type.labels(request), owner)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    await jobs.create(job_id, kind.value, request, kind.type.labels(request), owner, request_id)
+    _log.info("job queued: %s %s", kind.value, job_id)  # on the request's line: its id links the two
     return job_id
 
 

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
+from websockets.asyncio.client import connect
 
 from api.logs import configure_logging
 from api.runtime import Runtime
 from tests.conftest import app_client, drain_jobs
+from tests.process import serve_app
 
 FETCH = {
     "symbols": ["RQID"],
@@ -82,14 +84,38 @@ async def test_each_answer_names_its_request_and_a_500_shows_it(clean: Runtime, 
     assert any(frame["name"] == "all" for frame in frames["frames"])
 
 
-async def test_a_jobs_log_lines_name_the_job(clean: Runtime, admin_key: str):
+async def test_a_jobs_log_lines_name_the_job_and_the_request_that_queued_it(clean: Runtime, admin_key: str):
     async with app_client(clean, admin_key) as http:
-        job_id = (await http.post("/api/v1/stocks/fetch", json=FETCH)).json()["job_id"]
-    with _json_log() as out:
-        await drain_jobs(clean)
+        with _json_log() as queued:
+            accepted = await http.post(
+                "/api/v1/stocks/fetch", json=FETCH, headers={"X-Request-Id": "queue-it-1"}
+            )
+        job_id = accepted.json()["job_id"]
+        with _json_log() as out:
+            await drain_jobs(clean)
+        status = (await http.get(f"/api/v1/jobs/{job_id}")).json()
+    assert accepted.headers["x-request-id"] == "queue-it-1"
+    assert status["request_id"] == "queue-it-1"
+    queuing = [line for line in _lines(queued) if line.get("request_id") == "queue-it-1"]
+    assert f"job queued: fetch {job_id}" in [line["event"] for line in queuing]
     ours = [line for line in _lines(out) if line.get("job_id") == job_id]
     assert [line["event"] for line in ours if line["event"].startswith("job ")] == [
         "job started",
         "job ended: complete",
     ]
     assert {line["job_kind"] for line in ours} == {"fetch"}
+    assert {line["request_id"] for line in ours} == {"queue-it-1"}
+
+
+async def test_a_websocket_is_answered_with_its_request_id(clean: Runtime, admin_key: str):
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with serve_app(clean) as address:
+        async with connect(f"ws://{address}/api/v1/ws", additional_headers=headers) as fresh:
+            assert fresh.response is not None
+            given = fresh.response.headers["X-Request-Id"]
+        sent = {**headers, "X-Request-Id": "socket-7"}
+        async with connect(f"ws://{address}/api/v1/ws", additional_headers=sent) as kept:
+            assert kept.response is not None
+            echoed = kept.response.headers["X-Request-Id"]
+    assert len(given) == 32
+    assert echoed == "socket-7"

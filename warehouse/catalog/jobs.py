@@ -15,7 +15,7 @@ from schemas.jobs import JobStatus, SymbolProgress
 from schemas.values import JobState
 from warehouse.errors import Conflict, NotFound
 
-_COLUMNS: Final = "id, kind, state, owner, progress, error, message, created_at, updated_at"
+_COLUMNS: Final = "id, kind, state, owner, progress, error, message, created_at, updated_at, request_id"
 _QUALIFIED: Final = ", ".join(f"jobs.{column.strip()}" for column in _COLUMNS.split(","))
 
 
@@ -40,6 +40,7 @@ def _to_status(row: dict[str, Any]) -> JobStatus:
         symbols=msgspec.convert(row["progress"], list[SymbolProgress]),
         error=row["error"],
         message=row["message"],
+        request_id=row["request_id"],
     )
 
 
@@ -50,15 +51,22 @@ class JobRepository:
         self.pool = pool
 
     async def create(
-        self, job_id: str, kind: str, request: msgspec.Struct, symbols: list[str], owner: str
+        self,
+        job_id: str,
+        kind: str,
+        request: msgspec.Struct,
+        symbols: list[str],
+        owner: str,
+        request_id: str | None = None,
     ) -> JobStatus:
-        """Record a queued job started by ``owner``."""
+        """Record a queued job started by ``owner`` (in HTTP request ``request_id``, if any)."""
         progress = [msgspec.to_builtins(SymbolProgress(symbol=symbol)) for symbol in symbols]
-        sql = f"""INSERT INTO jobs (id, kind, state, owner, request, progress)
-                  VALUES (%s, %s, 'queued', %s, %s, %s) RETURNING {_COLUMNS}"""
+        sql = f"""INSERT INTO jobs (id, kind, state, owner, request, progress, request_id)
+                  VALUES (%s, %s, 'queued', %s, %s, %s, %s) RETURNING {_COLUMNS}"""
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                sql, (job_id, kind, owner, Jsonb(msgspec.to_builtins(request)), Jsonb(progress))
+                sql,
+                (job_id, kind, owner, Jsonb(msgspec.to_builtins(request)), Jsonb(progress), request_id),
             )
             row = await cur.fetchone()
         assert row is not None
