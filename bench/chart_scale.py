@@ -489,7 +489,7 @@ class _TimedClickHouse(ClickHouse):
         self.embedded = inner.embedded
         self.seconds = 0.0
 
-    async def run(self, fn: Callable[[Client], T]) -> T:
+    async def run(self, fn: Callable[[Client], T], kind: str = "other") -> T:
         def timed(client: Client) -> T:
             began = time.perf_counter()
             try:
@@ -497,7 +497,7 @@ class _TimedClickHouse(ClickHouse):
             finally:
                 self.seconds += time.perf_counter() - began
 
-        return await self.inner.run(timed)
+        return await self.inner.run(timed, kind)
 
 
 def _tally(values: list[str]) -> str:
