@@ -33,6 +33,10 @@ test: sync web lint
     cd web && npm test --silent
     {{uv}} run --frozen --no-sync pytest
 
+# A longer API fuzzing pass than `just test`'s: `scale` times the requests per operation and role.
+fuzz scale="10": sync
+    K2Q_FUZZ_SCALE={{scale}} {{uv}} run --frozen --no-sync pytest tests/api/test_no_server_errors.py --timeout 7200
+
 # Formatting, lint, strict types, the layer contract, and the web app's types and bundle budget.
 lint: sync
     {{uv}} run --frozen --no-sync ruff format --check .

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any, Final
 
 import msgspec
 import psycopg
+import psycopg_pool
 import pyarrow as pa
+import redis.exceptions
 import structlog
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -30,6 +33,7 @@ from warehouse.errors import (
     InvalidQuery,
     NotFound,
     QueryBudgetExceeded,
+    StorageFull,
     Unavailable,
     WarehouseError,
 )
@@ -51,7 +55,12 @@ _TITLES: Final = {
     502: "Upstream failure",
     503: "Unavailable",
     504: "Query took too long",
+    507: "Insufficient storage",
 }
+
+UNAVAILABLE_RETRY_AFTER_S: Final = 5
+"""What a 503 for a store that is down asks the client to wait before trying again."""
+_FULL_DISK: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def problem(status: int, detail: str, **extra: Any) -> ProblemDetailsException:
@@ -130,12 +139,32 @@ def to_problem(exc: Exception) -> ProblemDetailsException:
             return problem(504, str(exc))
         case Unavailable():
             log.error("store unavailable", error=str(exc))
-            return problem(503, "a store is unavailable; see /ready")
+            return _unavailable("a store is unavailable; see /ready")
+        case psycopg_pool.PoolTimeout() | psycopg.OperationalError():  # Postgres down, restarting or swamped
+            log.error("catalog unavailable", error=type(exc).__name__, detail=str(exc))
+            return _unavailable("the catalog (Postgres) is unavailable; try again shortly (see /ready)")
+        case redis.exceptions.ConnectionError() | redis.exceptions.TimeoutError():
+            log.error("redis unavailable", error=type(exc).__name__, detail=str(exc))
+            return _unavailable("Redis is unreachable; try again shortly (see /ready)")
+        case StorageFull():
+            log.error("store full", error=str(exc))
+            return problem(507, str(exc))
+        case OSError() if exc.errno in _FULL_DISK:
+            log.error("disk full", error=str(exc))
+            return problem(
+                507, "the server's disk is full, so the request was stopped; free space, then try again"
+            )
         case WarehouseError() | PipelineError():
             log.exception("unhandled domain error", exc_info=exc)
             return internal_error()
     log.exception("unhandled error", exc_info=exc)
     return internal_error()
+
+
+def _unavailable(detail: str) -> ProblemDetailsException:
+    unavailable = problem(503, detail)
+    unavailable.headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
+    return unavailable
 
 
 def internal_error() -> ProblemDetailsException:

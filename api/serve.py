@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import errno
 import socket
 import sys
@@ -19,7 +20,7 @@ from api.live import start_live_demo
 from api.lock import CLI_KEY_FILE, DataDirLock
 from api.runtime import Runtime
 from api.settings import Settings
-from api.worker import build_worker
+from api.worker import build_worker, stop_worker
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +35,10 @@ class _Server(uvicorn.Server):
 
 SHUTDOWN_GRACE_S: Final = 10
 """On SIGTERM or Ctrl-C, requests still running after this long are cancelled (an upload in progress
-is dropped and its temporary file removed), so the process always ends."""
+is dropped and its temporary file removed), so the process always ends. New connections are refused
+at once. Running jobs are interrupted at once: one that stops (a fetch, its windows checkpointed)
+or is still running after this long is recorded ``queued`` and put back on the queue, for another
+worker or the next start."""
 
 
 def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
@@ -196,8 +200,10 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     tasks: list[asyncio.Task[Any]] = []
     server: _Server | None = None
-    if worker:
-        tasks.append(asyncio.create_task(build_worker(runtime).async_run(), name="worker"))
+    jobs = build_worker(runtime) if worker else None
+    if jobs is not None:
+        worker_task = asyncio.create_task(jobs.async_run(), name="worker")
+        tasks.append(worker_task)
     live = None  # the synthetic live feed: caught up before the API says ready, stopped last
     if seed and settings.seed_demo and settings.live_demo and not settings.polygon.api_key:
         live = await start_live_demo(runtime)
@@ -221,9 +227,9 @@ async def _serve(
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
     if server is not None:
         server.should_exit = True
-    for task in tasks:
-        if task.get_name() == "worker":
-            task.cancel()
+    if jobs is not None:  # drained beside the API's requests, within the same grace period
+        grace = dt.timedelta(seconds=SHUTDOWN_GRACE_S)
+        tasks.append(asyncio.create_task(stop_worker(jobs, worker_task, grace), name="drain"))
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, SystemExit):
             await task

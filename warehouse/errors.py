@@ -9,6 +9,7 @@ The tree::
     │   └── InvalidQuery          a value or identifier that is not allowed
     └── WarehouseServerError      the store failed (HTTP 5xx)
         ├── Unavailable           cannot reach or open the store
+        ├── StorageFull           the store's disk has no room for the write (HTTP 507)
         └── QueryBudgetExceeded   a query ran past its time budget
 """
 
@@ -41,6 +42,10 @@ class WarehouseServerError(WarehouseError):
 
 class Unavailable(WarehouseServerError):
     """A store cannot be reached or opened."""
+
+
+class StorageFull(WarehouseServerError):
+    """The disk under a store has no room for a write; the write was stopped."""
 
 
 class QueryBudgetExceeded(WarehouseServerError):

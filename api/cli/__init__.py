@@ -17,7 +17,7 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from api.cli import accounts, exports, file_imports, flat_files, stream
+from api.cli import accounts, backup, exports, file_imports, flat_files, stream
 from api.lock import local_cli_key, running_server
 from api.logs import configure_logging
 from api.serve import StartupError, run
@@ -332,6 +332,7 @@ def _fetch_in_process(settings: Settings, request: FetchRequest) -> JobStatus:
 
 
 accounts.register(main, load_settings)
+backup.register(main, load_settings, fail)
 exports.register(main, load_settings, fail)
 file_imports.register(main, load_settings, fail)
 flat_files.register(main, load_settings, fail)

@@ -1,8 +1,9 @@
-"""``/api/v1/admin``: users, everyone's API keys, the audit log. Admins only."""
+"""``/api/v1/admin``: users, everyone's API keys, the audit log, backups. Admins only."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -11,7 +12,10 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from api.auth.credentials import hash_password
 from api.auth.guards import role
+from api.backup import BACKUP_DEADLINE_S, BackupError, TargetTaken, make_backup
+from api.deadline import DEADLINE_OPT
 from api.deps import RuntimeDep
+from api.errors import problem
 from api.routes.auth import PrefixPath
 from schemas.auth import (
     USERNAME_PATTERN,
@@ -25,6 +29,7 @@ from schemas.auth import (
     Username,
     UserUpdate,
 )
+from schemas.backups import BackupManifest, BackupRequest
 
 UserPath = Annotated[str, PathParameter(pattern=USERNAME_PATTERN, max_length=64)]
 
@@ -106,3 +111,23 @@ class AdminController(Controller):
         return await runtime.auth.audit.search(
             actor=actor, action=action, outcome=outcome, since=since, until=until, limit=limit
         )
+
+    @post(
+        "/backup",
+        operation_id="createBackup",
+        status_code=201,
+        opt={**role("admin"), DEADLINE_OPT: BACKUP_DEADLINE_S},
+    )
+    async def backup(self, data: JSONBody[BackupRequest], runtime: RuntimeDep) -> BackupManifest:
+        """Write a backup into ``path`` on the server's machine (absolute, new or empty); answer its manifest.
+
+        Synchronous: the answer comes once the backup is whole (within the route's deadline); the bar
+        store answers other queries after the snapshot's.
+        """
+        data_dir = runtime.settings.stores.data_dir.resolve()
+        try:
+            return await make_backup(runtime.stack, data_dir, Path(data.path))
+        except TargetTaken as exc:
+            raise problem(409, str(exc)) from None
+        except BackupError as exc:
+            raise problem(400, str(exc)) from None

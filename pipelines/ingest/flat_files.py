@@ -123,9 +123,13 @@ def _local_dataset_dir(source: str, timespan: FlatFileTimespan) -> Path:
     """
     wanted, other = DATASET_DIRS[timespan], DATASET_DIRS["day" if timespan == "minute" else "minute"]
     path = Path(source).expanduser()
-    if not path.exists():
+    try:
+        found, directory = path.exists(), path.is_dir()
+    except OSError as exc:  # a name too long for the file system, a loop of links, ...
+        raise FlatFilesNotFound(f"cannot read {source[:200]}: {exc.strerror}") from exc
+    if not found:
         raise FlatFilesNotFound(f"no such directory: {source}")
-    if not path.is_dir():
+    if not directory:
         raise FlatFilesNotFound(f"{source} is a file; name the directory that holds {ROOT_DIR}/")
     path = path.resolve()
     if path.name == other:

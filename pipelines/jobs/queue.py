@@ -29,10 +29,13 @@ async def enqueue(
 
 
 async def requeue(queue: ArqRedis, job: UnfinishedJob) -> None:
-    """Queue unfinished job ``job`` again; for a running (orphaned) one, first drop its dead run's keys.
+    """Queue unfinished job ``job`` again, first dropping what ARQ keeps of an earlier run that is over.
 
-    ARQ would only run a dead run again once its in-progress key expires (the longest timeout
-    plus 10 s: hours), as a second try that ``max_tries=1`` refuses.
+    For a running (orphaned) job, every key of its dead run: ARQ would only run it again once its
+    in-progress key expires (the longest timeout plus 10 s: hours), as a second try that
+    ``max_tries=1`` refuses. For a queued one no worker holds (an interrupted run ended, or Redis
+    lost its queue), its try count, and its job and result keys unless it still waits on the queue:
+    ARQ would take it for done, or for a try too many.
     """
     job_id = job.job_id
     if job.state == "running":
@@ -41,6 +44,11 @@ async def requeue(queue: ArqRedis, job: UnfinishedJob) -> None:
                 pipe.delete(prefix + job_id)
             pipe.zrem(QUEUE_NAME, job_id)
             await pipe.execute()
+    elif not await queue.exists(in_progress_key_prefix + job_id):
+        stale = [retry_key_prefix + job_id]
+        if await queue.zscore(QUEUE_NAME, job_id) is None:
+            stale += [job_key_prefix + job_id, result_key_prefix + job_id]
+        await queue.delete(*stale)
     await enqueue(queue, JobKind(job.kind), job_id, job.request, job.owner)
 
 

@@ -1,11 +1,12 @@
 """Queueing again the jobs a dead worker left behind, of every kind.
 
 A worker that dies mid-job (SIGKILL, power loss) leaves its job ``running`` in Postgres with a
-heartbeat that no longer moves. At start-up, and in server mode every 30 s (:func:`sweep_jobs`),
-every job still queued, or running but orphaned, is queued again; its task then resumes (a fetch
-skips the windows its checkpoints say are stored) or safely runs again (a flat-file load replaces
-its rows). A job is orphaned when its heartbeat is older than :data:`ORPHANED_AFTER`, and, where one
-process owns the stores (embedded mode), also when another process beat it last.
+heartbeat that no longer moves. At start-up, every 30 s (:func:`sweep_jobs`) and when Redis
+answers again after an outage, every job still queued, or running but orphaned, is queued again;
+its task then resumes (a fetch skips the windows its checkpoints say are stored) or safely runs
+again (a flat-file load replaces its rows). A job is orphaned when its heartbeat is older than
+:data:`ORPHANED_AFTER`, and, where one process owns the stores (embedded mode), also when another
+process beat it last.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from warehouse.catalog.jobs import JobRepository
 
 ORPHANED_AFTER: Final = dt.timedelta(seconds=60)
 """A running job that has not beaten its heartbeat for this long is taken for dead."""
+_LONG_AGO: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+"""Older than every heartbeat: a sweep with it takes no running job."""
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +68,14 @@ async def recover_jobs(
 
 
 async def sweep_jobs(ctx: dict[str, Any]) -> list[str]:
-    """ARQ cron function: queue again the jobs whose worker stopped beating (server mode, every 30 s)."""
+    """ARQ cron function (every 30 s): queue again the jobs whose worker stopped beating, and queued ones.
+
+    A queued job may be missing from the queue: Redis restarted empty, or a job it interrupted was
+    recorded ``queued`` after the worker had queued the unfinished ones again. Where this process
+    runs every job (``ctx["only_runner"]``, embedded mode) only queued jobs are taken: its running
+    ones beat, and the others were recovered when it started.
+    """
     services: Services = ctx["services"]
+    if ctx.get("only_runner"):
+        return await recover_jobs(services.jobs, ctx["redis"], beaten_before=_LONG_AGO)
     return await recover_jobs(services.jobs, ctx["redis"])

@@ -4,7 +4,9 @@ A running job beats a heartbeat in Postgres every :data:`HEARTBEAT_S` seconds; t
 reads the job's state, so a cancel (``state = 'cancelled'``, set by :func:`cancel_job`) sets the
 task's stop event within about that long. Progress is recorded in Postgres and published as
 ``fetch_progress`` events (the event every job kind sends). A job whose worker died keeps
-``running`` with an old heartbeat; :mod:`pipelines.jobs.recovery` queues it again.
+``running`` with an old heartbeat; :mod:`pipelines.jobs.recovery` queues it again. A job that
+Redis vanished under, or that a shutdown stopped (:func:`interrupt_jobs`), is recorded ``queued``
+again (see :mod:`pipelines.jobs.interruptions`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import msgspec
 import structlog
 
 from pipelines.errors import PipelineError
+from pipelines.jobs.interruptions import REDIS_LOST, REDIS_LOST_MESSAGE, SHUTDOWN_MESSAGE
 from pipelines.jobs.kinds import JobKind
 from pipelines.jobs.task import JobContext, JobEnd
 from pipelines.services import Services
@@ -57,6 +60,7 @@ async def run_job(
         return state
     queued_by = (await jobs.get(job_id)).request_id
     heartbeat = _Heartbeat(jobs, job_id)
+    _RUNNING[job_id] = heartbeat
 
     async def report(progress: list[SymbolProgress]) -> None:
         await jobs.update(job_id, progress=progress)
@@ -70,8 +74,17 @@ async def run_job(
         started = time.perf_counter()
         try:
             end = await job_type.task(JobContext(services, job_id, owner, report, heartbeat.stop), request)
+        except REDIS_LOST as exc:
+            # Redis carries motion, not truth: what the job stored stays; it runs again once Redis is back.
+            _log.warning("job interrupted, Redis unreachable: %s", exc)
+            end = JobEnd(state="queued", message=REDIS_LOST_MESSAGE)
         except (PipelineError, WarehouseError) as exc:
             end = JobEnd(state="failed", error=str(exc), message=job_type.failure_message)
+        except asyncio.CancelledError:
+            if heartbeat.interrupted:  # a shutdown whose grace period ran out: queued for the next start
+                with contextlib.suppress(Exception):
+                    await jobs.finish(job_id, "queued", message=SHUTDOWN_MESSAGE)
+            raise
         except Exception as exc:
             error = f"internal error ({type(exc).__name__}); see the log for job {job_id}"
             await _finish(
@@ -80,14 +93,35 @@ async def run_job(
             JOB_SECONDS.labels(kind.value, "failed").observe(time.perf_counter() - started)
             raise
         finally:
+            _RUNNING.pop(job_id, None)
             heartbeat.stop.set()
             beating.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
+        # stopped for a shutdown, not by a user's cancel
+        if heartbeat.interrupted and end.state == "cancelled" and heartbeat.state == "running":
+            end = JobEnd(state="queued", progress=end.progress, message=SHUTDOWN_MESSAGE)
         final = await _finish(services, job_id, owner, end)
         JOB_SECONDS.labels(kind.value, final).observe(time.perf_counter() - started)
         _log.info("job ended: %s", final)
         return final
+
+
+_RUNNING: dict[str, _Heartbeat] = {}
+"""The jobs this process runs now, by id."""
+
+
+def interrupt_jobs() -> int:
+    """Stop every job this process runs, for a shutdown; return how many there were.
+
+    Each sees its stop event as it would a cancel; one that stops (what it stored stays, a fetch's
+    windows checkpointed) is recorded ``queued`` again rather than cancelled, for the next start to
+    resume. One that finishes first ends as it would have.
+    """
+    for heartbeat in _RUNNING.values():
+        heartbeat.interrupted = True
+        heartbeat.stop.set()
+    return len(_RUNNING)
 
 
 class _Heartbeat:
@@ -100,6 +134,8 @@ class _Heartbeat:
         """The job's state as the last beat saw it."""
         self.stop = asyncio.Event()
         """Set once the job is no longer running (or the runner is done with it)."""
+        self.interrupted = False
+        """Set by :func:`interrupt_jobs`: the process is shutting down."""
 
     async def beat(self) -> None:
         """Beat every :data:`HEARTBEAT_S` until :attr:`stop`; set it once the job is no longer running."""

@@ -13,6 +13,7 @@ import msgspec
 import structlog
 from arq.connections import ArqRedis
 
+from pipelines.jobs.interruptions import REDIS_LOST
 from pipelines.jobs.kinds import JobKind
 from pipelines.jobs.queue import enqueue
 from schemas.jobs import JobAccepted
@@ -42,7 +43,14 @@ async def record(jobs: JobRepository, kind: JobKind, request: msgspec.Struct, ow
 async def submit(
     queue: ArqRedis, jobs: JobRepository, kind: JobKind, request: msgspec.Struct, owner: str
 ) -> JobAccepted:
-    """Start a job of ``kind`` for ``owner``: record it, queue it, answer where to follow it."""
+    """Start a job of ``kind`` for ``owner``: record it, queue it, answer where to follow it.
+
+    A job recorded while Redis is unreachable is accepted all the same: it stays queued in Postgres,
+    and workers queue every such job once Redis answers again (see :mod:`pipelines.jobs.recovery`).
+    """
     job_id = await record(jobs, kind, request, owner)
-    await enqueue(queue, kind, job_id, request, owner)
+    try:
+        await enqueue(queue, kind, job_id, request, owner)
+    except REDIS_LOST as exc:
+        _log.warning("job %s recorded but not queued yet, Redis unreachable: %s", job_id, exc)
     return JobAccepted(job_id=job_id, status_url=status_url(job_id))

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
 import threading
 import traceback
 from collections import Counter
@@ -305,6 +306,22 @@ def tolerated(status: int, headers: Mapping[str, str]) -> bool:
     return status == 504 or (status == 503 and bool(names & {"retry-after", "x-k2q-unconfigured"}))
 
 
+SCALE_VARIABLE: Final = "K2Q_FUZZ_SCALE"
+"""Multiplies the requests per operation and caller: unset (1) in ``just test``, larger in ``just fuzz``."""
+
+
+def scale() -> int:
+    """The whole number in :data:`SCALE_VARIABLE` (1 when unset).
+
+    Raises:
+        ValueError: the variable is set to anything but a whole number from 1 to 1,000.
+    """
+    text = os.environ.get(SCALE_VARIABLE, "").strip() or "1"
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise ValueError(f"{SCALE_VARIABLE} must be a whole number from 1 to 1000, not {text!r}")
+    return int(text)
+
+
 def fuzz(
     documents: Sequence[Mapping[str, Any]],
     base_url: str,
@@ -322,7 +339,8 @@ def fuzz(
         base_url: Where the app is served.
         keys: The API key of each caller (``None``: anonymous).
         log: Collects what the server logs.
-        examples: How many requests for an operation (its label, e.g. ``GET /health``) and caller.
+        examples: How many requests for an operation (its label, e.g. ``GET /health``) and caller,
+            before the :func:`scale` of the environment multiplies it.
         skip: Cases not to send.
 
     Blocking: run it in a thread while the event loop serves ``base_url``.
@@ -356,6 +374,7 @@ def fuzz(
         report_multiple_bugs=False,
     )
     report = Report()
+    times = scale()
 
     def run(
         operation: APIOperation[Any, Any, Any, Any],
@@ -366,7 +385,7 @@ def fuzz(
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         session = requests.Session()
 
-        @hypothesis.settings(settings, max_examples=examples(operation.label, role))
+        @hypothesis.settings(settings, max_examples=examples(operation.label, role) * times)
         @hypothesis.given(case=strategy)
         def exercise(case: Case[Any]) -> None:
             if skip(case):

@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 
 from api.auth.credentials import hash_password
 from api.runtime import Runtime
+from schemas.events import EVENTS_CHANNEL
 from tests.conftest import drain_jobs
 from tests.process import serve_app
 
@@ -103,3 +104,23 @@ async def test_sockets_need_credentials_and_this_origin(server: str, keys):
     assert hijack.value.response.status_code == 403
     async with socket(server, keys["vic"], origin=f"http://{server}") as same_site:
         assert await received(same_site, 0.2) == []
+
+
+async def test_events_flow_again_after_redis_drops_the_subscription(clean: Runtime, server: str, keys):
+    async with socket(server, keys["ana"]) as owner:
+        await asyncio.sleep(0.2)
+        dropped = await clean.stack.redis.client_kill_filter(_type="pubsub")
+        assert dropped >= 1
+        for _ in range(50):  # the hub subscribes again within about RESUBSCRIBE_S
+            if await clean.stack.redis.pubsub_numsub(EVENTS_CHANNEL) == [(EVENTS_CHANNEL.encode(), 1)]:
+                break
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=f"http://{server}") as http:
+            accepted = await http.post(
+                "/api/v1/stocks/fetch", json=FETCH, headers={"Authorization": f"Bearer {keys['ana']}"}
+            )
+        await drain_jobs(clean)
+        mine = await received(owner)
+    assert mine, "no events after the subscription was dropped"
+    assert mine[-1]["job_id"] == accepted.json()["job_id"]
+    assert mine[-1]["state"] == "complete"

@@ -13,14 +13,31 @@ from warehouse.redact import redact_url
 
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 
+CONNECTION_WAIT_S: Final = 5.0
+"""Longest a caller waits for a connection. While Postgres is down the pool has none to give, and
+the caller gets ``PoolTimeout`` (HTTP 503 with ``Retry-After``) instead of hanging for the pool's
+default 30 s; the pool keeps reconnecting in the background, so once Postgres is back it serves
+again without a restart of this process."""
+
 
 async def open_pool(url: str, *, max_size: int = 10) -> AsyncConnectionPool:
     """Open an async pool on ``url`` and wait until one connection works.
 
+    Each connection is checked as it is handed out: one that Postgres closed (a restart, a
+    failover) is replaced instead of failing the request that drew it.
+
     Raises:
         Unavailable: Postgres cannot be reached within 10 s.
     """
-    pool = AsyncConnectionPool(url, min_size=1, max_size=max_size, open=False, kwargs={"autocommit": True})
+    pool = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        kwargs={"autocommit": True},
+        timeout=CONNECTION_WAIT_S,
+        check=AsyncConnectionPool.check_connection,
+    )
     try:
         await pool.open(wait=True, timeout=10)
     except Exception as exc:

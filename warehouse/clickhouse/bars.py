@@ -22,7 +22,8 @@ from schemas.bars import BAR_ARROW_SCHEMA, CHART_SLICE_ARROW_SCHEMA, TS_TYPE, Se
 from schemas.values import BARS_FROM, BARS_UNTIL, EXCHANGE_TZ, BarWidth, Session
 from warehouse.clickhouse.buckets import LADDER, bucket_sql, tiles
 from warehouse.clickhouse.client import ClickHouse
-from warehouse.clickhouse.ddl import ALL_DDL, BARS_TABLE, ROLLUPS_TABLE, TABLES, repartition
+from warehouse.clickhouse.ddl import ALL_DDL, BARS, BARS_TABLE, ROLLUPS_TABLE, TABLES, repartition
+from warehouse.clickhouse.insert_retries import DEDUPLICATION_WINDOW, block_settings, insert_retrying
 from warehouse.clickhouse.rollups import (
     REGULAR_SESSION,
     Rollups,
@@ -111,6 +112,7 @@ class BarStore:
                 repartition(client, table)
             for ddl in ALL_DDL:
                 client.command(ddl)
+            _keep_block_tokens(client)
             if not had_rollups:
                 self.rollups.seed(client)
 
@@ -137,12 +139,12 @@ class BarStore:
 
         days = exchange_days(table.column("ts"))
 
-        def insert(client: Client) -> None:
-            for chunk in chunks:
-                client.insert_arrow(BARS_TABLE, chunk)
+        def insert(client: Client, token: str) -> None:
+            for index, chunk in enumerate(chunks):
+                client.insert_arrow(BARS_TABLE, chunk, settings=block_settings(token, index))
             self.rollups.mark(client, ref, days)
 
-        await self.clickhouse.run(insert, "insert")
+        await insert_retrying(self.clickhouse, insert, f"{rows} bars of {ref.symbol} {ref.series}")
         BARS_INGESTED.labels(source).inc(int(rows))
         return int(rows)
 
@@ -177,13 +179,13 @@ class BarStore:
         # Arrow releases the GIL: preparing in a thread leaves the event loop (and chDB's thread) free.
         chunks, touched = await asyncio.to_thread(prepare)
 
-        def insert(client: Client) -> None:
-            for chunk in chunks:
-                client.insert_arrow(BARS_TABLE, chunk)
+        def insert(client: Client, token: str) -> None:
+            for index, chunk in enumerate(chunks):
+                client.insert_arrow(BARS_TABLE, chunk, settings=block_settings(token, index))
             for symbol, days in touched.items():
                 self.rollups.mark(client, SeriesKey.of(symbol=symbol, series=series, adjusted=adjusted), days)
 
-        await self.clickhouse.run(insert, "insert")
+        await insert_retrying(self.clickhouse, insert, f"{rows} {series} bars")
         BARS_INGESTED.labels(source).inc(int(rows))
         return int(rows)
 
@@ -413,6 +415,20 @@ class BarStore:
 
         table = await self.clickhouse.run(read, "slice")
         return _with_utc_ts(table.slice(0, cap)), table.num_rows > cap, stale and not refresh
+
+
+def _keep_block_tokens(client: Client) -> None:
+    """Make the bar table remember its latest blocks' tokens, so a retried insert stores each block once.
+
+    Replicated tables remember them anyway, and a cluster's Distributed table has no such setting.
+    """
+    engine = client.command(
+        "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = {name:String}",
+        parameters={"name": BARS_TABLE},
+    )
+    if engine == BARS.engine.split("(")[0]:
+        window = f"non_replicated_deduplication_window = {DEDUPLICATION_WINDOW}"
+        client.command(f"ALTER TABLE {BARS_TABLE} MODIFY SETTING {window}")
 
 
 def _partition_chunks(table: pa.Table, *, intraday: bool) -> list[pa.Table]:

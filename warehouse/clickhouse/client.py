@@ -18,7 +18,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import Error as DriverError
 
-from warehouse.errors import QueryBudgetExceeded, Unavailable
+from warehouse.clickhouse.backup import staging_dir
+from warehouse.errors import QueryBudgetExceeded, StorageFull, Unavailable
 from warehouse.metrics import CLICKHOUSE_QUERY_SECONDS, timed
 from warehouse.redact import redact_url
 
@@ -32,6 +33,11 @@ SESSION_SETTINGS: Final = {"enable_extended_results_for_datetime_functions": 1}
 """Settings of every query. Date functions (``toMonday``, ``toStartOfMonth`` …) answer ``Date32`` and
 ``DateTime64`` instead of ``Date`` and ``DateTime``, so a bucket before 1970 (the New York day of a
 bar at 00:00 UTC on 1970-01-01) or after 2106 is exact instead of clamped."""
+
+NO_SPACE_CODE: Final = 243
+"""ClickHouse's ``NOT_ENOUGH_SPACE``: it could not reserve room on disk for the part it was to write."""
+_NO_SPACE_WORDS: Final = "No space left on device"
+"""``ENOSPC`` in a ClickHouse message (a write that ran out of room after its reservation)."""
 
 _CODE: Final = re.compile(r"\bCode:\s*(\d+)")
 
@@ -53,6 +59,7 @@ class ClickHouse:
 
         Raises:
             QueryBudgetExceeded: a query of ``fn`` ran past its time budget.
+            StorageFull: the disk under the store has no room for what ``fn`` writes.
         """
         loop = asyncio.get_running_loop()
         try:
@@ -62,6 +69,11 @@ class ClickHouse:
             if error_code(exc) in OVER_BUDGET_CODES:
                 raise QueryBudgetExceeded(
                     "the query ran past its time budget; ask for a shorter window or try again"
+                ) from exc
+            if error_code(exc) == NO_SPACE_CODE or _NO_SPACE_WORDS in str(exc):
+                raise StorageFull(
+                    "the bar store's disk is full, so the write was stopped; free space in the data"
+                    " directory (or give it a larger disk) and try again"
                 ) from exc
             raise
 
@@ -96,9 +108,12 @@ def connect_clickhouse(url: str | None, data_dir: Path) -> ClickHouse:
             )
         path = (data_dir / "clickhouse").resolve()
         path.mkdir(parents=True, exist_ok=True)
-        return ClickHouse(
-            clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=SESSION_SETTINGS), embedded=True
+        # The engine's config is fixed when it opens: BACKUP/RESTORE to File(...) only in the staging dir.
+        backups = {"backups.allowed_path": str(staging_dir(data_dir))}
+        client = clickhouse_connect.get_client(
+            dsn=f"chdb://{path}", settings=SESSION_SETTINGS, chdb_options=backups
         )
+        return ClickHouse(client, embedded=True)
     except Exception as exc:
         where = redact_url(url) if url else str(data_dir / "clickhouse")
         raise Unavailable(f"cannot open ClickHouse at {where}: {exc}") from exc

@@ -880,6 +880,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Backup */
+        post: operations["createBackup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/api-keys": {
         parameters: {
             query?: never;
@@ -950,23 +967,6 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
-    "/schema": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Handler */
-        get: operations["SchemaHandler"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/schema/openapi.json": {
         parameters: {
             query?: never;
@@ -976,6 +976,23 @@ export interface paths {
         };
         /** Handler */
         get: operations["SchemaOpenapiJsonHandler"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Handler */
+        get: operations["SchemaHandler"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1169,6 +1186,26 @@ export interface components {
             initial_cash: number;
             /** @constant */
             workflow: "backtest_universe";
+        };
+        /** BackupManifest */
+        BackupManifest: {
+            format: number;
+            k2q_version: string;
+            /** Format: date-time */
+            created_at: string;
+            migration: string | null;
+            clickhouse_database: string;
+            clickhouse: components["schemas"]["TableDigest"][];
+            catalog: components["schemas"]["TableDigest"][];
+            secret_key: boolean;
+            /** @enum {string} */
+            source: "embedded" | "server";
+            /** @default 0 */
+            bytes: number;
+        };
+        /** BackupRequest */
+        BackupRequest: {
+            path: string;
         };
         /** BarPage */
         BarPage: {
@@ -1615,6 +1652,7 @@ export interface components {
             symbols: components["schemas"]["SymbolProgress"][];
             error?: string | null;
             message?: string | null;
+            request_id?: string | null;
         };
         /** KeyForUser */
         KeyForUser: {
@@ -2093,6 +2131,12 @@ export interface components {
             table?: string | null;
             /** @default 0 */
             windows_failed: number;
+        };
+        /** TableDigest */
+        TableDigest: {
+            table: string;
+            rows: number;
+            checksum: string;
         };
         /** TaskLimits */
         TaskLimits: {
@@ -4325,6 +4369,45 @@ export interface operations {
             };
         };
     };
+    createBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupRequest"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupManifest"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status_code: number;
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                    };
+                };
+            };
+        };
+    };
     listApiKeys: {
         parameters: {
             query?: never;
@@ -4519,7 +4602,7 @@ export interface operations {
             };
         };
     };
-    SchemaHandler: {
+    SchemaOpenapiJsonHandler: {
         parameters: {
             query?: never;
             header?: never;
@@ -4539,7 +4622,7 @@ export interface operations {
             };
         };
     };
-    SchemaOpenapiJsonHandler: {
+    SchemaHandler: {
         parameters: {
             query?: never;
             header?: never;
