@@ -118,6 +118,9 @@ def start_embedded_redis(data_dir: Path, timeout: float = START_TIMEOUT_S) -> Em
             dbdir=str(data_dir),
             dbfilename="redis.db",
         )
+        # Redis holds no truth: a snapshot that fails (a full disk) must not make it refuse writes,
+        # which would stop the queue, the rate limits and the events with it.
+        + "\nstop-writes-on-bgsave-error no\n"
     )
     server = EmbeddedRedis(process=_spawn(config_file, data_dir), socket_file=socket_file, data_dir=data_dir)
     try:

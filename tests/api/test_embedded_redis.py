@@ -18,6 +18,8 @@ def test_start_answers_and_stop_leaves_nothing_running(tmp_path: Path):
         assert client.ping()
         client.set("k", "v")
         assert client.get("k") == b"v"
+        # a failed snapshot (a full disk) must not stop writes: Redis holds no truth here
+        assert client.config_get("stop-writes-on-bgsave-error") == {"stop-writes-on-bgsave-error": "no"}
     assert (tmp_path / "redis" / "server.pid").read_text() == str(server.pid)
 
     server.stop()
