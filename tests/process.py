@@ -74,6 +74,16 @@ def run_k2q(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
     )
 
 
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The message of a ``k2q`` command that failed as users should see it: one ``k2q: …`` line, no stack."""
+    assert result.returncode != 0, result.stdout
+    message = result.stderr.strip()
+    assert message.startswith("k2q: "), message
+    assert "\n" not in message, message
+    assert "Traceback" not in result.stderr + result.stdout
+    return message
+
+
 @dataclass
 class K2qServer:
     """A running ``k2q up``."""

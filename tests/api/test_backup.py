@@ -13,22 +13,13 @@ import httpx
 import pytest
 
 from api.stack import start_embedded_postgres, stop_embedded_postgres
-from tests.process import free_port, k2q_env, run_k2q, running_up
+from tests.process import free_port, k2q_env, one_line_error, run_k2q, running_up
 from warehouse.catalog.pool import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "a long password for ana"
 NO_DEMO = {"K2Q_SEED_DEMO": "0"}
-
-
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode != 0, result.stdout
-    message = result.stderr.strip()
-    assert message.startswith("k2q: "), message
-    assert "\n" not in message, message
-    assert "Traceback" not in result.stderr + result.stdout
-    return message
 
 
 def tree(root: Path) -> dict[str, bytes]:

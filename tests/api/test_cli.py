@@ -19,6 +19,7 @@ from tests.process import (
     alive,
     free_port,
     k2q_env,
+    one_line_error,
     postgres_servers,
     run_k2q,
     running_up,
@@ -28,15 +29,6 @@ from tests.process import (
 from warehouse.catalog.pool import MIGRATIONS_DIR
 
 pytestmark = pytest.mark.slow
-
-
-def one_line_error(result) -> str:
-    assert result.returncode != 0, result.stdout
-    message = result.stderr.strip()
-    assert message.startswith("k2q: "), message
-    assert "\n" not in message, message
-    assert "Traceback" not in result.stderr + result.stdout
-    return message
 
 
 def test_up_serves_refuses_a_second_up_and_leaves_nothing_behind(tmp_path):
